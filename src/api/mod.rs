@@ -1,0 +1,3 @@
+//! The public APIs. Each maps the domain's one error type exactly once.
+
+pub mod rest;

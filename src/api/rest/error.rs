@@ -1,0 +1,41 @@
+//! The domain error as RealWorld's `{"errors": {"field": ["message"]}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::error::Error;
+
+/// A JSON error body under the key `body`, for errors that belong to no single field.
+pub fn error_response(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "errors": { "body": [message] } }))).into_response()
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        match self {
+            Error::Validation(fields) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({ "errors": fields })),
+            )
+                .into_response(),
+            Error::Unauthorized(message) => {
+                let mut response = error_response(StatusCode::UNAUTHORIZED, message);
+                response.headers_mut().insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Token"),
+                );
+                response
+            }
+            Error::Forbidden(message) => error_response(StatusCode::FORBIDDEN, message),
+            Error::NotFound(what) => {
+                error_response(StatusCode::NOT_FOUND, &format!("{what} not found"))
+            }
+            Error::Internal(err) => {
+                tracing::error!(error = %format!("{err:#}"), "internal error");
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+            }
+        }
+    }
+}

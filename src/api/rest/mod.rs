@@ -1,0 +1,52 @@
+//! The RealWorld REST API: thin handlers that parse, call one domain function and render.
+
+mod articles;
+pub mod error;
+pub mod extract;
+mod profiles;
+mod users;
+mod wire;
+
+use axum::Router;
+use axum::routing::{delete, get, post};
+
+use crate::app::AppState;
+use crate::error::Error;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users", post(users::register))
+        .route("/users/login", post(users::login))
+        .route("/user", get(users::current).put(users::update))
+        .route("/profiles/{username}", get(profiles::get))
+        .route(
+            "/profiles/{username}/follow",
+            post(profiles::follow).delete(profiles::unfollow),
+        )
+        .route("/articles", get(articles::list).post(articles::create))
+        .route("/articles/feed", get(articles::feed))
+        .route(
+            "/articles/{slug}",
+            get(articles::get)
+                .put(articles::update)
+                .delete(articles::remove),
+        )
+        .route(
+            "/articles/{slug}/favorite",
+            post(articles::favorite).delete(articles::unfavorite),
+        )
+        .route(
+            "/articles/{slug}/comments",
+            get(articles::comments).post(articles::add_comment),
+        )
+        .route(
+            "/articles/{slug}/comments/{id}",
+            delete(articles::delete_comment),
+        )
+        .route("/tags", get(articles::tags))
+}
+
+/// The object inside a request envelope, or 422 naming the missing envelope key.
+fn unwrap_envelope<T>(key: &str, inner: Option<T>) -> Result<T, Error> {
+    inner.ok_or_else(|| Error::field(key, "is required"))
+}

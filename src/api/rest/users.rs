@@ -1,0 +1,66 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::extract::{AuthUser, JsonBody};
+use super::unwrap_envelope;
+use super::wire::{LoginBody, RegisterBody, UpdateUserBody, UserEnvelope, UserJson};
+use crate::app::AppState;
+use crate::domain::users::{Credentials, Registration, UserChanges};
+use crate::error::Result;
+
+fn user_json(user: crate::domain::users::SignedIn) -> Json<Value> {
+    Json(json!({ "user": UserJson::from(user) }))
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<UserEnvelope<RegisterBody>>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let body = unwrap_envelope("user", body.user)?;
+    let user = state
+        .domain
+        .register(Registration {
+            username: body.username,
+            email: body.email,
+            password: body.password,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, user_json(user)))
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<UserEnvelope<LoginBody>>,
+) -> Result<Json<Value>> {
+    let body = unwrap_envelope("user", body.user)?;
+    let user = state
+        .domain
+        .login(Credentials {
+            email: body.email,
+            password: body.password,
+        })
+        .await?;
+    Ok(user_json(user))
+}
+
+pub async fn current(State(state): State<AppState>, AuthUser(id): AuthUser) -> Result<Json<Value>> {
+    Ok(user_json(state.domain.current_user(id).await?))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    AuthUser(id): AuthUser,
+    JsonBody(body): JsonBody<UserEnvelope<UpdateUserBody>>,
+) -> Result<Json<Value>> {
+    let body = unwrap_envelope("user", body.user)?;
+    let changes = UserChanges {
+        username: body.username,
+        email: body.email,
+        password: body.password,
+        bio: body.bio,
+        image: body.image,
+    };
+    Ok(user_json(state.domain.update_user(id, changes).await?))
+}

@@ -1,0 +1,179 @@
+//! RealWorld's JSON shapes. Requests accept every field as optional so that a missing field is
+//! reported by validation with its name; fields the server owns are never read.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Profile;
+use crate::domain::articles::{Article, ArticlePage, Comment};
+use crate::domain::users::SignedIn;
+
+/// RFC 3339 UTC with milliseconds, e.g. `2026-11-24T20:27:12.123Z`.
+pub fn timestamp(millis: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[derive(Deserialize)]
+pub struct UserEnvelope<T> {
+    pub user: Option<T>,
+}
+
+#[derive(Deserialize)]
+pub struct ArticleEnvelope<T> {
+    pub article: Option<T>,
+}
+
+#[derive(Deserialize)]
+pub struct CommentEnvelope<T> {
+    pub comment: Option<T>,
+}
+
+#[derive(Deserialize)]
+pub struct RegisterBody {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginBody {
+    pub email: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct UpdateUserBody {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub bio: Option<String>,
+    pub image: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArticleBody {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub body: Option<String>,
+    pub tag_list: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+pub struct CommentBody {
+    pub body: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct UserJson {
+    pub email: String,
+    pub token: String,
+    pub username: String,
+    pub bio: String,
+    pub image: String,
+}
+
+impl From<SignedIn> for UserJson {
+    fn from(u: SignedIn) -> Self {
+        UserJson {
+            email: u.email,
+            token: u.token,
+            username: u.username,
+            bio: u.bio,
+            image: u.image,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ProfileJson {
+    pub username: String,
+    pub bio: String,
+    pub image: String,
+    pub following: bool,
+}
+
+impl From<Profile> for ProfileJson {
+    fn from(p: Profile) -> Self {
+        ProfileJson {
+            username: p.username,
+            bio: p.bio,
+            image: p.image,
+            following: p.following,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArticleJson {
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    /// Present on single-article responses only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    pub tag_list: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub favorited: bool,
+    pub favorites_count: i64,
+    pub author: ProfileJson,
+}
+
+impl From<Article> for ArticleJson {
+    fn from(a: Article) -> Self {
+        ArticleJson {
+            slug: a.slug,
+            title: a.title,
+            description: a.description,
+            body: a.body,
+            tag_list: a.tags,
+            created_at: timestamp(a.created_at),
+            updated_at: timestamp(a.updated_at),
+            favorited: a.favorited,
+            favorites_count: a.favorites_count,
+            author: a.author.into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArticlesJson {
+    pub articles: Vec<ArticleJson>,
+    pub articles_count: u64,
+}
+
+impl From<ArticlePage> for ArticlesJson {
+    fn from(page: ArticlePage) -> Self {
+        ArticlesJson {
+            articles: page.articles.into_iter().map(Into::into).collect(),
+            articles_count: page.total,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentJson {
+    pub id: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub body: String,
+    pub author: ProfileJson,
+}
+
+impl From<Comment> for CommentJson {
+    fn from(c: Comment) -> Self {
+        CommentJson {
+            id: c.id,
+            created_at: timestamp(c.created_at),
+            updated_at: timestamp(c.updated_at),
+            body: c.body,
+            author: c.author.into(),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Application state, router assembly, and serving with graceful shutdown.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::auth::jwt::TokenIssuer;
+use crate::config::Settings;
+use crate::domain::Domain;
+use crate::{api, db, http};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub domain: Domain,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// Connects to the database and applies pending migrations.
+    pub async fn init(settings: Settings) -> anyhow::Result<Self> {
+        let db = db::connect(&settings).await?;
+        db::migrate(&db).await?;
+        let tokens = TokenIssuer::new(&settings.jwt_secret, settings.jwt_ttl);
+        Ok(AppState {
+            domain: Domain { db, tokens },
+            settings: Arc::new(settings),
+        })
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let request_id = HeaderName::from_static(http::REQUEST_ID_HEADER);
+    Router::new()
+        .nest("/api", api::rest::router())
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(axum::middleware::from_fn(http::log_request))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(CatchPanicLayer::custom(http::panic_response))
+                .layer(cors(&settings))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    settings.request_timeout,
+                ))
+                .layer(DefaultBodyLimit::max(settings.max_body_bytes)),
+        )
+}
+
+fn cors(settings: &Settings) -> CorsLayer {
+    let origin = match &settings.cors_origins {
+        None => AllowOrigin::any(),
+        Some(list) => AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok())),
+    };
+    CorsLayer::new()
+        .allow_origin(origin)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
+        ])
+        .max_age(std::time::Duration::from_secs(3600))
+}
+
+async fn live() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    if db::ping(&state.domain.db).await {
+        (
+            StatusCode::OK,
+            Json(json!({ "status": "ok", "database": "ok" })),
+        )
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "database": "down" })),
+        )
+    }
+}
+
+/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let addr = state.settings.listen;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (QUIRE_LISTEN): {e}"))?;
+    let local = listener.local_addr()?;
+    let backend = format!("{:?}", state.settings.backend).to_lowercase();
+    tracing::info!(%local, backend, "quire is serving");
+    eprintln!(
+        "Quire is serving on http://{local}\n  RealWorld REST API: http://{local}/api  (e.g. http://{local}/api/articles)\n  Health:             http://{local}/health/live, http://{local}/health/ready\n  Database:           {}",
+        crate::config::redact_url(&state.settings.database_url)
+    );
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("quire stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,4 @@
+//! Credentials: password hashing and access tokens.
+
+pub mod jwt;
+pub mod password;

@@ -1,0 +1,266 @@
+//! Settings layered from defaults, an optional TOML file and `QUIRE_*` environment variables,
+//! validated once at start-up so that a bad value stops the process with the setting's name.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use base64::Engine;
+use rand::RngCore;
+use serde::Deserialize;
+
+const DEFAULT_DATABASE_URL: &str = "sqlite://quire.db";
+const MIN_PRODUCTION_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+/// Raw values as they come from the layers; every field is checked in [`Settings::validate`].
+#[derive(Debug, Deserialize)]
+struct RawSettings {
+    database_url: String,
+    listen: String,
+    jwt_secret: Option<String>,
+    env: String,
+    redis_url: Option<String>,
+    log: String,
+    jwt_ttl_seconds: u64,
+    db_max_connections: u32,
+    request_timeout_seconds: u64,
+    max_body_bytes: usize,
+    cors_origins: String,
+}
+
+/// Validated settings. `jwt_secret` is resolved (explicit, or generated and kept beside the
+/// embedded database in development).
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub backend: Backend,
+    pub listen: SocketAddr,
+    pub jwt_secret: Vec<u8>,
+    pub env: Environment,
+    pub redis_url: Option<String>,
+    pub log: String,
+    pub jwt_ttl: Duration,
+    pub db_max_connections: u32,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+    /// `None` means any origin (token auth is not an ambient credential, so this is safe).
+    pub cors_origins: Option<Vec<String>>,
+}
+
+// Secrets never reach the log through Debug.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("listen", &self.listen)
+            .field("env", &self.env)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides the password part of a connection URL.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then the file named by `QUIRE_CONFIG` (or `quire.toml` if present), then
+    /// the environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let file = std::env::var("QUIRE_CONFIG").ok();
+        let mut builder = config::Config::builder()
+            .set_default("database_url", DEFAULT_DATABASE_URL)?
+            .set_default("listen", "127.0.0.1:8080")?
+            .set_default("env", "development")?
+            .set_default("log", "info")?
+            .set_default("jwt_ttl_seconds", 86_400)?
+            .set_default("db_max_connections", 16)?
+            .set_default("request_timeout_seconds", 30)?
+            .set_default("max_body_bytes", 1_048_576)?
+            .set_default("cors_origins", "*")?;
+        builder = match &file {
+            Some(path) => builder.add_source(config::File::with_name(path).required(true)),
+            None => builder.add_source(config::File::with_name("quire.toml").required(false)),
+        };
+        let raw: RawSettings = builder
+            .add_source(config::Environment::with_prefix("QUIRE").prefix_separator("_"))
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .map_err(|e| anyhow!("invalid configuration: {e} (check the QUIRE_* variables)"))?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawSettings) -> anyhow::Result<Self> {
+        let env = match raw.env.to_ascii_lowercase().as_str() {
+            "development" | "dev" => Environment::Development,
+            "production" | "prod" => Environment::Production,
+            other => bail!("QUIRE_ENV must be `development` or `production`, got `{other}`"),
+        };
+        let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+            anyhow!(
+                "QUIRE_LISTEN must be an address like 127.0.0.1:8080, got `{}`",
+                raw.listen
+            )
+        })?;
+        let backend = backend_of(&raw.database_url)?;
+        if let Some(url) = &raw.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            bail!("QUIRE_REDIS_URL must start with redis:// or rediss://");
+        }
+        tracing_subscriber::EnvFilter::try_new(&raw.log)
+            .map_err(|e| anyhow!("QUIRE_LOG is not a valid log filter: {e}"))?;
+        if raw.jwt_ttl_seconds < 60 || raw.jwt_ttl_seconds > 30 * 86_400 {
+            bail!("QUIRE_JWT_TTL_SECONDS must be between 60 and 2592000");
+        }
+        if raw.db_max_connections == 0 || raw.db_max_connections > 1000 {
+            bail!("QUIRE_DB_MAX_CONNECTIONS must be between 1 and 1000");
+        }
+        if raw.request_timeout_seconds == 0 {
+            bail!("QUIRE_REQUEST_TIMEOUT_SECONDS must be at least 1");
+        }
+        if raw.max_body_bytes < 1024 {
+            bail!("QUIRE_MAX_BODY_BYTES must be at least 1024");
+        }
+        let cors_origins = match raw.cors_origins.trim() {
+            "*" => None,
+            list => Some(
+                list.split(',')
+                    .map(|o| o.trim().to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+            ),
+        };
+        let jwt_secret = resolve_jwt_secret(raw.jwt_secret, env, &raw.database_url, backend)?;
+        Ok(Settings {
+            database_url: raw.database_url,
+            backend,
+            listen,
+            jwt_secret,
+            env,
+            redis_url: raw.redis_url,
+            log: raw.log,
+            jwt_ttl: Duration::from_secs(raw.jwt_ttl_seconds),
+            db_max_connections: raw.db_max_connections,
+            request_timeout: Duration::from_secs(raw.request_timeout_seconds),
+            max_body_bytes: raw.max_body_bytes,
+            cors_origins,
+        })
+    }
+}
+
+pub fn backend_of(url: &str) -> anyhow::Result<Backend> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(Backend::Sqlite),
+        "postgres" | "postgresql" => Ok(Backend::Postgres),
+        "mysql" | "mariadb" => Ok(Backend::MySql),
+        _ => bail!(
+            "QUIRE_DATABASE_URL must start with sqlite://, postgres:// or mysql://, got `{}`",
+            redact_url(url)
+        ),
+    }
+}
+
+/// The file path of an SQLite URL (`sqlite://quire.db?mode=rwc` -> `quire.db`), if it is a file.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(PathBuf::from(path))
+    }
+}
+
+fn resolve_jwt_secret(
+    explicit: Option<String>,
+    env: Environment,
+    database_url: &str,
+    backend: Backend,
+) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = explicit.filter(|s| !s.is_empty()) {
+        if env == Environment::Production && secret.len() < MIN_PRODUCTION_SECRET_BYTES {
+            bail!(
+                "QUIRE_JWT_SECRET must be at least {MIN_PRODUCTION_SECRET_BYTES} bytes in production"
+            );
+        }
+        return Ok(secret.into_bytes());
+    }
+    if env == Environment::Production {
+        bail!(
+            "QUIRE_JWT_SECRET is required in production (at least {MIN_PRODUCTION_SECRET_BYTES} random bytes)"
+        );
+    }
+    // Development: keep a generated secret beside the embedded database so tokens survive
+    // restarts; for a server database, beside the working directory.
+    let path = match (backend, sqlite_file(database_url)) {
+        (Backend::Sqlite, Some(db)) => {
+            let mut name = db.into_os_string();
+            name.push(".jwt-secret");
+            PathBuf::from(name)
+        }
+        _ => PathBuf::from("quire.jwt-secret"),
+    };
+    load_or_create_secret(&path)
+}
+
+fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let trimmed = existing.trim();
+        if trimmed.len() >= MIN_PRODUCTION_SECRET_BYTES {
+            return Ok(trimmed.as_bytes().to_vec());
+        }
+    }
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    write_private(path, &secret)
+        .with_context(|| format!("writing the generated JWT secret to {}", path.display()))?;
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}

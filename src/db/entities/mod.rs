@@ -1,0 +1,10 @@
+//! SeaORM 2.0 entities (dense format). Timestamps are milliseconds since the Unix epoch in a
+//! BIGINT: identical precision and ordering on SQLite, PostgreSQL and MySQL.
+
+pub mod article_tags;
+pub mod articles;
+pub mod comments;
+pub mod favorites;
+pub mod follows;
+pub mod tags;
+pub mod users;

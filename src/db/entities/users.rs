@@ -1,0 +1,26 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// As the user typed it; shown everywhere.
+    pub username: String,
+    /// Lower-cased username: the case-insensitive unique key used for lookups.
+    #[sea_orm(unique)]
+    pub username_key: String,
+    /// Stored lower-cased, so unique case-insensitively.
+    #[sea_orm(unique)]
+    pub email: String,
+    pub password_hash: String,
+    #[sea_orm(column_type = "Text")]
+    pub bio: String,
+    #[sea_orm(column_type = "Text")]
+    pub image: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

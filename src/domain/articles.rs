@@ -1,0 +1,664 @@
+//! Articles, their tags, favorites and comments.
+
+use std::collections::HashMap;
+
+use rand::Rng;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseTransaction, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+
+use super::{Domain, Profile, input, is_unique_violation, now_ms};
+use crate::db::entities::{article_tags, articles, comments, favorites, follows, tags};
+use crate::error::{Error, Result, Violations};
+
+/// An article as a viewer sees it. `body` is `None` in lists (the spec omits it there).
+#[derive(Debug, Clone)]
+pub struct Article {
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub body: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub favorited: bool,
+    pub favorites_count: i64,
+    pub author: Profile,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArticlePage {
+    pub articles: Vec<Article>,
+    /// Every match of the query, not just this page.
+    pub total: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: i64,
+    pub body: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub author: Profile,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ArticleFilter {
+    pub tag: Option<String>,
+    pub author: Option<String>,
+    pub favorited_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: u64,
+    pub offset: u64,
+}
+
+pub struct NewArticle {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub body: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// Absent fields are left as they are; `tags` replaces the whole list when present.
+#[derive(Default)]
+pub struct ArticleChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub body: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// The columns of a list item: everything but the body.
+#[derive(Debug, FromQueryResult)]
+struct SummaryRow {
+    id: i64,
+    slug: String,
+    title: String,
+    description: String,
+    author_id: i64,
+    favorites_count: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+struct ArticleRow {
+    id: i64,
+    slug: String,
+    title: String,
+    description: String,
+    body: Option<String>,
+    author_id: i64,
+    favorites_count: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<SummaryRow> for ArticleRow {
+    fn from(r: SummaryRow) -> Self {
+        ArticleRow {
+            id: r.id,
+            slug: r.slug,
+            title: r.title,
+            description: r.description,
+            body: None,
+            author_id: r.author_id,
+            favorites_count: r.favorites_count,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+impl From<articles::Model> for ArticleRow {
+    fn from(m: articles::Model) -> Self {
+        ArticleRow {
+            id: m.id,
+            slug: m.slug,
+            title: m.title,
+            description: m.description,
+            body: Some(m.body),
+            author_id: m.author_id,
+            favorites_count: m.favorites_count,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// Attempts at a fresh random slug suffix before giving up (collisions are astronomically rare).
+const SLUG_ATTEMPTS: usize = 5;
+
+impl Domain {
+    pub async fn list_articles(
+        &self,
+        viewer: Option<i64>,
+        filter: ArticleFilter,
+        page: Page,
+    ) -> Result<ArticlePage> {
+        let mut condition = Condition::all();
+        if let Some(tag) = filter.tag {
+            condition = condition.add(
+                articles::Column::Id.in_subquery(
+                    Query::select()
+                        .column((article_tags::Entity, article_tags::Column::ArticleId))
+                        .from(article_tags::Entity)
+                        .inner_join(
+                            tags::Entity,
+                            Expr::col((tags::Entity, tags::Column::Id))
+                                .equals((article_tags::Entity, article_tags::Column::TagId)),
+                        )
+                        .and_where(Expr::col((tags::Entity, tags::Column::Name)).eq(tag))
+                        .take(),
+                ),
+            );
+        }
+        if let Some(author) = filter.author {
+            match self.user_by_username(&author).await? {
+                Some(user) => condition = condition.add(articles::Column::AuthorId.eq(user.id)),
+                None => {
+                    return Ok(ArticlePage {
+                        articles: vec![],
+                        total: 0,
+                    });
+                }
+            }
+        }
+        if let Some(fan) = filter.favorited_by {
+            match self.user_by_username(&fan).await? {
+                Some(user) => {
+                    condition = condition.add(
+                        articles::Column::Id.in_subquery(
+                            Query::select()
+                                .column(favorites::Column::ArticleId)
+                                .from(favorites::Entity)
+                                .and_where(Expr::col(favorites::Column::UserId).eq(user.id))
+                                .take(),
+                        ),
+                    )
+                }
+                None => {
+                    return Ok(ArticlePage {
+                        articles: vec![],
+                        total: 0,
+                    });
+                }
+            }
+        }
+        self.article_page(viewer, condition, page).await
+    }
+
+    /// Articles by the authors the viewer follows, newest first.
+    pub async fn feed(&self, viewer: i64, page: Page) -> Result<ArticlePage> {
+        let condition = Condition::all().add(
+            articles::Column::AuthorId.in_subquery(
+                Query::select()
+                    .column(follows::Column::FolloweeId)
+                    .from(follows::Entity)
+                    .and_where(Expr::col(follows::Column::FollowerId).eq(viewer))
+                    .take(),
+            ),
+        );
+        self.article_page(viewer.into(), condition, page).await
+    }
+
+    async fn article_page(
+        &self,
+        viewer: Option<i64>,
+        condition: Condition,
+        page: Page,
+    ) -> Result<ArticlePage> {
+        let total = articles::Entity::find()
+            .filter(condition.clone())
+            .count(&self.db)
+            .await?;
+        if total <= page.offset {
+            return Ok(ArticlePage {
+                articles: vec![],
+                total,
+            });
+        }
+        let rows: Vec<SummaryRow> = articles::Entity::find()
+            .select_only()
+            .columns([
+                articles::Column::Id,
+                articles::Column::Slug,
+                articles::Column::Title,
+                articles::Column::Description,
+                articles::Column::AuthorId,
+                articles::Column::FavoritesCount,
+                articles::Column::CreatedAt,
+                articles::Column::UpdatedAt,
+            ])
+            .filter(condition)
+            .order_by_desc(articles::Column::CreatedAt)
+            .order_by_desc(articles::Column::Id)
+            .limit(page.limit)
+            .offset(page.offset)
+            .into_model()
+            .all(&self.db)
+            .await?;
+        let articles = self
+            .assemble(viewer, rows.into_iter().map(Into::into).collect())
+            .await?;
+        Ok(ArticlePage { articles, total })
+    }
+
+    /// Adds tags, authors and the viewer's flags to rows with a fixed number of queries.
+    async fn assemble(&self, viewer: Option<i64>, rows: Vec<ArticleRow>) -> Result<Vec<Article>> {
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let author_ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
+        let mut tags_by_article = self.tags_of(&ids).await?;
+        let authors = self.profiles_of(viewer, &author_ids).await?;
+        let favorited: std::collections::HashSet<i64> = match viewer {
+            Some(viewer) if !ids.is_empty() => favorites::Entity::find()
+                .select_only()
+                .column(favorites::Column::ArticleId)
+                .filter(favorites::Column::UserId.eq(viewer))
+                .filter(favorites::Column::ArticleId.is_in(ids.iter().copied()))
+                .into_tuple::<i64>()
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .collect(),
+            _ => Default::default(),
+        };
+        rows.into_iter()
+            .map(|r| {
+                let author = authors.get(&r.author_id).cloned().ok_or_else(|| {
+                    Error::Internal(anyhow::anyhow!("author {} missing", r.author_id))
+                })?;
+                Ok(Article {
+                    tags: tags_by_article.remove(&r.id).unwrap_or_default(),
+                    favorited: favorited.contains(&r.id),
+                    slug: r.slug,
+                    title: r.title,
+                    description: r.description,
+                    body: r.body,
+                    created_at: r.created_at,
+                    updated_at: r.updated_at,
+                    favorites_count: r.favorites_count,
+                    author,
+                })
+            })
+            .collect()
+    }
+
+    /// Sorted tag names per article id.
+    async fn tags_of(&self, article_ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+        let mut by_article: HashMap<i64, Vec<String>> = HashMap::new();
+        if article_ids.is_empty() {
+            return Ok(by_article);
+        }
+        let stmt = Query::select()
+            .column((article_tags::Entity, article_tags::Column::ArticleId))
+            .column((tags::Entity, tags::Column::Name))
+            .from(article_tags::Entity)
+            .inner_join(
+                tags::Entity,
+                Expr::col((tags::Entity, tags::Column::Id))
+                    .equals((article_tags::Entity, article_tags::Column::TagId)),
+            )
+            .and_where(
+                Expr::col((article_tags::Entity, article_tags::Column::ArticleId))
+                    .is_in(article_ids.iter().copied()),
+            )
+            .take();
+        for row in self.db.query_all(&stmt).await? {
+            let article_id: i64 = row.try_get("", "article_id")?;
+            let name: String = row.try_get("", "name")?;
+            by_article.entry(article_id).or_default().push(name);
+        }
+        for names in by_article.values_mut() {
+            names.sort();
+        }
+        Ok(by_article)
+    }
+
+    async fn article_by_slug(&self, slug: &str) -> Result<articles::Model> {
+        articles::Entity::find()
+            .filter(articles::Column::Slug.eq(slug))
+            .one(&self.db)
+            .await?
+            .ok_or(Error::NotFound("article"))
+    }
+
+    async fn full_article(&self, viewer: Option<i64>, model: articles::Model) -> Result<Article> {
+        let mut assembled = self.assemble(viewer, vec![model.into()]).await?;
+        assembled
+            .pop()
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("assembled article missing")))
+    }
+
+    pub async fn article(&self, viewer: Option<i64>, slug: &str) -> Result<Article> {
+        let model = self.article_by_slug(slug).await?;
+        self.full_article(viewer, model).await
+    }
+
+    pub async fn create_article(&self, author: i64, input: NewArticle) -> Result<Article> {
+        let mut violations = Violations::default();
+        let title = violations.check("title", input::title(input.title));
+        let description = violations.check("description", input::description(input.description));
+        let body = violations.check("body", input::article_body(input.body));
+        let tags = violations.check("tagList", input::tag_list(input.tags));
+        violations.finish()?;
+        let (title, description, body, tags) = (
+            title.unwrap(),
+            description.unwrap(),
+            body.unwrap(),
+            tags.unwrap(),
+        );
+
+        let base = input::slugify(&title);
+        for attempt in 0..SLUG_ATTEMPTS {
+            let slug = self.candidate_slug(&base, attempt).await?;
+            let now = now_ms();
+            let txn = self.db.begin().await?;
+            let inserted = articles::ActiveModel {
+                slug: Set(slug),
+                title: Set(title.clone()),
+                description: Set(description.clone()),
+                body: Set(body.clone()),
+                author_id: Set(author),
+                favorites_count: Set(0),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await;
+            match inserted {
+                Ok(model) => {
+                    set_tags(&txn, model.id, &tags).await?;
+                    txn.commit().await?;
+                    return self.full_article(Some(author), model).await;
+                }
+                // Another writer took this slug between the check and the insert: try another.
+                Err(err) if is_unique_violation(&err) => txn.rollback().await?,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(Error::Internal(anyhow::anyhow!(
+            "no free slug for '{base}'"
+        )))
+    }
+
+    /// The bare slug when it is free (first attempt), otherwise the slug with a random suffix.
+    async fn candidate_slug(&self, base: &str, attempt: usize) -> Result<String> {
+        if attempt == 0 {
+            let taken = articles::Entity::find()
+                .filter(articles::Column::Slug.eq(base))
+                .count(&self.db)
+                .await?
+                > 0;
+            if !taken {
+                return Ok(base.to_owned());
+            }
+        }
+        Ok(format!("{base}-{}", random_suffix()))
+    }
+
+    pub async fn update_article(
+        &self,
+        user: i64,
+        slug: &str,
+        changes: ArticleChanges,
+    ) -> Result<Article> {
+        if changes.title.is_none()
+            && changes.description.is_none()
+            && changes.body.is_none()
+            && changes.tags.is_none()
+        {
+            return Err(Error::field("article", "at least one field is required"));
+        }
+        let mut violations = Violations::default();
+        let title = changes
+            .title
+            .and_then(|v| violations.check("title", input::title(Some(v))));
+        let description = changes
+            .description
+            .and_then(|v| violations.check("description", input::description(Some(v))));
+        let body = changes
+            .body
+            .and_then(|v| violations.check("body", input::article_body(Some(v))));
+        let tags = changes
+            .tags
+            .and_then(|v| violations.check("tagList", input::tag_list(Some(v))));
+        violations.finish()?;
+
+        let current = self.article_by_slug(slug).await?;
+        if current.author_id != user {
+            return Err(Error::Forbidden("only the author can change this article"));
+        }
+        // A new title gives a new slug; a title that slugifies the same keeps the old one.
+        let new_base = title
+            .as_deref()
+            .map(input::slugify)
+            .filter(|base| *base != input::slugify(&current.title));
+        for attempt in 0..SLUG_ATTEMPTS {
+            let mut model: articles::ActiveModel = current.clone().into();
+            if let Some(base) = &new_base {
+                model.slug = Set(self.candidate_slug(base, attempt).await?);
+            }
+            if let Some(title) = &title {
+                model.title = Set(title.clone());
+            }
+            if let Some(description) = &description {
+                model.description = Set(description.clone());
+            }
+            if let Some(body) = &body {
+                model.body = Set(body.clone());
+            }
+            model.updated_at = Set(std::cmp::max(now_ms(), current.updated_at));
+            let txn = self.db.begin().await?;
+            match model.update(&txn).await {
+                Ok(updated) => {
+                    if let Some(tags) = &tags {
+                        article_tags::Entity::delete_many()
+                            .filter(article_tags::Column::ArticleId.eq(updated.id))
+                            .exec(&txn)
+                            .await?;
+                        set_tags(&txn, updated.id, tags).await?;
+                    }
+                    txn.commit().await?;
+                    return self.full_article(Some(user), updated).await;
+                }
+                Err(err) if is_unique_violation(&err) => txn.rollback().await?,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(Error::Internal(anyhow::anyhow!(
+            "no free slug for the new title"
+        )))
+    }
+
+    /// Comments, favorites and tag links go with the article (foreign keys cascade).
+    pub async fn delete_article(&self, user: i64, slug: &str) -> Result<()> {
+        let article = self.article_by_slug(slug).await?;
+        if article.author_id != user {
+            return Err(Error::Forbidden("only the author can delete this article"));
+        }
+        articles::Entity::delete_by_id(article.id)
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn favorite(&self, user: i64, slug: &str) -> Result<Article> {
+        let article = self.article_by_slug(slug).await?;
+        let txn = self.db.begin().await?;
+        let inserted = favorites::ActiveModel {
+            user_id: Set(user),
+            article_id: Set(article.id),
+            created_at: Set(now_ms()),
+        }
+        .insert(&txn)
+        .await;
+        match inserted {
+            Ok(_) => {
+                adjust_favorites_count(&txn, article.id, 1).await?;
+                txn.commit().await?;
+            }
+            // Already a favorite: the count must not move.
+            Err(err) if is_unique_violation(&err) => txn.rollback().await?,
+            Err(err) => return Err(err.into()),
+        }
+        self.article(Some(user), slug).await
+    }
+
+    pub async fn unfavorite(&self, user: i64, slug: &str) -> Result<Article> {
+        let article = self.article_by_slug(slug).await?;
+        let txn = self.db.begin().await?;
+        let removed = favorites::Entity::delete_many()
+            .filter(favorites::Column::UserId.eq(user))
+            .filter(favorites::Column::ArticleId.eq(article.id))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if removed > 0 {
+            adjust_favorites_count(&txn, article.id, -1).await?;
+        }
+        txn.commit().await?;
+        self.article(Some(user), slug).await
+    }
+
+    /// Newest first.
+    pub async fn comments(&self, viewer: Option<i64>, slug: &str) -> Result<Vec<Comment>> {
+        let article = self.article_by_slug(slug).await?;
+        let rows = comments::Entity::find()
+            .filter(comments::Column::ArticleId.eq(article.id))
+            .order_by_desc(comments::Column::CreatedAt)
+            .order_by_desc(comments::Column::Id)
+            .all(&self.db)
+            .await?;
+        let author_ids: Vec<i64> = rows.iter().map(|c| c.author_id).collect();
+        let authors = self.profiles_of(viewer, &author_ids).await?;
+        rows.into_iter()
+            .map(|c| {
+                let author = authors.get(&c.author_id).cloned().ok_or_else(|| {
+                    Error::Internal(anyhow::anyhow!("author {} missing", c.author_id))
+                })?;
+                Ok(comment_of(c, author))
+            })
+            .collect()
+    }
+
+    pub async fn add_comment(
+        &self,
+        user: i64,
+        slug: &str,
+        body: Option<String>,
+    ) -> Result<Comment> {
+        let mut violations = Violations::default();
+        let body = violations.check("body", input::comment_body(body));
+        violations.finish()?;
+        let article = self.article_by_slug(slug).await?;
+        let now = now_ms();
+        let comment = comments::ActiveModel {
+            article_id: Set(article.id),
+            author_id: Set(user),
+            body: Set(body.unwrap()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        let author = self
+            .profiles_of(Some(user), &[user])
+            .await?
+            .remove(&user)
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("comment author {user} missing")))?;
+        Ok(comment_of(comment, author))
+    }
+
+    pub async fn delete_comment(&self, user: i64, slug: &str, id: i64) -> Result<()> {
+        let article = self.article_by_slug(slug).await?;
+        let comment = comments::Entity::find_by_id(id)
+            .filter(comments::Column::ArticleId.eq(article.id))
+            .one(&self.db)
+            .await?
+            .ok_or(Error::NotFound("comment"))?;
+        if comment.author_id != user {
+            return Err(Error::Forbidden("only the author can delete this comment"));
+        }
+        comments::Entity::delete_by_id(comment.id)
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}
+
+fn comment_of(c: comments::Model, author: Profile) -> Comment {
+    Comment {
+        id: c.id,
+        body: c.body,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        author,
+    }
+}
+
+fn random_suffix() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..6)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Links an article to its tags, creating the tags that do not exist yet.
+async fn set_tags(txn: &DatabaseTransaction, article_id: i64, names: &[String]) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    tags::Entity::insert_many(names.iter().map(|name| tags::ActiveModel {
+        name: Set(name.clone()),
+        ..Default::default()
+    }))
+    .on_conflict(
+        OnConflict::column(tags::Column::Name)
+            .do_nothing_on([tags::Column::Name])
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    let tag_ids: Vec<i64> = tags::Entity::find()
+        .select_only()
+        .column(tags::Column::Id)
+        .filter(tags::Column::Name.is_in(names.iter().cloned()))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    article_tags::Entity::insert_many(tag_ids.into_iter().map(|tag_id| {
+        article_tags::ActiveModel {
+            article_id: Set(article_id),
+            tag_id: Set(tag_id),
+            ..Default::default()
+        }
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+async fn adjust_favorites_count(
+    txn: &DatabaseTransaction,
+    article_id: i64,
+    delta: i64,
+) -> Result<()> {
+    articles::Entity::update_many()
+        .col_expr(
+            articles::Column::FavoritesCount,
+            Expr::col(articles::Column::FavoritesCount).add(delta),
+        )
+        .filter(articles::Column::Id.eq(article_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

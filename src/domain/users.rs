@@ -1,0 +1,234 @@
+//! Accounts: registration, login, the current user and its updates.
+
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+
+use super::{Domain, input, is_unique_violation, now_ms};
+use crate::auth::password;
+use crate::db::entities::users;
+use crate::error::{Error, Result, Violations};
+
+/// The signed-in user as they see themselves (with their e-mail and a fresh token).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub id: i64,
+    pub email: String,
+    pub username: String,
+    pub bio: String,
+    pub image: String,
+    pub token: String,
+}
+
+pub struct Registration {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+}
+
+pub struct Credentials {
+    pub email: Option<String>,
+    pub password: Option<String>,
+}
+
+/// Absent fields are left as they are.
+#[derive(Default)]
+pub struct UserChanges {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub bio: Option<String>,
+    pub image: Option<String>,
+}
+
+const TAKEN: &str = "has already been taken";
+
+impl Domain {
+    fn signed_in(&self, user: users::Model) -> Result<SignedIn> {
+        Ok(SignedIn {
+            token: self.tokens.issue(user.id)?,
+            id: user.id,
+            email: user.email,
+            username: user.username,
+            bio: user.bio,
+            image: user.image,
+        })
+    }
+
+    /// The user behind a verified token; a token for a deleted account is refused.
+    pub async fn authenticate(&self, token: &str) -> Result<i64> {
+        let user_id = self.tokens.verify(token)?;
+        users::Entity::find_by_id(user_id)
+            .one(&self.db)
+            .await?
+            .map(|u| u.id)
+            .ok_or(Error::Unauthorized("invalid or expired token"))
+    }
+
+    pub async fn register(&self, input: Registration) -> Result<SignedIn> {
+        let mut violations = Violations::default();
+        let username = violations.check("username", input::username(input.username));
+        let email = violations.check("email", input::email(input.email));
+        let password = violations.check("password", input::password(input.password));
+        violations.finish()?;
+        let (username, email, password) = (username.unwrap(), email.unwrap(), password.unwrap());
+
+        self.ensure_available(None, Some(&username), Some(&email))
+            .await?;
+        let hash = password::hash(password).await?;
+        let now = now_ms();
+        let user = users::ActiveModel {
+            username_key: Set(username.to_lowercase()),
+            username: Set(username),
+            email: Set(email),
+            password_hash: Set(hash),
+            bio: Set(String::new()),
+            image: Set(String::new()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await
+        .map_err(uniqueness_error)?;
+        self.signed_in(user)
+    }
+
+    pub async fn login(&self, input: Credentials) -> Result<SignedIn> {
+        let mut violations = Violations::default();
+        let email = violations.check("email", input::email(input.email.clone()));
+        let password = violations.check(
+            "password",
+            input
+                .password
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| "can't be blank".to_owned()),
+        );
+        violations.finish()?;
+        let user = users::Entity::find()
+            .filter(users::Column::Email.eq(email.unwrap()))
+            .one(&self.db)
+            .await?;
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        match user {
+            Some(user) if password::verify(password.unwrap(), stored).await? => {
+                self.signed_in(user)
+            }
+            _ => {
+                // Same work and the same answer whether or not the account exists.
+                Err(Error::Unauthorized("email or password is invalid"))
+            }
+        }
+    }
+
+    pub async fn current_user(&self, user_id: i64) -> Result<SignedIn> {
+        let user = self.user_by_id(user_id).await?;
+        self.signed_in(user)
+    }
+
+    pub async fn update_user(&self, user_id: i64, changes: UserChanges) -> Result<SignedIn> {
+        if changes.username.is_none()
+            && changes.email.is_none()
+            && changes.password.is_none()
+            && changes.bio.is_none()
+            && changes.image.is_none()
+        {
+            return Err(Error::field("user", "at least one field is required"));
+        }
+        let mut violations = Violations::default();
+        let username = changes
+            .username
+            .and_then(|v| violations.check("username", input::username(Some(v))));
+        let email = changes
+            .email
+            .and_then(|v| violations.check("email", input::email(Some(v))));
+        // Settings forms send an empty password to mean "unchanged".
+        let password = changes
+            .password
+            .filter(|p| !p.is_empty())
+            .and_then(|v| violations.check("password", input::password(Some(v))));
+        let bio = changes
+            .bio
+            .and_then(|v| violations.check("bio", input::bio(Some(v))));
+        let image = changes
+            .image
+            .and_then(|v| violations.check("image", input::image(Some(v))));
+        violations.finish()?;
+
+        let current = self.user_by_id(user_id).await?;
+        self.ensure_available(Some(user_id), username.as_deref(), email.as_deref())
+            .await?;
+        let mut model: users::ActiveModel = current.into();
+        if let Some(username) = username {
+            model.username_key = Set(username.to_lowercase());
+            model.username = Set(username);
+        }
+        if let Some(email) = email {
+            model.email = Set(email);
+        }
+        if let Some(password) = password {
+            model.password_hash = Set(password::hash(password).await?);
+        }
+        if let Some(bio) = bio {
+            model.bio = Set(bio);
+        }
+        if let Some(image) = image {
+            model.image = Set(image);
+        }
+        model.updated_at = Set(now_ms());
+        let user = model.update(&self.db).await.map_err(uniqueness_error)?;
+        self.signed_in(user)
+    }
+
+    pub(crate) async fn user_by_id(&self, user_id: i64) -> Result<users::Model> {
+        users::Entity::find_by_id(user_id)
+            .one(&self.db)
+            .await?
+            .ok_or(Error::Unauthorized("invalid or expired token"))
+    }
+
+    pub(crate) async fn user_by_username(&self, username: &str) -> Result<Option<users::Model>> {
+        Ok(users::Entity::find()
+            .filter(users::Column::UsernameKey.eq(username.to_lowercase()))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Reports every taken field at once; the unique indexes still decide races.
+    async fn ensure_available(
+        &self,
+        except: Option<i64>,
+        username: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<()> {
+        let mut violations = Violations::default();
+        if let Some(username) = username
+            && let Some(holder) = self.user_by_username(username).await?
+            && Some(holder.id) != except
+        {
+            violations.add("username", TAKEN);
+        }
+        if let Some(email) = email
+            && let Some(holder) = users::Entity::find()
+                .filter(users::Column::Email.eq(email))
+                .one(&self.db)
+                .await?
+            && Some(holder.id) != except
+        {
+            violations.add("email", TAKEN);
+        }
+        violations.finish()
+    }
+}
+
+/// A unique violation that slipped past the pre-check (a concurrent registration).
+fn uniqueness_error(err: sea_orm::DbErr) -> Error {
+    if is_unique_violation(&err) {
+        let field = if err.to_string().contains("username") {
+            "username"
+        } else {
+            "email"
+        };
+        Error::field(field, TAKEN)
+    } else {
+        err.into()
+    }
+}

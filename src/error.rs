@@ -1,0 +1,74 @@
+//! The one domain error type. Each API maps it exactly once (REST in `api::rest::error`).
+
+use std::collections::BTreeMap;
+
+/// Field name -> messages, as RealWorld's `{"errors": {"field": ["message"]}}`.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input that parsed but breaks a rule: 422 with per-field messages.
+    #[error("validation failed: {0:?}")]
+    Validation(FieldErrors),
+    /// Missing, malformed, expired or forged credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// Authenticated, but the resource belongs to someone else.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// The named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Anything unexpected; details go to the log, never to the client.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A validation error on one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.insert(field.to_owned(), vec![message.into()]);
+        Error::Validation(errors)
+    }
+}
+
+impl From<sea_orm::DbErr> for Error {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Error::Internal(err.into())
+    }
+}
+
+/// Collects field errors so that one response reports every bad field at once.
+#[derive(Default)]
+pub struct Violations(FieldErrors);
+
+impl Violations {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
+    }
+
+    /// Records the error of a parse step and returns its value if it succeeded.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.add(field, message);
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(self.0))
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Quire: a publishing backend that speaks the RealWorld (Conduit) API.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod seed;
+pub mod telemetry;

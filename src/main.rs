@@ -1,0 +1,54 @@
+use clap::{Parser, Subcommand};
+
+use quire::app::{self, AppState};
+use quire::config::Settings;
+use quire::{db, seed, telemetry};
+
+/// Quire: a publishing backend speaking the RealWorld (Conduit) API.
+///
+/// Configuration comes from `QUIRE_*` environment variables (and an optional quire.toml);
+/// see the README for the table.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the APIs (the default). Applies pending migrations first.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Insert a realistic demo data set in bulk.
+    Seed(seed::SeedOptions),
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(err) = run(cli).await {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    telemetry::init(&settings.log);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => app::serve(AppState::init(settings).await?).await,
+        Command::Migrate => {
+            let db = db::connect(&settings).await?;
+            db::migrate(&db).await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Seed(options) => {
+            let db = db::connect(&settings).await?;
+            db::migrate(&db).await?;
+            seed::run(&db, &options).await
+        }
+    }
+}
