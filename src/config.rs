@@ -97,6 +97,11 @@ impl Settings {
     /// Loads defaults, then the file named by `QUIRE_CONFIG` (or `quire.toml` if present), then
     /// the environment.
     pub fn load() -> anyhow::Result<Self> {
+        Self::load_with(&[])
+    }
+
+    /// [`Settings::load`] with explicit values on top of every layer (for embedding and tests).
+    pub fn load_with(overrides: &[(&str, &str)]) -> anyhow::Result<Self> {
         let file = std::env::var("QUIRE_CONFIG").ok();
         let mut builder = config::Config::builder()
             .set_default("database_url", DEFAULT_DATABASE_URL)?
@@ -112,8 +117,12 @@ impl Settings {
             Some(path) => builder.add_source(config::File::with_name(path).required(true)),
             None => builder.add_source(config::File::with_name("quire.toml").required(false)),
         };
+        builder =
+            builder.add_source(config::Environment::with_prefix("QUIRE").prefix_separator("_"));
+        for (key, value) in overrides {
+            builder = builder.set_override(*key, *value)?;
+        }
         let raw: RawSettings = builder
-            .add_source(config::Environment::with_prefix("QUIRE").prefix_separator("_"))
             .build()
             .context("reading configuration")?
             .try_deserialize()

@@ -1,0 +1,168 @@
+//! The `quire` binary itself: configuration checks, the kept JWT secret, graceful shutdown.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::{PASSWORD, unique};
+
+fn quire(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quire"));
+    command.current_dir(dir).env("QUIRE_LOG", "warn");
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("QUIRE_")) {
+        command.env_remove(key);
+    }
+    command.env("QUIRE_LOG", "warn");
+    command
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(dir: &std::path::Path, port: u16) -> Child {
+    quire(dir)
+        .env("QUIRE_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_ready(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if reqwest::get(format!("http://127.0.0.1:{port}/health/live"))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("quire did not start on port {port}");
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "quire did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn production_refuses_a_missing_or_short_jwt_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = quire(dir.path())
+        .arg("migrate")
+        .env("QUIRE_ENV", "production")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("QUIRE_JWT_SECRET"));
+
+    let output = quire(dir.path())
+        .arg("migrate")
+        .env("QUIRE_ENV", "production")
+        .env("QUIRE_JWT_SECRET", "too-short")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("QUIRE_JWT_SECRET") && !stderr.contains("too-short"),
+        "{stderr}"
+    );
+
+    let output = quire(dir.path())
+        .arg("migrate")
+        .env("QUIRE_ENV", "production")
+        .env("QUIRE_JWT_SECRET", "a".repeat(32))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn bad_settings_stop_start_up_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    for (key, value) in [
+        ("QUIRE_LISTEN", "not-an-address"),
+        ("QUIRE_DATABASE_URL", "oracle://db"),
+        ("QUIRE_ENV", "staging"),
+        ("QUIRE_REDIS_URL", "http://localhost"),
+        ("QUIRE_LOG", "=[bad"),
+    ] {
+        let output = quire(dir.path())
+            .arg("migrate")
+            .env(key, value)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{key}={value} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(key), "{key}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn the_generated_secret_survives_restarts_and_sigterm_stops_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = start(dir.path(), port);
+    wait_ready(port).await;
+    assert!(
+        dir.path().join("quire.db").exists(),
+        "the embedded database is created"
+    );
+    let client = reqwest::Client::new();
+    let username = unique("persist");
+    let registered: serde_json::Value = client
+        .post(format!("http://127.0.0.1:{port}/api/users"))
+        .json(&json!({"user": {"username": username, "email": format!("{username}@example.com"), "password": PASSWORD}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["user"]["token"].as_str().unwrap().to_owned();
+    let status = tokio::task::spawn_blocking(move || terminate(&mut server))
+        .await
+        .unwrap();
+    assert!(status.success(), "SIGTERM exits cleanly, got {status:?}");
+
+    let port = free_port();
+    let mut server = start(dir.path(), port);
+    wait_ready(port).await;
+    let me = client
+        .get(format!("http://127.0.0.1:{port}/api/user"))
+        .header("Authorization", format!("Token {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.status(),
+        reqwest::StatusCode::OK,
+        "a token from before the restart still works"
+    );
+    tokio::task::spawn_blocking(move || terminate(&mut server))
+        .await
+        .unwrap();
+}

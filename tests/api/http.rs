@@ -1,0 +1,85 @@
+use reqwest::StatusCode;
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn unknown_routes_and_methods_get_json_errors() {
+    let app = TestApp::spawn().await;
+    app.get("/api/nothing-here", None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND);
+    app.get("/", None).await.assert_error(StatusCode::NOT_FOUND);
+    let response = app.raw(app.client.patch(app.url("/api/articles"))).await;
+    response.assert_error(StatusCode::METHOD_NOT_ALLOWED);
+    let response = app.raw(app.client.delete(app.url("/api/tags"))).await;
+    response.assert_error(StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers["content-type"], "application/json");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413_json() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.user().await;
+    let huge = format!(
+        "{{\"article\": {{\"title\": \"t\", \"description\": \"d\", \"body\": \"{}\"}}}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let response = app
+        .raw(
+            app.client
+                .post(app.url("/api/articles"))
+                .header("Authorization", format!("Token {token}"))
+                .header("content-type", "application/json")
+                .body(huge),
+        )
+        .await;
+    response.assert_error(StatusCode::PAYLOAD_TOO_LARGE);
+    // Under the request limit but over the field limit: a field error, not a 413.
+    let long = serde_json::json!({"article": {"title": "t", "description": "d", "body": "x".repeat(100_001)}});
+    app.post("/api/articles", Some(&token), long)
+        .await
+        .assert_field_error("body");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/tags", None).await;
+    assert!(!response.headers["x-request-id"].is_empty());
+    let response = app
+        .raw(
+            app.client
+                .get(app.url("/api/tags"))
+                .header("x-request-id", "abc-123"),
+        )
+        .await;
+    assert_eq!(response.headers["x-request-id"], "abc-123");
+}
+
+#[tokio::test]
+async fn health_probes_answer() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/health/live", None).await.status, StatusCode::OK);
+    let ready = app.get("/health/ready", None).await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.body["database"], "ok");
+}
+
+#[tokio::test]
+async fn cors_preflight_is_answered_for_browser_frontends() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .raw(
+            app.client
+                .request(reqwest::Method::OPTIONS, app.url("/api/articles"))
+                .header("Origin", "http://localhost:4200")
+                .header("Access-Control-Request-Method", "POST")
+                .header(
+                    "Access-Control-Request-Headers",
+                    "authorization,content-type",
+                ),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.headers.contains_key("access-control-allow-origin"));
+}

@@ -1,0 +1,10 @@
+//! Black-box tests at the HTTP boundary. One binary; the backend is chosen by
+//! `QUIRE_TEST_DATABASE_URL` (SQLite per test when unset).
+
+mod articles;
+mod cli;
+mod comments;
+mod http;
+mod profiles;
+mod support;
+mod users;

@@ -1,0 +1,218 @@
+//! Test harness: a real Quire server on an ephemeral port, talking to a real database.
+//!
+//! The backend comes from `QUIRE_TEST_DATABASE_URL` (PostgreSQL or MySQL); without it every test
+//! gets its own SQLite file. Names are unique per test so that tests share a server database.
+
+use std::sync::{Mutex, OnceLock};
+
+use quire::app::{self, AppState};
+use quire::config::Settings;
+use rand::Rng;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct-horse-battery";
+pub const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long!!";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+/// Random lower-case suffix that keeps names unique across tests and runs.
+pub fn unique(prefix: &str) -> String {
+    let mut rng = rand::rng();
+    let tail: String = (0..10)
+        .map(|_| (b'a' + rng.random_range(0..26u8)) as char)
+        .collect();
+    format!("{prefix}{tail}")
+}
+
+/// Serialises the first migration of a shared server database (tests start concurrently).
+fn migrate_shared_once(url: &str) {
+    static DONE: OnceLock<Mutex<bool>> = OnceLock::new();
+    let lock = DONE.get_or_init(|| Mutex::new(false));
+    let mut done = lock.lock().unwrap_or_else(|e| e.into_inner());
+    if !*done {
+        let url = url.to_owned();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(async {
+                let settings = settings_for(&url, None);
+                let db = quire::db::connect(&settings)
+                    .await
+                    .expect("test database reachable");
+                quire::db::migrate(&db).await.expect("migrations apply");
+            });
+        })
+        .join()
+        .expect("migration thread");
+        *done = true;
+    }
+}
+
+fn settings_for(url: &str, extra: Option<&[(&str, &str)]>) -> Settings {
+    let mut overrides = vec![
+        ("database_url", url),
+        ("jwt_secret", SECRET),
+        ("listen", "127.0.0.1:0"),
+        ("db_max_connections", "5"),
+        ("log", "warn"),
+    ];
+    overrides.extend_from_slice(extra.unwrap_or_default());
+    Settings::load_with(&overrides).expect("test settings are valid")
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+        let (url, dir) = match std::env::var("QUIRE_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                migrate_shared_once(&url);
+                (url, None)
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("quire.db").display());
+                (url, Some(dir))
+            }
+        };
+        let state = AppState::init(settings_for(&url, Some(extra)))
+            .await
+            .expect("app starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = app::router(state);
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        TestApp {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Token {token}"));
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        into_response(request.send().await.expect("request sent")).await
+    }
+
+    pub async fn raw(&self, request: reqwest::RequestBuilder) -> Response {
+        into_response(request.send().await.expect("request sent")).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.send(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.send(Method::DELETE, path, token, None).await
+    }
+
+    /// Registers a fresh user; returns (username, token).
+    pub async fn user(&self) -> (String, String) {
+        let username = unique("user");
+        let response = self
+            .post(
+                "/api/users",
+                None,
+                json!({"user": {"username": username, "email": format!("{username}@example.com"), "password": PASSWORD}}),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);
+        (
+            username,
+            response.body["user"]["token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Creates an article with the given tags; returns its slug.
+    pub async fn article(&self, token: &str, title: &str, tags: &[&str]) -> String {
+        let response = self
+            .post(
+                "/api/articles",
+                Some(token),
+                json!({"article": {"title": title, "description": "about it", "body": "the body", "tagList": tags}}),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);
+        response.body["article"]["slug"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+async fn into_response(response: reqwest::Response) -> Response {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Response {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+impl Response {
+    /// Asserts the status and that the body is a RealWorld error object.
+    #[track_caller]
+    pub fn assert_error(&self, status: StatusCode) -> &Value {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert!(
+            self.body["errors"].is_object(),
+            "not a JSON error body: {}",
+            self.text
+        );
+        &self.body["errors"]
+    }
+
+    /// Asserts a 422 that names `field`.
+    #[track_caller]
+    pub fn assert_field_error(&self, field: &str) {
+        let errors = self.assert_error(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            errors[field].is_array(),
+            "no error for `{field}`: {}",
+            self.text
+        );
+    }
+}
