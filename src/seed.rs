@@ -268,11 +268,10 @@ pub async fn run(db: &DatabaseConnection, options: &SeedOptions) -> anyhow::Resu
             links.push(article_tags::ActiveModel {
                 article_id: Set(*article_id),
                 tag_id: Set(tag_ids[tag]),
-                ..Default::default()
             });
         }
     }
-    insert_chunked(db, links, |rows| article_tags::Entity::insert_many(rows)).await?;
+    insert_chunked(db, links, article_tags::Entity::insert_many).await?;
 
     let favorite_rows: Vec<favorites::ActiveModel> = favorite_pairs
         .iter()
@@ -305,7 +304,7 @@ pub async fn run(db: &DatabaseConnection, options: &SeedOptions) -> anyhow::Resu
             created_at: Set(now),
         })
         .collect();
-    insert_chunked(db, follow_rows, |rows| follows::Entity::insert_many(rows)).await?;
+    insert_chunked(db, follow_rows, follows::Entity::insert_many).await?;
 
     let mut comment_rows = Vec::with_capacity(options.comments);
     if article_count > 0 {
@@ -325,7 +324,7 @@ pub async fn run(db: &DatabaseConnection, options: &SeedOptions) -> anyhow::Resu
             });
         }
     }
-    insert_chunked(db, comment_rows, |rows| comments::Entity::insert_many(rows)).await?;
+    insert_chunked(db, comment_rows, comments::Entity::insert_many).await?;
 
     eprintln!(
         "seeded {} users, {} articles, {} favorites, {} follows, {} comments in {:.1}s (password: {SEED_PASSWORD})",

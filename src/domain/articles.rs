@@ -639,7 +639,6 @@ async fn set_tags(txn: &DatabaseTransaction, article_id: i64, names: &[String]) 
         article_tags::ActiveModel {
             article_id: Set(article_id),
             tag_id: Set(tag_id),
-            ..Default::default()
         }
     }))
     .exec_without_returning(txn)
