@@ -22,12 +22,22 @@ type Parsed<T> = Result<T, String>;
 
 fn required(value: Option<String>) -> Parsed<String> {
     match value {
-        Some(v) if !v.trim().is_empty() => Ok(v),
+        Some(v) if !v.trim().is_empty() => without_nul(v),
         _ => Err("can't be blank".into()),
     }
 }
 
+/// NUL cannot be stored in PostgreSQL text and has no place in user content.
+fn without_nul(value: String) -> Parsed<String> {
+    if value.contains('\0') {
+        Err("must not contain NUL characters".into())
+    } else {
+        Ok(value)
+    }
+}
+
 fn at_most(value: String, max: usize) -> Parsed<String> {
+    let value = without_nul(value)?;
     if value.chars().count() > max {
         Err(format!("is too long (maximum is {max} characters)"))
     } else {
@@ -114,6 +124,9 @@ pub fn tag_list(value: Option<Vec<String>>) -> Parsed<Vec<String>> {
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
         .collect();
+    if tags.iter().any(|t| t.contains('\0')) {
+        return Err("must not contain NUL characters".into());
+    }
     if let Some(long) = tags.iter().find(|t| t.chars().count() > TAG_MAX) {
         return Err(format!(
             "tag '{long}' is too long (maximum is {TAG_MAX} characters)"

@@ -83,3 +83,38 @@ async fn cors_preflight_is_answered_for_browser_frontends() {
     assert_eq!(response.status, StatusCode::OK);
     assert!(response.headers.contains_key("access-control-allow-origin"));
 }
+
+#[tokio::test]
+async fn nul_characters_are_refused_cleanly_everywhere() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.user().await;
+    let body = serde_json::json!({"user": {"username": "nul\u{0}name", "email": "nul@example.com", "password": "password-ok"}});
+    app.post("/api/users", None, body)
+        .await
+        .assert_field_error("username");
+    let article = serde_json::json!({"article": {"title": "t\u{0}", "description": "d", "body": "b", "tagList": ["a\u{0}"]}});
+    let response = app.post("/api/articles", Some(&token), article).await;
+    response.assert_field_error("title");
+    response.assert_field_error("tagList");
+    app.get("/api/profiles/a%00b", None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND);
+    app.get("/api/articles/a%00b", None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND);
+    app.get("/api/articles?tag=a%00b", None)
+        .await
+        .assert_field_error("tag");
+    app.get("/api/articles?author=a%00b", None)
+        .await
+        .assert_field_error("author");
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/tags", None).await;
+    assert_eq!(response.headers["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers["x-frame-options"], "DENY");
+    assert_eq!(response.headers["referrer-policy"], "no-referrer");
+}

@@ -127,11 +127,14 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        Ok(QueryParams(
-            form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect(),
-        ))
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        // No lookup can match a NUL, and PostgreSQL refuses it in a bound text parameter.
+        if let Some((name, _)) = pairs.iter().find(|(_, value)| value.contains('\0')) {
+            return Err(Error::field(name, "must not contain NUL characters").into_response());
+        }
+        Ok(QueryParams(pairs))
     }
 }
 
@@ -146,6 +149,10 @@ where
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // A NUL can name no article, profile or comment (and PostgreSQL refuses it in text).
+        if parts.uri.path().contains("%00") {
+            return Err(error_response(StatusCode::NOT_FOUND, "not found"));
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| PathParams(value))
