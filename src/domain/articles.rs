@@ -6,8 +6,8 @@ use rand::Rng;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseTransaction, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    DatabaseTransaction, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::{Domain, Profile, input, is_unique_violation, now_ms};
@@ -358,28 +358,31 @@ impl Domain {
         for attempt in 0..SLUG_ATTEMPTS {
             let slug = self.candidate_slug(&base, attempt).await?;
             let now = now_ms();
-            let txn = self.db.begin().await?;
-            let inserted = articles::ActiveModel {
-                slug: Set(slug),
-                title: Set(title.clone()),
-                description: Set(description.clone()),
-                body: Set(body.clone()),
-                author_id: Set(author),
-                favorites_count: Set(0),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await;
-            match inserted {
-                Ok(model) => {
-                    set_tags(&txn, model.id, &tags).await?;
-                    txn.commit().await?;
-                    return self.full_article(Some(author), model).await;
-                }
+            let created = self
+                .in_transaction(|txn| {
+                    let model = articles::ActiveModel {
+                        slug: Set(slug.clone()),
+                        title: Set(title.clone()),
+                        description: Set(description.clone()),
+                        body: Set(body.clone()),
+                        author_id: Set(author),
+                        favorites_count: Set(0),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    };
+                    let tags = tags.clone();
+                    Box::pin(async move {
+                        let model = model.insert(txn).await?;
+                        set_tags(txn, model.id, &tags).await?;
+                        Ok(model)
+                    })
+                })
+                .await;
+            match created {
+                Ok(model) => return self.full_article(Some(author), model).await,
                 // Another writer took this slug between the check and the insert: try another.
-                Err(err) if is_unique_violation(&err) => txn.rollback().await?,
+                Err(err) if is_unique_violation(&err) => continue,
                 Err(err) => return Err(err.into()),
             }
         }
@@ -455,20 +458,27 @@ impl Domain {
                 model.body = Set(body.clone());
             }
             model.updated_at = Set(std::cmp::max(now_ms(), current.updated_at));
-            let txn = self.db.begin().await?;
-            match model.update(&txn).await {
-                Ok(updated) => {
-                    if let Some(tags) = &tags {
-                        article_tags::Entity::delete_many()
-                            .filter(article_tags::Column::ArticleId.eq(updated.id))
-                            .exec(&txn)
-                            .await?;
-                        set_tags(&txn, updated.id, tags).await?;
-                    }
-                    txn.commit().await?;
-                    return self.full_article(Some(user), updated).await;
-                }
-                Err(err) if is_unique_violation(&err) => txn.rollback().await?,
+            let updated = self
+                .in_transaction(|txn| {
+                    let (model, tags) = (model.clone(), tags.clone());
+                    Box::pin(async move {
+                        let updated = model.update(txn).await?;
+                        if let Some(tags) = tags {
+                            article_tags::Entity::delete_many()
+                                .filter(article_tags::Column::ArticleId.eq(updated.id))
+                                .exec(txn)
+                                .await?;
+                            set_tags(txn, updated.id, &tags).await?;
+                        }
+                        Ok(updated)
+                    })
+                })
+                .await;
+            match updated {
+                Ok(updated) => return self.full_article(Some(user), updated).await,
+                Err(err) if is_unique_violation(&err) => continue,
+                // Deleted by a concurrent request.
+                Err(DbErr::RecordNotUpdated) => return Err(Error::NotFound("article")),
                 Err(err) => return Err(err.into()),
             }
         }
@@ -490,40 +500,49 @@ impl Domain {
     }
 
     pub async fn favorite(&self, user: i64, slug: &str) -> Result<Article> {
-        let article = self.article_by_slug(slug).await?;
-        let txn = self.db.begin().await?;
-        let inserted = favorites::ActiveModel {
-            user_id: Set(user),
-            article_id: Set(article.id),
-            created_at: Set(now_ms()),
-        }
-        .insert(&txn)
-        .await;
+        let article_id = self.article_by_slug(slug).await?.id;
+        // The count is bumped first: that locks the article row before the favorite's foreign
+        // key check does, so concurrent favorites queue instead of deadlocking.
+        let inserted = self
+            .in_transaction(|txn| {
+                Box::pin(async move {
+                    adjust_favorites_count(txn, article_id, 1).await?;
+                    favorites::ActiveModel {
+                        user_id: Set(user),
+                        article_id: Set(article_id),
+                        created_at: Set(now_ms()),
+                    }
+                    .insert(txn)
+                    .await
+                })
+            })
+            .await;
         match inserted {
-            Ok(_) => {
-                adjust_favorites_count(&txn, article.id, 1).await?;
-                txn.commit().await?;
-            }
-            // Already a favorite: the count must not move.
-            Err(err) if is_unique_violation(&err) => txn.rollback().await?,
+            Ok(_) => {}
+            // Already a favorite: the rollback undid the bump, so the count did not move.
+            Err(err) if is_unique_violation(&err) => {}
             Err(err) => return Err(err.into()),
         }
         self.article(Some(user), slug).await
     }
 
     pub async fn unfavorite(&self, user: i64, slug: &str) -> Result<Article> {
-        let article = self.article_by_slug(slug).await?;
-        let txn = self.db.begin().await?;
-        let removed = favorites::Entity::delete_many()
-            .filter(favorites::Column::UserId.eq(user))
-            .filter(favorites::Column::ArticleId.eq(article.id))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if removed > 0 {
-            adjust_favorites_count(&txn, article.id, -1).await?;
-        }
-        txn.commit().await?;
+        let article_id = self.article_by_slug(slug).await?.id;
+        self.in_transaction(|txn| {
+            Box::pin(async move {
+                let removed = favorites::Entity::delete_many()
+                    .filter(favorites::Column::UserId.eq(user))
+                    .filter(favorites::Column::ArticleId.eq(article_id))
+                    .exec(txn)
+                    .await?
+                    .rows_affected;
+                if removed > 0 {
+                    adjust_favorites_count(txn, article_id, -1).await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
         self.article(Some(user), slug).await
     }
 
@@ -613,7 +632,11 @@ fn random_suffix() -> String {
 }
 
 /// Links an article to its tags, creating the tags that do not exist yet.
-async fn set_tags(txn: &DatabaseTransaction, article_id: i64, names: &[String]) -> Result<()> {
+async fn set_tags(
+    txn: &DatabaseTransaction,
+    article_id: i64,
+    names: &[String],
+) -> Result<(), DbErr> {
     if names.is_empty() {
         return Ok(());
     }
@@ -650,7 +673,7 @@ async fn adjust_favorites_count(
     txn: &DatabaseTransaction,
     article_id: i64,
     delta: i64,
-) -> Result<()> {
+) -> Result<(), DbErr> {
     articles::Entity::update_many()
         .col_expr(
             articles::Column::FavoritesCount,

@@ -6,7 +6,12 @@ pub mod profiles;
 pub mod tags;
 pub mod users;
 
-use sea_orm::DatabaseConnection;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use rand::Rng;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 
 use crate::auth::jwt::TokenIssuer;
 
@@ -32,9 +37,62 @@ pub fn now_ms() -> i64 {
 }
 
 /// True when a database error is a unique-key violation (a lost race with another writer).
-pub(crate) fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
     matches!(
         err.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
+}
+
+/// Deadlocks and serialization failures (PostgreSQL, MySQL) and a busy database (SQLite) are
+/// transient: the whole transaction can simply run again.
+fn is_transient(err: &DbErr) -> bool {
+    let (DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+    | DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(db) = e.as_ref() else {
+        return false;
+    };
+    matches!(
+        db.code().as_deref(),
+        Some("40001" | "40P01" | "5" | "517" | "6")
+    )
+}
+
+/// The body of a transaction; it may run more than once.
+pub(crate) type TxnWork<'c, T> = Pin<Box<dyn Future<Output = Result<T, DbErr>> + Send + 'c>>;
+
+const TRANSIENT_RETRIES: u32 = 4;
+
+impl Domain {
+    /// Runs `work` in one transaction: committed when it succeeds, rolled back when it fails,
+    /// and retried (with jittered backoff) when the database reports a transient conflict.
+    pub(crate) async fn in_transaction<T, F>(&self, work: F) -> Result<T, DbErr>
+    where
+        T: Send,
+        F: for<'c> Fn(&'c DatabaseTransaction) -> TxnWork<'c, T> + Send + Sync,
+    {
+        let mut attempt = 0;
+        loop {
+            let txn = self.db.begin().await?;
+            let outcome = match work(&txn).await {
+                Ok(value) => txn.commit().await.map(|()| value),
+                Err(err) => {
+                    let _ = txn.rollback().await;
+                    Err(err)
+                }
+            };
+            match outcome {
+                Err(err) if is_transient(&err) && attempt < TRANSIENT_RETRIES => {
+                    attempt += 1;
+                    let backoff = rand::rng().random_range(5..20u64) << attempt;
+                    tokio::time::sleep(Duration::from_millis(backoff)).await;
+                }
+                other => return other,
+            }
+        }
+    }
 }

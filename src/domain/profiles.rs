@@ -4,7 +4,6 @@ use std::collections::HashSet;
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
 };
 
 use super::{Domain, Profile, is_unique_violation, now_ms};
@@ -32,18 +31,24 @@ impl Domain {
         if user.id == viewer {
             return Err(Error::field("username", "you cannot follow yourself"));
         }
-        let txn = self.db.begin().await?;
-        let inserted = follows::ActiveModel {
-            follower_id: Set(viewer),
-            followee_id: Set(user.id),
-            created_at: Set(now_ms()),
-        }
-        .insert(&txn)
-        .await;
+        let followee = user.id;
+        let inserted = self
+            .in_transaction(|txn| {
+                Box::pin(async move {
+                    follows::ActiveModel {
+                        follower_id: Set(viewer),
+                        followee_id: Set(followee),
+                        created_at: Set(now_ms()),
+                    }
+                    .insert(txn)
+                    .await
+                })
+            })
+            .await;
         match inserted {
-            Ok(_) => txn.commit().await?,
             // Already following (perhaps from a concurrent request): nothing to change.
-            Err(err) if is_unique_violation(&err) => txn.rollback().await?,
+            Ok(_) => {}
+            Err(err) if is_unique_violation(&err) => {}
             Err(err) => return Err(err.into()),
         }
         Ok(profile_of(user, true))

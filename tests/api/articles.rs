@@ -548,3 +548,34 @@ async fn deleting_an_article_takes_its_comments_and_favorites() {
         .await
         .assert_error(StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn concurrent_writers_sharing_new_tags_and_titles_all_succeed() {
+    let app = TestApp::spawn().await;
+    let mut tokens = Vec::new();
+    for _ in 0..6 {
+        tokens.push(app.user().await.1);
+    }
+    let (tag_a, tag_b) = (unique("shared"), unique("shared"));
+    let title = unique("Same headline ");
+    let body = json!({"article": {"title": title, "description": "d", "body": "b", "tagList": [tag_a, tag_b]}});
+    let requests = tokens
+        .iter()
+        .map(|t| app.post("/api/articles", Some(t), body.clone()));
+    let responses = futures::future::join_all(requests).await;
+    let mut slugs = HashSet::new();
+    for response in &responses {
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);
+        slugs.insert(
+            response.body["article"]["slug"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(slugs.len(), 6, "every concurrent article got its own slug");
+    let tagged = app
+        .get(&format!("/api/articles?tag={tag_a}&limit=100"), None)
+        .await;
+    assert_eq!(tagged.body["articlesCount"], 6);
+}

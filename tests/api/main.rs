@@ -5,6 +5,7 @@ mod articles;
 mod cli;
 mod comments;
 mod http;
+mod indexes;
 mod profiles;
 mod support;
 mod users;

@@ -3,7 +3,9 @@
 //! The backend comes from `QUIRE_TEST_DATABASE_URL` (PostgreSQL or MySQL); without it every test
 //! gets its own SQLite file. Names are unique per test so that tests share a server database.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use sea_orm::Statement;
 
 use quire::app::{self, AppState};
 use quire::config::Settings;
@@ -59,7 +61,7 @@ fn migrate_shared_once(url: &str) {
     }
 }
 
-fn settings_for(url: &str, extra: Option<&[(&str, &str)]>) -> Settings {
+pub fn settings_for(url: &str, extra: Option<&[(&str, &str)]>) -> Settings {
     let mut overrides = vec![
         ("database_url", url),
         ("jwt_secret", SECRET),
@@ -77,6 +79,20 @@ impl TestApp {
     }
 
     pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+        Self::spawn_observed(extra, None).await
+    }
+
+    /// A server whose every SQL statement is also appended to the returned log.
+    pub async fn spawn_recording() -> (TestApp, Arc<Mutex<Vec<Statement>>>) {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let app = Self::spawn_observed(&[], Some(log.clone())).await;
+        (app, log)
+    }
+
+    async fn spawn_observed(
+        extra: &[(&str, &str)],
+        statements: Option<Arc<Mutex<Vec<Statement>>>>,
+    ) -> TestApp {
         let (url, dir) = match std::env::var("QUIRE_TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => {
                 migrate_shared_once(&url);
@@ -88,9 +104,14 @@ impl TestApp {
                 (url, Some(dir))
             }
         };
-        let state = AppState::init(settings_for(&url, Some(extra)))
+        let mut state = AppState::init(settings_for(&url, Some(extra)))
             .await
             .expect("app starts");
+        if let Some(statements) = statements {
+            state.domain.db.set_metric_callback(move |info| {
+                statements.lock().unwrap().push(info.statement.clone());
+            });
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = app::router(state);
