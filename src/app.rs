@@ -43,10 +43,14 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let request_id = HeaderName::from_static(http::REQUEST_ID_HEADER);
-    Router::new()
+    let mut routes = Router::new()
         .nest("/api", api::rest::router())
         .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
+        .route("/health/ready", get(ready));
+    if settings.bench_endpoints {
+        routes = routes.route("/bench/ceiling", get(http::bench_ceiling));
+    }
+    routes
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .with_state(state)

@@ -40,6 +40,7 @@ struct RawSettings {
     request_timeout_seconds: u64,
     max_body_bytes: usize,
     cors_origins: String,
+    bench_endpoints: bool,
 }
 
 /// Validated settings. `jwt_secret` is resolved (explicit, or generated and kept beside the
@@ -59,6 +60,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// `None` means any origin (token auth is not an ambient credential, so this is safe).
     pub cors_origins: Option<Vec<String>>,
+    /// Serves `/bench/ceiling`, the benchmark's static-response ceiling scenario.
+    pub bench_endpoints: bool,
 }
 
 // Secrets never reach the log through Debug.
@@ -112,7 +115,8 @@ impl Settings {
             .set_default("db_max_connections", 16)?
             .set_default("request_timeout_seconds", 30)?
             .set_default("max_body_bytes", 1_048_576)?
-            .set_default("cors_origins", "*")?;
+            .set_default("cors_origins", "*")?
+            .set_default("bench_endpoints", false)?;
         builder = match &file {
             Some(path) => builder.add_source(config::File::with_name(path).required(true)),
             None => builder.add_source(config::File::with_name("quire.toml").required(false)),
@@ -185,6 +189,7 @@ impl Settings {
             request_timeout: Duration::from_secs(raw.request_timeout_seconds),
             max_body_bytes: raw.max_body_bytes,
             cors_origins,
+            bench_endpoints: raw.bench_endpoints,
         })
     }
 }

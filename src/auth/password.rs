@@ -6,6 +6,7 @@ use anyhow::anyhow;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
 
@@ -24,20 +25,41 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
         .to_string()
 });
 
+/// Each hash holds 19 MiB for tens of milliseconds: at most one per core runs at a time, so a
+/// burst of logins queues instead of exhausting memory and the blocking thread pool.
+static HASHING_SLOTS: LazyLock<Semaphore> = LazyLock::new(|| {
+    Semaphore::new(
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+    )
+});
+
+async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let _slot = HASHING_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Internal(e.into()))?
+}
+
 pub async fn hash(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
+    off_runtime(move || {
         hasher()
             .hash_password(password.as_bytes())
             .map(|hash| hash.to_string())
             .map_err(|e| Error::Internal(anyhow!("hashing a password: {e}")))
     })
     .await
-    .map_err(|e| Error::Internal(e.into()))?
 }
 
 /// `stored` is `None` for an unknown account; the work is done all the same.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool> {
-    tokio::task::spawn_blocking(move || {
+    off_runtime(move || {
         let known = stored.is_some();
         let phc = stored.unwrap_or_else(|| DUMMY_HASH.clone());
         let parsed = PasswordHash::new(&phc)
@@ -48,5 +70,4 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool> {
         Ok(known && matches)
     })
     .await
-    .map_err(|e| Error::Internal(e.into()))?
 }

@@ -46,3 +46,29 @@ pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Respon
     tracing::error!("a request handler panicked");
     error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
 }
+
+/// The largest body `/bench/ceiling` serves.
+const CEILING_MAX_BYTES: usize = 1 << 20;
+
+/// A static JSON body of exactly `?bytes=N` bytes through the full middleware stack: the
+/// benchmark's measure of what the machine can serve at all (enabled by `QUIRE_BENCH_ENDPOINTS`).
+pub async fn bench_ceiling(
+    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    const PREFIX: &[u8] = br#"{"pad":""#;
+    const SUFFIX: &[u8] = br#""}"#;
+    let bytes = params
+        .get("bytes")
+        .and_then(|b| b.parse::<usize>().ok())
+        .unwrap_or(1024);
+    let bytes = bytes.clamp(PREFIX.len() + SUFFIX.len(), CEILING_MAX_BYTES);
+    let mut body = Vec::with_capacity(bytes);
+    body.extend_from_slice(PREFIX);
+    body.resize(bytes - SUFFIX.len(), b'x');
+    body.extend_from_slice(SUFFIX);
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}

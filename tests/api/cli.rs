@@ -166,3 +166,63 @@ async fn the_generated_secret_survives_restarts_and_sigterm_stops_gracefully() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn each_request_is_logged_as_one_json_line_with_its_id_and_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = quire(dir.path())
+        .env("QUIRE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("QUIRE_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_ready(port).await;
+    assert!(
+        dir.path().join("quire.db-wal").exists(),
+        "the embedded database runs in WAL mode"
+    );
+    let client = reqwest::Client::new();
+    let username = unique("logged");
+    let registered: serde_json::Value = client
+        .post(format!("http://127.0.0.1:{port}/api/users"))
+        .json(&json!({"user": {"username": username, "email": format!("{username}@example.com"), "password": PASSWORD}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["user"]["token"].as_str().unwrap().to_owned();
+    let response = client
+        .get(format!("http://127.0.0.1:{port}/api/user"))
+        .header("x-request-id", "trace-me-123")
+        .header("Authorization", format!("Token {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let mut stdout = server.stdout.take().unwrap();
+    tokio::task::spawn_blocking(move || terminate(&mut server))
+        .await
+        .unwrap();
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut logs).unwrap();
+
+    let line = logs
+        .lines()
+        .find(|l| l.contains("trace-me-123"))
+        .expect("a log line for the request");
+    let entry: serde_json::Value = serde_json::from_str(line).expect("log lines are JSON");
+    assert_eq!(entry["fields"]["status"], 200);
+    assert_eq!(entry["fields"]["path"], "/api/user");
+    assert_eq!(entry["fields"]["method"], "GET");
+    assert_eq!(
+        logs.lines().filter(|l| l.contains("trace-me-123")).count(),
+        1,
+        "one line per request"
+    );
+    assert!(!logs.contains(&token), "tokens never reach the log");
+    assert!(!logs.contains(PASSWORD), "passwords never reach the log");
+}

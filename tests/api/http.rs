@@ -118,3 +118,16 @@ async fn responses_carry_security_headers() {
     assert_eq!(response.headers["x-frame-options"], "DENY");
     assert_eq!(response.headers["referrer-policy"], "no-referrer");
 }
+
+#[tokio::test]
+async fn the_bench_ceiling_route_exists_only_when_enabled() {
+    let app = TestApp::spawn().await;
+    app.get("/bench/ceiling?bytes=5000", None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND);
+    let bench = TestApp::spawn_with(&[("bench_endpoints", "true")]).await;
+    let response = bench.get("/bench/ceiling?bytes=5000", None).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.text.len(), 5000);
+    assert!(response.body["pad"].is_string());
+}

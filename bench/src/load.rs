@@ -1,0 +1,261 @@
+//! The scenarios and the fixed-concurrency load loop.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::seed::{Fixture, PASSWORD};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    Tags,
+    ArticlesList,
+    ArticlesByTag,
+    Article,
+    Comments,
+    Feed,
+    User,
+    CreateArticle,
+    Login,
+    Ceiling,
+}
+
+/// One request of a scenario.
+struct Call {
+    method: Method,
+    path: String,
+    token: Option<String>,
+    body: Option<serde_json::Value>,
+    expect: StatusCode,
+}
+
+impl Scenario {
+    pub fn all() -> Vec<Scenario> {
+        use Scenario::*;
+        vec![
+            Ceiling,
+            Tags,
+            ArticlesList,
+            ArticlesByTag,
+            Article,
+            Comments,
+            Feed,
+            User,
+            CreateArticle,
+            Login,
+        ]
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Tags => "tags",
+            Scenario::ArticlesList => "articles",
+            Scenario::ArticlesByTag => "articles_by_tag",
+            Scenario::Article => "article",
+            Scenario::Comments => "comments",
+            Scenario::Feed => "feed",
+            Scenario::User => "user",
+            Scenario::CreateArticle => "create_article",
+            Scenario::Login => "login",
+            Scenario::Ceiling => "ceiling",
+        }
+    }
+
+    /// The `n`-th request of this scenario; `page_bytes` sizes the ceiling response.
+    fn call(self, fixture: &Fixture, n: u64, page_bytes: usize) -> Call {
+        let n = n as usize;
+        let user = &fixture.users[n % fixture.users.len()];
+        let slug = &fixture.slugs[n % fixture.slugs.len()];
+        let get = |path: String, token: Option<&str>| Call {
+            method: Method::GET,
+            path,
+            token: token.map(str::to_owned),
+            body: None,
+            expect: StatusCode::OK,
+        };
+        match self {
+            Scenario::Tags => get("/api/tags".into(), None),
+            Scenario::ArticlesList => get("/api/articles?limit=20".into(), None),
+            Scenario::ArticlesByTag => get(
+                format!(
+                    "/api/articles?tag={}",
+                    fixture.top_tags[n % fixture.top_tags.len()]
+                ),
+                None,
+            ),
+            Scenario::Article => get(format!("/api/articles/{slug}"), None),
+            Scenario::Comments => get(format!("/api/articles/{slug}/comments"), None),
+            Scenario::Feed => get("/api/articles/feed".into(), Some(&user.token)),
+            Scenario::User => get("/api/user".into(), Some(&user.token)),
+            Scenario::Ceiling => get(format!("/bench/ceiling?bytes={page_bytes}"), None),
+            Scenario::CreateArticle => Call {
+                method: Method::POST,
+                path: "/api/articles".into(),
+                token: Some(user.token.clone()),
+                body: Some(json!({"article": {
+                    "title": format!("Load test article {n}"),
+                    "description": "Written by the benchmark",
+                    "body": "A short body written under load.",
+                    "tagList": ["benchmark"]
+                }})),
+                expect: StatusCode::CREATED,
+            },
+            Scenario::Login => Call {
+                method: Method::POST,
+                path: "/api/users/login".into(),
+                token: None,
+                body: Some(json!({"user": {"email": user.email, "password": PASSWORD}})),
+                expect: StatusCode::OK,
+            },
+        }
+    }
+}
+
+pub struct Plan {
+    pub concurrency: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub max_requests: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    pub requests: u64,
+    pub errors: u64,
+    pub requests_per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub bytes_per_response: u64,
+}
+
+struct Worker {
+    latencies: Histogram<u64>,
+    requests: u64,
+    errors: u64,
+    bytes: u64,
+}
+
+async fn send(
+    client: &reqwest::Client,
+    base: &str,
+    call: &Call,
+) -> Result<(StatusCode, usize), reqwest::Error> {
+    let mut request = client.request(call.method.clone(), format!("{base}{}", call.path));
+    if let Some(token) = &call.token {
+        request = request.header("Authorization", format!("Token {token}"));
+    }
+    if let Some(body) = &call.body {
+        request = request.json(body);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let bytes = response.bytes().await?;
+    Ok((status, bytes.len()))
+}
+
+/// `None` when the server does not offer the scenario (the ceiling route on other servers).
+pub async fn run(
+    client: &reqwest::Client,
+    base: &str,
+    scenario: Scenario,
+    fixture: &Fixture,
+    plan: &Plan,
+) -> anyhow::Result<Option<Stats>> {
+    let page_bytes = send(client, base, &Scenario::ArticlesList.call(fixture, 0, 0))
+        .await?
+        .1;
+    let probe = send(client, base, &scenario.call(fixture, 0, page_bytes)).await?;
+    if scenario == Scenario::Ceiling && probe.0 == StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    // Warm-up: same load, not recorded.
+    phase(
+        client,
+        base,
+        scenario,
+        fixture,
+        plan,
+        plan.warmup,
+        page_bytes,
+    )
+    .await?;
+    let started = Instant::now();
+    let workers = phase(
+        client,
+        base,
+        scenario,
+        fixture,
+        plan,
+        plan.duration,
+        page_bytes,
+    )
+    .await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut latencies = Histogram::<u64>::new(3)?;
+    let (mut requests, mut errors, mut bytes) = (0, 0, 0);
+    for worker in workers {
+        latencies.add(&worker.latencies)?;
+        requests += worker.requests;
+        errors += worker.errors;
+        bytes += worker.bytes;
+    }
+    let ms = |micros: u64| micros as f64 / 1000.0;
+    Ok(Some(Stats {
+        requests,
+        errors,
+        requests_per_second: requests as f64 / elapsed,
+        p50_ms: ms(latencies.value_at_quantile(0.50)),
+        p99_ms: ms(latencies.value_at_quantile(0.99)),
+        max_ms: ms(latencies.max()),
+        bytes_per_response: bytes.checked_div(requests).unwrap_or(0),
+    }))
+}
+
+/// `concurrency` request loops, each bounded by the deadline and the shared request budget.
+async fn phase(
+    client: &reqwest::Client,
+    base: &str,
+    scenario: Scenario,
+    fixture: &Fixture,
+    plan: &Plan,
+    length: Duration,
+    page_bytes: usize,
+) -> anyhow::Result<Vec<Worker>> {
+    let deadline = Instant::now() + length;
+    let issued = Arc::new(AtomicU64::new(0));
+    let loops = (0..plan.concurrency).map(|_| {
+        let issued = issued.clone();
+        async move {
+            let mut worker = Worker {
+                latencies: Histogram::new(3)?,
+                requests: 0,
+                errors: 0,
+                bytes: 0,
+            };
+            while Instant::now() < deadline {
+                let n = issued.fetch_add(1, Ordering::Relaxed);
+                if n >= plan.max_requests {
+                    break;
+                }
+                let call = scenario.call(fixture, n, page_bytes);
+                let sent = Instant::now();
+                let outcome = send(client, base, &call).await;
+                let micros = sent.elapsed().as_micros() as u64;
+                worker.latencies.record(micros.max(1))?;
+                worker.requests += 1;
+                match outcome {
+                    Ok((status, bytes)) if status == call.expect => worker.bytes += bytes as u64,
+                    _ => worker.errors += 1,
+                }
+            }
+            Ok::<_, anyhow::Error>(worker)
+        }
+    });
+    futures::future::join_all(loops).await.into_iter().collect()
+}

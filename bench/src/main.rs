@@ -1,0 +1,289 @@
+//! `bench/run`: seeds a RealWorld server through its public API, then measures fixed-concurrency
+//! scenarios against it (or two servers side by side) and prints a Markdown table.
+
+mod load;
+mod rss;
+mod seed;
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use serde::Serialize;
+
+use load::{Scenario, Stats};
+
+#[derive(Parser, Debug)]
+#[command(about = "Load benchmark for Quire and any other RealWorld API server")]
+struct Args {
+    /// `name=URL` of a running server (its API under URL/api). Give two to compare side by side.
+    #[arg(long = "target", required = true)]
+    targets: Vec<String>,
+    /// Smoke mode: a small seed and a few seconds per scenario.
+    #[arg(long)]
+    quick: bool,
+    /// Concurrent connections per scenario.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Measured seconds per scenario (default 10, quick 2).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Warm-up seconds per scenario before measuring (default 2, quick 1).
+    #[arg(long)]
+    warmup: Option<f64>,
+    /// Upper bound on requests per scenario and target, whatever the duration.
+    #[arg(long, default_value_t = 2_000_000)]
+    max_requests: u64,
+    /// Only these scenarios (comma-separated names).
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Vec<String>,
+    #[arg(long)]
+    users: Option<usize>,
+    #[arg(long)]
+    articles: Option<usize>,
+    #[arg(long)]
+    follows: Option<usize>,
+    #[arg(long)]
+    favorites: Option<usize>,
+    #[arg(long)]
+    comments: Option<usize>,
+    /// Where to write the JSON results (default bench/results/bench-<time>.json).
+    #[arg(long)]
+    out: Option<String>,
+    /// Accept targets that are not on the loopback interface.
+    #[arg(long)]
+    allow_remote: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Target {
+    name: String,
+    base: String,
+}
+
+#[derive(Serialize)]
+struct Row {
+    scenario: String,
+    target: String,
+    #[serde(flatten)]
+    stats: Option<Stats>,
+}
+
+#[derive(Serialize)]
+struct Report {
+    date: String,
+    cores: usize,
+    concurrency: usize,
+    duration_s: f64,
+    warmup_s: f64,
+    seed: seed::SeedSize,
+    rows: Vec<Row>,
+    peak_rss_kib: Vec<(String, Option<u64>)>,
+}
+
+fn parse_target(raw: &str, allow_remote: bool) -> anyhow::Result<Target> {
+    let (name, url) = raw.split_once('=').context("--target must be name=URL")?;
+    let url = url
+        .trim_end_matches('/')
+        .trim_end_matches("/api")
+        .trim_end_matches('/');
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("bad URL in --target {raw}"))?;
+    let host = parsed
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']']);
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false);
+    if !loopback && !allow_remote {
+        bail!("{host} is not a loopback address; pass --allow-remote to load a remote server");
+    }
+    Ok(Target {
+        name: name.to_owned(),
+        base: url.to_owned(),
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let targets: Vec<Target> = args
+        .targets
+        .iter()
+        .map(|t| parse_target(t, args.allow_remote))
+        .collect::<Result<_, _>>()?;
+    if targets.len() > 2 {
+        bail!("at most two targets can be compared at once");
+    }
+    let duration =
+        Duration::from_secs_f64(args.duration.unwrap_or(if args.quick { 2.0 } else { 10.0 }));
+    let warmup = Duration::from_secs_f64(args.warmup.unwrap_or(if args.quick { 1.0 } else { 2.0 }));
+    let mut size = if args.quick {
+        seed::SeedSize::quick()
+    } else {
+        seed::SeedSize::default()
+    };
+    size.users = args.users.unwrap_or(size.users).max(2);
+    size.articles = args.articles.unwrap_or(size.articles).max(1);
+    size.follows = args.follows.unwrap_or(size.follows);
+    size.favorites = args.favorites.unwrap_or(size.favorites);
+    size.comments = args.comments.unwrap_or(size.comments);
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency.max(16))
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+
+    let mut fixtures = Vec::new();
+    let mut monitors = Vec::new();
+    for target in &targets {
+        eprintln!(
+            "seeding {} ({}) through its API: {size:?}",
+            target.name, target.base
+        );
+        let started = std::time::Instant::now();
+        fixtures.push(seed::seed(&client, &target.base, &size).await?);
+        eprintln!("  seeded in {:.1}s", started.elapsed().as_secs_f64());
+        monitors.push(rss::Monitor::start(&target.base));
+    }
+
+    let scenarios: Vec<Scenario> = Scenario::all()
+        .into_iter()
+        .filter(|s| args.scenarios.is_empty() || args.scenarios.iter().any(|n| n == s.name()))
+        .collect();
+    let mut rows = Vec::new();
+    for (index, scenario) in scenarios.iter().enumerate() {
+        // Alternate which target goes first, so drift over the run hits both alike.
+        let mut order: Vec<usize> = (0..targets.len()).collect();
+        if index % 2 == 1 {
+            order.reverse();
+        }
+        for t in order {
+            let target = &targets[t];
+            let plan = load::Plan {
+                concurrency: args.concurrency,
+                warmup,
+                duration,
+                max_requests: args.max_requests,
+            };
+            let stats = load::run(&client, &target.base, *scenario, &fixtures[t], &plan).await?;
+            match &stats {
+                Some(s) => eprintln!(
+                    "  {:<16} {:<10} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
+                    scenario.name(),
+                    target.name,
+                    s.requests_per_second,
+                    s.p50_ms,
+                    s.p99_ms,
+                    s.errors
+                ),
+                None => eprintln!(
+                    "  {:<16} {:<10} not supported by this server",
+                    scenario.name(),
+                    target.name
+                ),
+            }
+            rows.push(Row {
+                scenario: scenario.name().to_owned(),
+                target: target.name.clone(),
+                stats,
+            });
+        }
+    }
+    let peak_rss_kib: Vec<(String, Option<u64>)> = targets
+        .iter()
+        .zip(monitors)
+        .map(|(t, m)| (t.name.clone(), m.finish()))
+        .collect();
+
+    let report = Report {
+        date: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        concurrency: args.concurrency,
+        duration_s: duration.as_secs_f64(),
+        warmup_s: warmup.as_secs_f64(),
+        seed: size,
+        rows,
+        peak_rss_kib,
+    };
+    print_markdown(&report, &targets, &scenarios);
+    let out = args.out.unwrap_or_else(|| {
+        format!(
+            "bench/results/bench-{}.json",
+            chrono::Local::now().format("%Y%m%d-%H%M%S")
+        )
+    });
+    if let Some(dir) = std::path::Path::new(&out).parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
+    eprintln!("results written to {out}");
+    let errors: u64 = report
+        .rows
+        .iter()
+        .filter_map(|r| r.stats.as_ref())
+        .map(|s| s.errors)
+        .sum();
+    if errors > 0 {
+        bail!("{errors} requests failed their status check");
+    }
+    Ok(())
+}
+
+fn print_markdown(report: &Report, targets: &[Target], scenarios: &[Scenario]) {
+    println!(
+        "\n{} · {} cores · concurrency {} · {:.0}s per scenario after {:.0}s warm-up\n",
+        report.date, report.cores, report.concurrency, report.duration_s, report.warmup_s
+    );
+    println!("| scenario | target | req/s | p50 ms | p99 ms | errors | bytes/resp |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for row in &report.rows {
+        match &row.stats {
+            Some(s) => println!(
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
+                row.scenario,
+                row.target,
+                s.requests_per_second,
+                s.p50_ms,
+                s.p99_ms,
+                s.errors,
+                s.bytes_per_response
+            ),
+            None => println!("| {} | {} | n/a | | | | |", row.scenario, row.target),
+        }
+    }
+    for (name, rss) in &report.peak_rss_kib {
+        match rss {
+            Some(kib) => println!("\nPeak RSS of {name}: {:.1} MiB", *kib as f64 / 1024.0),
+            None => {
+                println!("\nPeak RSS of {name}: unknown (server process not found on this machine)")
+            }
+        }
+    }
+    if targets.len() == 2 {
+        println!(
+            "\n| scenario | {} / {} (req/s) |",
+            targets[0].name, targets[1].name
+        );
+        println!("|---|---:|");
+        for scenario in scenarios {
+            let rate = |t: &Target| {
+                report
+                    .rows
+                    .iter()
+                    .find(|r| r.scenario == scenario.name() && r.target == t.name)
+                    .and_then(|r| r.stats.as_ref())
+                    .map(|s| s.requests_per_second)
+            };
+            match (rate(&targets[0]), rate(&targets[1])) {
+                (Some(a), Some(b)) if b > 0.0 => println!("| {} | {:.2} |", scenario.name(), a / b),
+                _ => println!("| {} | n/a |", scenario.name()),
+            }
+        }
+    }
+}
