@@ -11,12 +11,14 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::jwt::TokenIssuer;
+use crate::cache::Cache;
 use crate::config::Settings;
 use crate::domain::Domain;
 use crate::{api, db, http};
@@ -33,8 +35,12 @@ impl AppState {
         let db = db::connect(&settings).await?;
         db::migrate(&db).await?;
         let tokens = TokenIssuer::new(&settings.jwt_secret, settings.jwt_ttl);
+        let cache = match &settings.redis_url {
+            Some(url) => Cache::redis(&settings.cache_namespace, url)?,
+            None => Cache::local(&settings.cache_namespace),
+        };
         Ok(AppState {
-            domain: Domain { db, tokens },
+            domain: Domain { db, cache, tokens },
             settings: Arc::new(settings),
         })
     }
@@ -53,6 +59,10 @@ pub fn router(state: AppState) -> Router {
     routes
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::caching::http_cache,
+        ))
         .with_state(state)
         .layer(
             ServiceBuilder::new()
@@ -72,6 +82,7 @@ pub fn router(state: AppState) -> Router {
                     HeaderValue::from_static("no-referrer"),
                 ))
                 .layer(CatchPanicLayer::custom(http::panic_response))
+                .layer(CompressionLayer::new())
                 .layer(cors(&settings))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -134,11 +145,34 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         "Quire is serving on http://{local}\n  RealWorld REST API: http://{local}/api  (e.g. http://{local}/api/articles)\n  Health:             http://{local}/health/live, http://{local}/health/ready\n  Database:           {}",
         crate::config::redact_url(&state.settings.database_url)
     );
+    report_cache_counters(state.domain.cache.clone());
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("quire stopped");
     Ok(())
+}
+
+/// Logs the cache's hit/miss/error counters per kind once a minute.
+fn report_cache_counters(cache: Cache) {
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        every_minute.tick().await;
+        loop {
+            every_minute.tick().await;
+            for kind in crate::cache::Kind::ALL {
+                let stats = cache.stats(kind);
+                tracing::info!(
+                    kind = kind.name(),
+                    hits = stats.hits,
+                    misses = stats.misses,
+                    errors = stats.errors,
+                    redis_errors = cache.redis_errors(),
+                    "cache counters"
+                );
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -41,6 +41,7 @@ struct RawSettings {
     max_body_bytes: usize,
     cors_origins: String,
     bench_endpoints: bool,
+    cache_namespace: String,
 }
 
 /// Validated settings. `jwt_secret` is resolved (explicit, or generated and kept beside the
@@ -62,6 +63,8 @@ pub struct Settings {
     pub cors_origins: Option<Vec<String>>,
     /// Serves `/bench/ceiling`, the benchmark's static-response ceiling scenario.
     pub bench_endpoints: bool,
+    /// Prefix of every cache key, so deployments can share one Redis.
+    pub cache_namespace: String,
 }
 
 // Secrets never reach the log through Debug.
@@ -116,7 +119,8 @@ impl Settings {
             .set_default("request_timeout_seconds", 30)?
             .set_default("max_body_bytes", 1_048_576)?
             .set_default("cors_origins", "*")?
-            .set_default("bench_endpoints", false)?;
+            .set_default("bench_endpoints", false)?
+            .set_default("cache_namespace", "quire")?;
         builder = match &file {
             Some(path) => builder.add_source(config::File::with_name(path).required(true)),
             None => builder.add_source(config::File::with_name("quire.toml").required(false)),
@@ -151,6 +155,14 @@ impl Settings {
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
         {
             bail!("QUIRE_REDIS_URL must start with redis:// or rediss://");
+        }
+        if raw.cache_namespace.is_empty()
+            || !raw
+                .cache_namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            bail!("QUIRE_CACHE_NAMESPACE must be non-empty letters, digits, '-', '_' or '.'");
         }
         tracing_subscriber::EnvFilter::try_new(&raw.log)
             .map_err(|e| anyhow!("QUIRE_LOG is not a valid log filter: {e}"))?;
@@ -190,6 +202,7 @@ impl Settings {
             max_body_bytes: raw.max_body_bytes,
             cors_origins,
             bench_endpoints: raw.bench_endpoints,
+            cache_namespace: raw.cache_namespace,
         })
     }
 }

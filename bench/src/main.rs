@@ -287,3 +287,30 @@ fn print_markdown(report: &Report, targets: &[Target], scenarios: &[Scenario]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_target;
+
+    #[test]
+    fn only_loopback_targets_are_accepted_by_default() {
+        for ok in [
+            "a=http://127.0.0.1:8080",
+            "a=http://localhost:3000/api",
+            "a=http://[::1]:80/",
+        ] {
+            assert!(parse_target(ok, false).is_ok(), "{ok}");
+        }
+        for remote in ["a=http://10.0.0.5:8080", "a=https://api.realworld.show/api"] {
+            assert!(parse_target(remote, false).is_err(), "{remote}");
+            assert!(parse_target(remote, true).is_ok(), "{remote}");
+        }
+        assert!(parse_target("no-name-given", false).is_err());
+        assert_eq!(
+            parse_target("a=http://127.0.0.1:8080/api/", false)
+                .unwrap()
+                .base,
+            "http://127.0.0.1:8080"
+        );
+    }
+}

@@ -11,12 +11,15 @@ use sea_orm::{
 };
 
 use super::{Domain, Profile, input, is_unique_violation, now_ms};
+use crate::cache::{Kind, keys, keys::Write};
 use crate::db::entities::{article_tags, articles, comments, favorites, follows, tags};
 use crate::error::{Error, Result, Violations};
+use serde::{Deserialize, Serialize};
 
 /// An article as a viewer sees it. `body` is `None` in lists (the spec omits it there).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Article {
+    pub id: i64,
     pub slug: String,
     pub title: String,
     pub description: String,
@@ -29,14 +32,14 @@ pub struct Article {
     pub author: Profile,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArticlePage {
     pub articles: Vec<Article>,
     /// Every match of the query, not just this page.
     pub total: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comment {
     pub id: i64,
     pub body: String,
@@ -135,12 +138,25 @@ impl From<articles::Model> for ArticleRow {
 const SLUG_ATTEMPTS: usize = 5;
 
 impl Domain {
+    /// The shared (anonymous) page comes from the cache; the viewer's flags are overlaid.
     pub async fn list_articles(
         &self,
         viewer: Option<i64>,
         filter: ArticleFilter,
         page: Page,
     ) -> Result<ArticlePage> {
+        let mut result = self
+            .cached(
+                Kind::ArticleList,
+                |g| keys::article_list(g, &filter, page),
+                || self.query_articles(filter.clone(), page),
+            )
+            .await?;
+        self.overlay_articles(viewer, &mut result.articles).await?;
+        Ok(result)
+    }
+
+    async fn query_articles(&self, filter: ArticleFilter, page: Page) -> Result<ArticlePage> {
         let mut condition = Condition::all();
         if let Some(tag) = filter.tag {
             condition = condition.add(
@@ -190,7 +206,7 @@ impl Domain {
                 }
             }
         }
-        self.article_page(viewer, condition, page).await
+        self.article_page(condition, page).await
     }
 
     /// Articles by the authors the viewer follows, newest first.
@@ -204,15 +220,13 @@ impl Domain {
                     .take(),
             ),
         );
-        self.article_page(viewer.into(), condition, page).await
+        let mut result = self.article_page(condition, page).await?;
+        self.overlay_articles(Some(viewer), &mut result.articles)
+            .await?;
+        Ok(result)
     }
 
-    async fn article_page(
-        &self,
-        viewer: Option<i64>,
-        condition: Condition,
-        page: Page,
-    ) -> Result<ArticlePage> {
+    async fn article_page(&self, condition: Condition, page: Page) -> Result<ArticlePage> {
         let total = articles::Entity::find()
             .filter(condition.clone())
             .count(&self.db)
@@ -244,30 +258,18 @@ impl Domain {
             .all(&self.db)
             .await?;
         let articles = self
-            .assemble(viewer, rows.into_iter().map(Into::into).collect())
+            .assemble(rows.into_iter().map(Into::into).collect())
             .await?;
         Ok(ArticlePage { articles, total })
     }
 
-    /// Adds tags, authors and the viewer's flags to rows with a fixed number of queries.
-    async fn assemble(&self, viewer: Option<i64>, rows: Vec<ArticleRow>) -> Result<Vec<Article>> {
+    /// Adds tags and authors to rows with a fixed number of queries. The result is the shared
+    /// view: no viewer's flags (see [`Domain::overlay_articles`]).
+    async fn assemble(&self, rows: Vec<ArticleRow>) -> Result<Vec<Article>> {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let author_ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
         let mut tags_by_article = self.tags_of(&ids).await?;
-        let authors = self.profiles_of(viewer, &author_ids).await?;
-        let favorited: std::collections::HashSet<i64> = match viewer {
-            Some(viewer) if !ids.is_empty() => favorites::Entity::find()
-                .select_only()
-                .column(favorites::Column::ArticleId)
-                .filter(favorites::Column::UserId.eq(viewer))
-                .filter(favorites::Column::ArticleId.is_in(ids.iter().copied()))
-                .into_tuple::<i64>()
-                .all(&self.db)
-                .await?
-                .into_iter()
-                .collect(),
-            _ => Default::default(),
-        };
+        let authors = self.profiles_of(&author_ids).await?;
         rows.into_iter()
             .map(|r| {
                 let author = authors.get(&r.author_id).cloned().ok_or_else(|| {
@@ -275,7 +277,8 @@ impl Domain {
                 })?;
                 Ok(Article {
                     tags: tags_by_article.remove(&r.id).unwrap_or_default(),
-                    favorited: favorited.contains(&r.id),
+                    favorited: false,
+                    id: r.id,
                     slug: r.slug,
                     title: r.title,
                     description: r.description,
@@ -287,6 +290,19 @@ impl Domain {
                 })
             })
             .collect()
+    }
+
+    /// Sets the viewer's `favorited` and `following` flags on shared views.
+    async fn overlay_articles(&self, viewer: Option<i64>, articles: &mut [Article]) -> Result<()> {
+        let Some(viewer) = viewer else { return Ok(()) };
+        let ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
+        let authors: Vec<i64> = articles.iter().map(|a| a.author.id).collect();
+        let flags = self.viewer_flags(viewer, &ids, &authors).await?;
+        for article in articles {
+            article.favorited = flags.favorited.contains(&article.id);
+            article.author.following = flags.following.contains(&article.author.id);
+        }
+        Ok(())
     }
 
     /// Sorted tag names per article id.
@@ -328,16 +344,24 @@ impl Domain {
             .ok_or(Error::NotFound("article"))
     }
 
-    async fn full_article(&self, viewer: Option<i64>, model: articles::Model) -> Result<Article> {
-        let mut assembled = self.assemble(viewer, vec![model.into()]).await?;
+    async fn full_article(&self, model: articles::Model) -> Result<Article> {
+        let mut assembled = self.assemble(vec![model.into()]).await?;
         assembled
             .pop()
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("assembled article missing")))
     }
 
     pub async fn article(&self, viewer: Option<i64>, slug: &str) -> Result<Article> {
-        let model = self.article_by_slug(slug).await?;
-        self.full_article(viewer, model).await
+        let mut article = self
+            .cached(
+                Kind::Article,
+                |g| keys::article(g, slug),
+                || async { self.full_article(self.article_by_slug(slug).await?).await },
+            )
+            .await?;
+        self.overlay_articles(viewer, std::slice::from_mut(&mut article))
+            .await?;
+        Ok(article)
     }
 
     pub async fn create_article(&self, author: i64, input: NewArticle) -> Result<Article> {
@@ -380,7 +404,10 @@ impl Domain {
                 })
                 .await;
             match created {
-                Ok(model) => return self.full_article(Some(author), model).await,
+                Ok(model) => {
+                    self.invalidate(Write::Article).await;
+                    return self.full_article(model).await;
+                }
                 // Another writer took this slug between the check and the insert: try another.
                 Err(err) if is_unique_violation(&err) => continue,
                 Err(err) => return Err(err.into()),
@@ -475,7 +502,13 @@ impl Domain {
                 })
                 .await;
             match updated {
-                Ok(updated) => return self.full_article(Some(user), updated).await,
+                Ok(updated) => {
+                    self.invalidate(Write::Article).await;
+                    let mut article = self.full_article(updated).await?;
+                    self.overlay_articles(Some(user), std::slice::from_mut(&mut article))
+                        .await?;
+                    return Ok(article);
+                }
                 Err(err) if is_unique_violation(&err) => continue,
                 // Deleted by a concurrent request.
                 Err(DbErr::RecordNotUpdated) => return Err(Error::NotFound("article")),
@@ -496,6 +529,7 @@ impl Domain {
         articles::Entity::delete_by_id(article.id)
             .exec(&self.db)
             .await?;
+        self.invalidate(Write::Article).await;
         Ok(())
     }
 
@@ -518,7 +552,7 @@ impl Domain {
             })
             .await;
         match inserted {
-            Ok(_) => {}
+            Ok(_) => self.invalidate(Write::Favorite).await,
             // Already a favorite: the rollback undid the bump, so the count did not move.
             Err(err) if is_unique_violation(&err) => {}
             Err(err) => return Err(err.into()),
@@ -528,26 +562,48 @@ impl Domain {
 
     pub async fn unfavorite(&self, user: i64, slug: &str) -> Result<Article> {
         let article_id = self.article_by_slug(slug).await?.id;
-        self.in_transaction(|txn| {
-            Box::pin(async move {
-                let removed = favorites::Entity::delete_many()
-                    .filter(favorites::Column::UserId.eq(user))
-                    .filter(favorites::Column::ArticleId.eq(article_id))
-                    .exec(txn)
-                    .await?
-                    .rows_affected;
-                if removed > 0 {
-                    adjust_favorites_count(txn, article_id, -1).await?;
-                }
-                Ok(())
+        let removed = self
+            .in_transaction(|txn| {
+                Box::pin(async move {
+                    let removed = favorites::Entity::delete_many()
+                        .filter(favorites::Column::UserId.eq(user))
+                        .filter(favorites::Column::ArticleId.eq(article_id))
+                        .exec(txn)
+                        .await?
+                        .rows_affected;
+                    if removed > 0 {
+                        adjust_favorites_count(txn, article_id, -1).await?;
+                    }
+                    Ok(removed)
+                })
             })
-        })
-        .await?;
+            .await?;
+        if removed > 0 {
+            self.invalidate(Write::Favorite).await;
+        }
         self.article(Some(user), slug).await
     }
 
-    /// Newest first.
+    /// Newest first; the shared thread comes from the cache, the viewer's flags are overlaid.
     pub async fn comments(&self, viewer: Option<i64>, slug: &str) -> Result<Vec<Comment>> {
+        let mut thread = self
+            .cached(
+                Kind::Comments,
+                |g| keys::comments(g, slug),
+                || self.query_comments(slug),
+            )
+            .await?;
+        if let Some(viewer) = viewer {
+            let authors: Vec<i64> = thread.iter().map(|c| c.author.id).collect();
+            let flags = self.viewer_flags(viewer, &[], &authors).await?;
+            for comment in &mut thread {
+                comment.author.following = flags.following.contains(&comment.author.id);
+            }
+        }
+        Ok(thread)
+    }
+
+    async fn query_comments(&self, slug: &str) -> Result<Vec<Comment>> {
         let article = self.article_by_slug(slug).await?;
         let rows = comments::Entity::find()
             .filter(comments::Column::ArticleId.eq(article.id))
@@ -556,7 +612,7 @@ impl Domain {
             .all(&self.db)
             .await?;
         let author_ids: Vec<i64> = rows.iter().map(|c| c.author_id).collect();
-        let authors = self.profiles_of(viewer, &author_ids).await?;
+        let authors = self.profiles_of(&author_ids).await?;
         rows.into_iter()
             .map(|c| {
                 let author = authors.get(&c.author_id).cloned().ok_or_else(|| {
@@ -588,8 +644,9 @@ impl Domain {
         }
         .insert(&self.db)
         .await?;
+        self.invalidate(Write::Comment).await;
         let author = self
-            .profiles_of(Some(user), &[user])
+            .profiles_of(&[user])
             .await?
             .remove(&user)
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("comment author {user} missing")))?;
@@ -609,6 +666,7 @@ impl Domain {
         comments::Entity::delete_by_id(comment.id)
             .exec(&self.db)
             .await?;
+        self.invalidate(Write::Comment).await;
         Ok(())
     }
 }

@@ -12,19 +12,26 @@ use std::time::Duration;
 
 use rand::Rng;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::jwt::TokenIssuer;
+use crate::cache::keys::Write;
+use crate::cache::{Cache, Generations, Kind};
+use crate::error::Result;
 
-/// Shared by every API: the database and the token issuer.
+/// Shared by every API: the database, the cache and the token issuer.
 #[derive(Clone)]
 pub struct Domain {
     pub db: DatabaseConnection,
+    pub cache: Cache,
     pub tokens: TokenIssuer,
 }
 
 /// A user as others see them, with the viewer's `following` flag.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Profile {
+    pub id: i64,
     pub username: String,
     pub bio: String,
     pub image: String,
@@ -68,6 +75,39 @@ pub(crate) type TxnWork<'c, T> = Pin<Box<dyn Future<Output = Result<T, DbErr>> +
 const TRANSIENT_RETRIES: u32 = 4;
 
 impl Domain {
+    /// The shared view `fetch` builds, through the cache under the key `key` names for the
+    /// current generations. Without a usable cache it is simply fetched.
+    pub(crate) async fn cached<T, Fut>(
+        &self,
+        kind: Kind,
+        key: impl FnOnce(&Generations) -> String,
+        fetch: impl FnOnce() -> Fut,
+    ) -> Result<T>
+    where
+        T: Serialize + DeserializeOwned,
+        Fut: Future<Output = Result<T>>,
+    {
+        let Some(generations) = self.cache.generations().await else {
+            return fetch().await;
+        };
+        let key = key(&generations);
+        if let Some(bytes) = self.cache.get(kind, &key).await
+            && let Ok(value) = serde_json::from_slice(&bytes)
+        {
+            return Ok(value);
+        }
+        let value = fetch().await?;
+        if let Ok(bytes) = serde_json::to_vec(&value) {
+            self.cache.put(&key, bytes.into()).await;
+        }
+        Ok(value)
+    }
+
+    /// Makes every cached entry `write` can affect unreachable; call after the write commits.
+    pub(crate) async fn invalidate(&self, write: Write) {
+        self.cache.bump(write.invalidates()).await;
+    }
+
     /// Runs `work` in one transaction: committed when it succeeds, rolled back when it fails,
     /// and retried (with jittered backoff) when the database reports a transient conflict.
     pub(crate) async fn in_transaction<T, F>(&self, work: F) -> Result<T, DbErr>

@@ -1,26 +1,42 @@
 //! Profiles and follows.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query, UnionType};
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 
 use super::{Domain, Profile, is_unique_violation, now_ms};
-use crate::db::entities::{follows, users};
+use crate::cache::{Kind, keys};
+use crate::db::entities::{favorites, follows, users};
 use crate::error::{Error, Result};
 
 impl Domain {
+    /// The shared profile comes from the cache; the viewer's `following` flag is overlaid.
     pub async fn profile(&self, viewer: Option<i64>, username: &str) -> Result<Profile> {
-        let user = self
-            .user_by_username(username)
-            .await?
-            .ok_or(Error::NotFound("profile"))?;
-        let following = match viewer {
-            Some(viewer) => !self.followed_among(viewer, &[user.id]).await?.is_empty(),
-            None => false,
-        };
-        Ok(profile_of(user, following))
+        let mut profile = self
+            .cached(
+                Kind::Profile,
+                |g| keys::profile(g, username),
+                || async {
+                    let user = self
+                        .user_by_username(username)
+                        .await?
+                        .ok_or(Error::NotFound("profile"))?;
+                    Ok(profile_of(user, false))
+                },
+            )
+            .await?;
+        if let Some(viewer) = viewer {
+            profile.following = self
+                .followed_among(viewer, &[profile.id])
+                .await?
+                .contains(&profile.id);
+        }
+        Ok(profile)
     }
 
     pub async fn follow(&self, viewer: i64, username: &str) -> Result<Profile> {
@@ -87,38 +103,75 @@ impl Domain {
         Ok(rows.into_iter().collect())
     }
 
-    /// Profiles of `ids` as the viewer sees them.
-    pub(crate) async fn profiles_of(
-        &self,
-        viewer: Option<i64>,
-        ids: &[i64],
-    ) -> Result<std::collections::HashMap<i64, Profile>> {
+    /// Shared (viewer-independent) profiles of `ids`.
+    pub(crate) async fn profiles_of(&self, ids: &[i64]) -> Result<HashMap<i64, Profile>> {
         let mut unique: Vec<i64> = ids.to_vec();
         unique.sort_unstable();
         unique.dedup();
         if unique.is_empty() {
-            return Ok(Default::default());
+            return Ok(HashMap::new());
         }
-        let followed = match viewer {
-            Some(viewer) => self.followed_among(viewer, &unique).await?,
-            None => HashSet::new(),
-        };
         let authors = users::Entity::find()
             .filter(users::Column::Id.is_in(unique.iter().copied()))
             .all(&self.db)
             .await?;
         Ok(authors
             .into_iter()
-            .map(|u| {
-                let following = followed.contains(&u.id);
-                (u.id, profile_of(u, following))
-            })
+            .map(|u| (u.id, profile_of(u, false)))
             .collect())
     }
+
+    /// The viewer's favorites among `article_ids` and followees among `author_ids`, in one
+    /// query over two primary-key ranges.
+    pub(crate) async fn viewer_flags(
+        &self,
+        viewer: i64,
+        article_ids: &[i64],
+        author_ids: &[i64],
+    ) -> Result<ViewerFlags> {
+        let mut flags = ViewerFlags::default();
+        let mut favorites_query = Query::select()
+            .expr_as(Expr::cust("'f'"), "flag")
+            .expr_as(Expr::col(favorites::Column::ArticleId), "id")
+            .from(favorites::Entity)
+            .and_where(Expr::col(favorites::Column::UserId).eq(viewer))
+            .and_where(Expr::col(favorites::Column::ArticleId).is_in(article_ids.iter().copied()))
+            .take();
+        let follows_query = Query::select()
+            .expr_as(Expr::cust("'u'"), "flag")
+            .expr_as(Expr::col(follows::Column::FolloweeId), "id")
+            .from(follows::Entity)
+            .and_where(Expr::col(follows::Column::FollowerId).eq(viewer))
+            .and_where(Expr::col(follows::Column::FolloweeId).is_in(author_ids.iter().copied()))
+            .take();
+        let query = match (article_ids.is_empty(), author_ids.is_empty()) {
+            (true, true) => return Ok(flags),
+            (false, true) => favorites_query,
+            (true, false) => follows_query,
+            (false, false) => favorites_query.union(UnionType::All, follows_query).take(),
+        };
+        for row in self.db.query_all(&query).await? {
+            let flag: String = row.try_get("", "flag")?;
+            let id: i64 = row.try_get("", "id")?;
+            if flag == "f" {
+                flags.favorited.insert(id);
+            } else {
+                flags.following.insert(id);
+            }
+        }
+        Ok(flags)
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ViewerFlags {
+    pub favorited: HashSet<i64>,
+    pub following: HashSet<i64>,
 }
 
 pub(crate) fn profile_of(user: users::Model, following: bool) -> Profile {
     Profile {
+        id: user.id,
         username: user.username,
         bio: user.bio,
         image: user.image,

@@ -4,6 +4,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::Domain;
+use crate::cache::{Kind, keys};
 use crate::db::entities::{article_tags, tags};
 use crate::error::Result;
 
@@ -11,6 +12,11 @@ impl Domain {
     /// Every tag at least one article uses, alphabetically. Reads the small `tags` table and
     /// probes the `(tag_id, article_id)` index; never scans articles.
     pub async fn tags(&self) -> Result<Vec<String>> {
+        self.cached(Kind::Tags, keys::tags, || self.query_tags())
+            .await
+    }
+
+    async fn query_tags(&self) -> Result<Vec<String>> {
         Ok(tags::Entity::find()
             .select_only()
             .column(tags::Column::Name)

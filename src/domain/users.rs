@@ -4,6 +4,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 
 use super::{Domain, input, is_unique_violation, now_ms};
 use crate::auth::password;
+use crate::cache::keys::Write;
 use crate::db::entities::users;
 use crate::error::{Error, Result, Violations};
 
@@ -175,6 +176,8 @@ impl Domain {
         }
         model.updated_at = Set(now_ms());
         let user = model.update(&self.db).await.map_err(uniqueness_error)?;
+        // Authors are embedded in cached articles, comments and profiles.
+        self.invalidate(Write::UserProfile).await;
         self.signed_in(user)
     }
 

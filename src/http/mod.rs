@@ -1,6 +1,8 @@
 //! HTTP middleware: request ids, the request log, JSON fallbacks for unknown routes, methods
 //! and panics.
 
+pub mod caching;
+
 use std::time::Instant;
 
 use axum::extract::Request;

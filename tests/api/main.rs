@@ -2,6 +2,7 @@
 //! `QUIRE_TEST_DATABASE_URL` (SQLite per test when unset).
 
 mod articles;
+mod caching;
 mod cli;
 mod comments;
 mod http;

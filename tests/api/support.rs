@@ -19,6 +19,8 @@ pub const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long!!";
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    pub cache: quire::cache::Cache,
+    database_url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -61,14 +63,22 @@ fn migrate_shared_once(url: &str) {
     }
 }
 
+/// With `QUIRE_TEST_REDIS_URL` set, every server caches in that Redis under its own namespace
+/// (unless the test names one), so tests never read each other's entries.
 pub fn settings_for(url: &str, extra: Option<&[(&str, &str)]>) -> Settings {
+    let namespace = unique("test-");
+    let redis = std::env::var("QUIRE_TEST_REDIS_URL").unwrap_or_default();
     let mut overrides = vec![
         ("database_url", url),
         ("jwt_secret", SECRET),
         ("listen", "127.0.0.1:0"),
         ("db_max_connections", "5"),
         ("log", "warn"),
+        ("cache_namespace", namespace.as_str()),
     ];
+    if !redis.is_empty() {
+        overrides.push(("redis_url", redis.as_str()));
+    }
     overrides.extend_from_slice(extra.unwrap_or_default());
     Settings::load_with(&overrides).expect("test settings are valid")
 }
@@ -84,9 +94,26 @@ impl TestApp {
 
     /// A server whose every SQL statement is also appended to the returned log.
     pub async fn spawn_recording() -> (TestApp, Arc<Mutex<Vec<Statement>>>) {
+        Self::spawn_recording_with(&[]).await
+    }
+
+    pub async fn spawn_recording_with(
+        extra: &[(&str, &str)],
+    ) -> (TestApp, Arc<Mutex<Vec<Statement>>>) {
         let log = Arc::new(Mutex::new(Vec::new()));
-        let app = Self::spawn_observed(&[], Some(log.clone())).await;
+        let app = Self::spawn_observed(extra, Some(log.clone())).await;
         (app, log)
+    }
+
+    /// Two servers on one database and one cache namespace, as two instances of a deployment.
+    pub async fn spawn_pair(extra: &[(&str, &str)]) -> (TestApp, TestApp) {
+        let namespace = unique("pair-");
+        let mut shared = extra.to_vec();
+        shared.push(("cache_namespace", namespace.as_str()));
+        let first = Self::spawn_observed(&shared, None).await;
+        let url = first.database_url.clone();
+        let second = Self::spawn_on(url, None, &shared, None).await;
+        (first, second)
     }
 
     async fn spawn_observed(
@@ -104,6 +131,15 @@ impl TestApp {
                 (url, Some(dir))
             }
         };
+        Self::spawn_on(url, dir, extra, statements).await
+    }
+
+    async fn spawn_on(
+        url: String,
+        dir: Option<tempfile::TempDir>,
+        extra: &[(&str, &str)],
+        statements: Option<Arc<Mutex<Vec<Statement>>>>,
+    ) -> TestApp {
         let mut state = AppState::init(settings_for(&url, Some(extra)))
             .await
             .expect("app starts");
@@ -114,11 +150,14 @@ impl TestApp {
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let cache = state.domain.cache.clone();
         let router = app::router(state);
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
+            cache,
+            database_url: url,
             _dir: dir,
         }
     }
