@@ -36,6 +36,7 @@ impl AppState {
         db::migrate(&db).await?;
         let tokens = TokenIssuer::new(&settings.jwt_secret, settings.jwt_ttl);
         let cache = match &settings.redis_url {
+            _ if !settings.cache_enabled => Cache::disabled(&settings.cache_namespace),
             Some(url) => Cache::redis(&settings.cache_namespace, url)?,
             None => Cache::local(&settings.cache_namespace),
         };

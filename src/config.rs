@@ -42,6 +42,7 @@ struct RawSettings {
     cors_origins: String,
     bench_endpoints: bool,
     cache_namespace: String,
+    cache_enabled: bool,
 }
 
 /// Validated settings. `jwt_secret` is resolved (explicit, or generated and kept beside the
@@ -65,6 +66,8 @@ pub struct Settings {
     pub bench_endpoints: bool,
     /// Prefix of every cache key, so deployments can share one Redis.
     pub cache_namespace: String,
+    /// `false` turns every cache layer off (for measurements and debugging).
+    pub cache_enabled: bool,
 }
 
 // Secrets never reach the log through Debug.
@@ -120,7 +123,8 @@ impl Settings {
             .set_default("max_body_bytes", 1_048_576)?
             .set_default("cors_origins", "*")?
             .set_default("bench_endpoints", false)?
-            .set_default("cache_namespace", "quire")?;
+            .set_default("cache_namespace", "quire")?
+            .set_default("cache_enabled", true)?;
         builder = match &file {
             Some(path) => builder.add_source(config::File::with_name(path).required(true)),
             None => builder.add_source(config::File::with_name("quire.toml").required(false)),
@@ -134,7 +138,7 @@ impl Settings {
             .build()
             .context("reading configuration")?
             .try_deserialize()
-            .map_err(|e| anyhow!("invalid configuration: {e} (check the QUIRE_* variables)"))?;
+            .map_err(|e| name_the_setting(&e.to_string()))?;
         Self::validate(raw)
     }
 
@@ -203,7 +207,38 @@ impl Settings {
             cors_origins,
             bench_endpoints: raw.bench_endpoints,
             cache_namespace: raw.cache_namespace,
+            cache_enabled: raw.cache_enabled,
         })
+    }
+}
+
+/// Every setting's key; its environment variable is `QUIRE_` + the key in upper case.
+const KEYS: &[&str] = &[
+    "database_url",
+    "listen",
+    "jwt_secret",
+    "env",
+    "redis_url",
+    "log",
+    "jwt_ttl_seconds",
+    "db_max_connections",
+    "request_timeout_seconds",
+    "max_body_bytes",
+    "cors_origins",
+    "bench_endpoints",
+    "cache_namespace",
+    "cache_enabled",
+];
+
+/// A type error from the layers, reworded to name the variable a user would set.
+fn name_the_setting(message: &str) -> anyhow::Error {
+    match KEYS
+        .iter()
+        .filter(|key| message.contains(*key))
+        .max_by_key(|key| key.len())
+    {
+        Some(key) => anyhow!("QUIRE_{} is invalid: {message}", key.to_uppercase()),
+        None => anyhow!("invalid configuration: {message}"),
     }
 }
 

@@ -1,5 +1,11 @@
 use clap::{Parser, Subcommand};
 
+/// glibc's malloc raises its mmap threshold after the first argon2 work area (19 MiB) is freed,
+/// so later ones land in per-thread arenas that keep the memory: after a burst of logins the
+/// process sat at hundreds of MiB. mimalloc hands such blocks back to the OS.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use quire::app::{self, AppState};
 use quire::config::Settings;
 use quire::{db, seed, telemetry};

@@ -31,6 +31,11 @@ struct Args {
     /// Warm-up seconds per scenario before measuring (default 2, quick 1).
     #[arg(long)]
     warmup: Option<f64>,
+    /// Seconds to wait after seeding, so the servers' background work (e.g. PostgreSQL's
+    /// autovacuum after the bulk of inserts) does not weigh on the first scenarios
+    /// (default 10, quick 0).
+    #[arg(long)]
+    settle: Option<f64>,
     /// Upper bound on requests per scenario and target, whatever the duration.
     #[arg(long, default_value_t = 2_000_000)]
     max_requests: u64,
@@ -150,6 +155,11 @@ async fn main() -> anyhow::Result<()> {
         monitors.push(rss::Monitor::start(&target.base));
     }
 
+    let settle = args.settle.unwrap_or(if args.quick { 0.0 } else { 10.0 });
+    if settle > 0.0 {
+        eprintln!("letting the servers settle for {settle:.0}s");
+        tokio::time::sleep(Duration::from_secs_f64(settle)).await;
+    }
     let scenarios: Vec<Scenario> = Scenario::all()
         .into_iter()
         .filter(|s| args.scenarios.is_empty() || args.scenarios.iter().any(|n| n == s.name()))

@@ -42,6 +42,8 @@ struct Inner {
 }
 
 enum Backend {
+    /// Caching switched off (`QUIRE_CACHE_ENABLED=false`): every request reads the database.
+    Disabled,
     /// Generations live in this process: coherent for one instance only.
     Local {
         generations: [AtomicU64; Generation::COUNT],
@@ -82,6 +84,11 @@ impl Cache {
         )
     }
 
+    /// No caching at all: for measuring, and for ruling the cache out when debugging.
+    pub fn disabled(namespace: &str) -> Cache {
+        Self::build(namespace, Backend::Disabled)
+    }
+
     /// A Redis-backed cache. The connection is made lazily, so an unreachable Redis at start-up
     /// does not stop Quire; requests go to the database until it comes up.
     pub fn redis(namespace: &str, url: &str) -> anyhow::Result<Cache> {
@@ -120,13 +127,10 @@ impl Cache {
         }
     }
 
-    pub fn is_shared(&self) -> bool {
-        matches!(self.inner.backend, Backend::Redis { .. })
-    }
-
     /// The current generations, or `None` when the cache is unavailable (bypass it).
     pub async fn generations(&self) -> Option<Generations> {
         match &self.inner.backend {
+            Backend::Disabled => None,
             Backend::Local { generations } => Some(Generations::from_fn(|g| {
                 generations[g as usize].load(Ordering::Acquire)
             })),
@@ -182,6 +186,7 @@ impl Cache {
     /// Called after the write has committed.
     pub async fn bump(&self, generations: &[Generation]) {
         match &self.inner.backend {
+            Backend::Disabled => {}
             Backend::Local {
                 generations: current,
             } => {
@@ -303,7 +308,7 @@ impl Cache {
                 retry_after_ms,
                 ..
             } => started.elapsed().as_millis() as u64 >= retry_after_ms.load(Ordering::Relaxed),
-            Backend::Local { .. } => true,
+            Backend::Local { .. } | Backend::Disabled => true,
         }
     }
 

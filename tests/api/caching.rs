@@ -528,3 +528,23 @@ async fn two_instances_sharing_redis_never_serve_stale_reads() {
         assert_eq!(thread, model.comments, "step {step}");
     }
 }
+
+#[tokio::test]
+async fn the_cache_can_be_switched_off() {
+    let (app, statements) = TestApp::spawn_recording_with(&[("cache_enabled", "false")]).await;
+    let (author, token) = app.user().await;
+    app.article(&token, "Uncached", &[]).await;
+    let path = format!("/api/articles?author={author}");
+    app.get(&path, None).await;
+    statements.lock().unwrap().clear();
+    let again = app.get(&path, None).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(
+        again.headers.contains_key("etag"),
+        "validators do not depend on the cache"
+    );
+    assert!(
+        !statements.lock().unwrap().is_empty(),
+        "with the cache off every read hits the database"
+    );
+}

@@ -109,6 +109,8 @@ fn bad_settings_stop_start_up_naming_the_setting() {
         ("QUIRE_ENV", "staging"),
         ("QUIRE_REDIS_URL", "http://localhost"),
         ("QUIRE_LOG", "=[bad"),
+        ("QUIRE_CACHE_NAMESPACE", "has space"),
+        ("QUIRE_CACHE_ENABLED", "perhaps"),
     ] {
         let output = quire(dir.path())
             .arg("migrate")
