@@ -36,10 +36,23 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     Ok(db)
 }
 
+/// Applies pending migrations. Several instances starting together on a fresh database race to
+/// apply the same migration; the losers fail on an object the winner created, wait, and find
+/// nothing left to do on the next attempt.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    migration::Migrator::up(db, None)
-        .await
-        .context("applying migrations")
+    const ATTEMPTS: u32 = 5;
+    let mut attempt = 1;
+    loop {
+        match migration::Migrator::up(db, None).await {
+            Ok(()) => return Ok(()),
+            Err(err) if attempt < ATTEMPTS => {
+                tracing::warn!(error = %err, attempt, "migration failed; another instance may be migrating, retrying");
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            Err(err) => return Err(err).context("applying migrations"),
+        }
+    }
 }
 
 pub async fn ping(db: &DatabaseConnection) -> bool {

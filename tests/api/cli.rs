@@ -228,3 +228,26 @@ async fn each_request_is_logged_as_one_json_line_with_its_id_and_no_secrets() {
     assert!(!logs.contains(&token), "tokens never reach the log");
     assert!(!logs.contains(PASSWORD), "passwords never reach the log");
 }
+
+#[test]
+fn instances_migrating_a_fresh_database_together_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let children: Vec<Child> = (0..4)
+        .map(|_| {
+            quire(dir.path())
+                .arg("migrate")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
