@@ -301,18 +301,43 @@ fn resolve_jwt_secret(
 }
 
 fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
-    if let Ok(existing) = std::fs::read_to_string(path) {
-        let trimmed = existing.trim();
-        if trimmed.len() >= MIN_PRODUCTION_SECRET_BYTES {
-            return Ok(trimmed.as_bytes().to_vec());
-        }
+    if let Some(secret) = read_secret(path)? {
+        return Ok(secret);
     }
     let mut bytes = [0u8; 48];
     rand::rng().fill_bytes(&mut bytes);
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    write_private(path, &secret)
-        .with_context(|| format!("writing the generated JWT secret to {}", path.display()))?;
-    Ok(secret.into_bytes())
+    // Published atomically: instances starting together on a fresh directory must all end up
+    // with the one secret that was linked into place first.
+    let staged = path.with_extension(format!("tmp{}", std::process::id()));
+    write_private(&staged, &secret)
+        .with_context(|| format!("writing the generated JWT secret to {}", staged.display()))?;
+    let linked = std::fs::hard_link(&staged, path);
+    let _ = std::fs::remove_file(&staged);
+    match linked {
+        Ok(()) => Ok(secret.into_bytes()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => read_secret(path)?
+            .with_context(|| format!("{} vanished while starting", path.display())),
+        Err(err) => {
+            Err(err).with_context(|| format!("storing the JWT secret at {}", path.display()))
+        }
+    }
+}
+
+fn read_secret(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    match std::fs::read_to_string(path) {
+        Ok(existing) if existing.trim().len() >= MIN_PRODUCTION_SECRET_BYTES => {
+            Ok(Some(existing.trim().as_bytes().to_vec()))
+        }
+        Ok(_) => bail!(
+            "{} holds a JWT secret shorter than {MIN_PRODUCTION_SECRET_BYTES} bytes: delete it or set QUIRE_JWT_SECRET",
+            path.display()
+        ),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => {
+            Err(err).with_context(|| format!("reading the JWT secret at {}", path.display()))
+        }
+    }
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {

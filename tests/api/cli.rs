@@ -251,3 +251,40 @@ fn instances_migrating_a_fresh_database_together_all_succeed() {
         );
     }
 }
+
+#[tokio::test]
+async fn instances_started_together_share_the_generated_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = [free_port(), free_port()];
+    let mut servers: Vec<Child> = ports.iter().map(|port| start(dir.path(), *port)).collect();
+    for port in ports {
+        wait_ready(port).await;
+    }
+    let client = reqwest::Client::new();
+    let username = unique("shared");
+    let registered: serde_json::Value = client
+        .post(format!("http://127.0.0.1:{}/api/users", ports[0]))
+        .json(&json!({"user": {"username": username, "email": format!("{username}@example.com"), "password": PASSWORD}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["user"]["token"].as_str().unwrap().to_owned();
+    let me = client
+        .get(format!("http://127.0.0.1:{}/api/user", ports[1]))
+        .header("Authorization", format!("Token {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.status(),
+        reqwest::StatusCode::OK,
+        "a token from one instance works on the other"
+    );
+    for server in &mut servers {
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+}
