@@ -9,7 +9,7 @@ use rand::seq::IndexedRandom;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, unique};
+use crate::support::{TestApp, free_port, unique};
 
 fn redis_url() -> Option<String> {
     std::env::var("QUIRE_TEST_REDIS_URL")
@@ -292,14 +292,6 @@ async fn requests_succeed_when_redis_is_unreachable() {
         "new"
     );
     assert!(app.cache.redis_errors() > 0, "the failure is counted");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_redis(port: u16) -> Option<Child> {

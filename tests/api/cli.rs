@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{PASSWORD, unique};
+use crate::support::{PASSWORD, free_port, unique};
 
 fn quire(dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_quire"));
@@ -17,12 +17,19 @@ fn quire(dir: &std::path::Path) -> Command {
     command
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
+/// Registers a fresh user through a spawned server; returns the token.
+async fn register(client: &reqwest::Client, port: u16, prefix: &str) -> String {
+    let username = unique(prefix);
+    let registered: serde_json::Value = client
+        .post(format!("http://127.0.0.1:{port}/api/users"))
+        .json(&json!({"user": {"username": username, "email": format!("{username}@example.com"), "password": PASSWORD}}))
+        .send()
+        .await
         .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+        .json()
+        .await
+        .unwrap();
+    registered["user"]["token"].as_str().unwrap().to_owned()
 }
 
 fn start(dir: &std::path::Path, port: u16) -> Child {
@@ -134,17 +141,7 @@ async fn the_generated_secret_survives_restarts_and_sigterm_stops_gracefully() {
         "the embedded database is created"
     );
     let client = reqwest::Client::new();
-    let username = unique("persist");
-    let registered: serde_json::Value = client
-        .post(format!("http://127.0.0.1:{port}/api/users"))
-        .json(&json!({"user": {"username": username, "email": format!("{username}@example.com"), "password": PASSWORD}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = registered["user"]["token"].as_str().unwrap().to_owned();
+    let token = register(&client, port, "persist").await;
     let status = tokio::task::spawn_blocking(move || terminate(&mut server))
         .await
         .unwrap();
@@ -186,17 +183,7 @@ async fn each_request_is_logged_as_one_json_line_with_its_id_and_no_secrets() {
         "the embedded database runs in WAL mode"
     );
     let client = reqwest::Client::new();
-    let username = unique("logged");
-    let registered: serde_json::Value = client
-        .post(format!("http://127.0.0.1:{port}/api/users"))
-        .json(&json!({"user": {"username": username, "email": format!("{username}@example.com"), "password": PASSWORD}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = registered["user"]["token"].as_str().unwrap().to_owned();
+    let token = register(&client, port, "logged").await;
     let response = client
         .get(format!("http://127.0.0.1:{port}/api/user"))
         .header("x-request-id", "trace-me-123")
@@ -261,17 +248,7 @@ async fn instances_started_together_share_the_generated_secret() {
         wait_ready(port).await;
     }
     let client = reqwest::Client::new();
-    let username = unique("shared");
-    let registered: serde_json::Value = client
-        .post(format!("http://127.0.0.1:{}/api/users", ports[0]))
-        .json(&json!({"user": {"username": username, "email": format!("{username}@example.com"), "password": PASSWORD}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = registered["user"]["token"].as_str().unwrap().to_owned();
+    let token = register(&client, ports[0], "shared").await;
     let me = client
         .get(format!("http://127.0.0.1:{}/api/user", ports[1]))
         .header("Authorization", format!("Token {token}"))

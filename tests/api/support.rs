@@ -40,6 +40,15 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{tail}")
 }
 
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Serialises the first migration of a shared server database (tests start concurrently).
 fn migrate_shared_once(url: &str) {
     static DONE: OnceLock<Mutex<bool>> = OnceLock::new();
