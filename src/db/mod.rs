@@ -6,6 +6,7 @@ pub mod migration;
 use std::time::Duration;
 
 use anyhow::Context;
+use rand::Rng;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
@@ -37,17 +38,18 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
 }
 
 /// Applies pending migrations. Several instances starting together on a fresh database race to
-/// apply the same migration; the losers fail on an object the winner created, wait, and find
-/// nothing left to do on the next attempt.
+/// apply the same migration; the losers fail on an object the winner created, wait a random
+/// while (so that they do not collide again in lockstep), and find nothing left to do.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    const ATTEMPTS: u32 = 5;
+    const ATTEMPTS: u32 = 10;
     let mut attempt = 1;
     loop {
         match migration::Migrator::up(db, None).await {
             Ok(()) => return Ok(()),
             Err(err) if attempt < ATTEMPTS => {
                 tracing::warn!(error = %err, attempt, "migration failed; another instance may be migrating, retrying");
-                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+                let pause = rand::rng().random_range(100..600) * u64::from(attempt);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
                 attempt += 1;
             }
             Err(err) => return Err(err).context("applying migrations"),

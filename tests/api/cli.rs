@@ -55,6 +55,24 @@ async fn wait_ready(port: u16) {
     panic!("quire did not start on port {port}");
 }
 
+/// Waits until the server answers; returns its exit status if it stopped instead.
+async fn wait_ready_or_exit(server: &mut Child, port: u16) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Some(status) = server.try_wait().unwrap() {
+            return Some(status);
+        }
+        if reqwest::get(format!("http://127.0.0.1:{port}/health/live"))
+            .await
+            .is_ok()
+        {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("quire did not start on port {port}");
+}
+
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -243,9 +261,23 @@ fn instances_migrating_a_fresh_database_together_all_succeed() {
 async fn instances_started_together_share_the_generated_secret() {
     let dir = tempfile::tempdir().unwrap();
     let ports = [free_port(), free_port()];
-    let mut servers: Vec<Child> = ports.iter().map(|port| start(dir.path(), *port)).collect();
-    for port in ports {
-        wait_ready(port).await;
+    let mut servers: Vec<Child> = ports
+        .iter()
+        .map(|port| {
+            quire(dir.path())
+                .env("QUIRE_LISTEN", format!("127.0.0.1:{port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (server, port) in servers.iter_mut().zip(ports) {
+        if let Some(status) = wait_ready_or_exit(server, port).await {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(server.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+            panic!("an instance exited with {status}: {stderr}");
+        }
     }
     let client = reqwest::Client::new();
     let token = register(&client, ports[0], "shared").await;
