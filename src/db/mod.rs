@@ -31,10 +31,29 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
                 .busy_timeout(Duration::from_secs(10))
         });
     }
-    let db = Database::connect(options)
-        .await
-        .with_context(|| format!("connecting to {}", redact_url(&settings.database_url)))?;
-    Ok(db)
+    // Switching a new SQLite file to WAL needs an exclusive lock and does not wait for it: an
+    // instance starting beside another one on a fresh file retries instead of giving up.
+    let mut attempt: u32 = 1;
+    loop {
+        match Database::connect(options.clone()).await {
+            Ok(db) => return Ok(db),
+            Err(err) if settings.backend == Backend::Sqlite && attempt < 10 && is_locked(&err) => {
+                let pause = rand::rng().random_range(50..300) * u64::from(attempt);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                attempt += 1;
+            }
+            Err(err) => {
+                return Err(err).with_context(|| {
+                    format!("connecting to {}", redact_url(&settings.database_url))
+                });
+            }
+        }
+    }
+}
+
+/// SQLITE_BUSY ("database is locked").
+fn is_locked(err: &sea_orm::DbErr) -> bool {
+    err.to_string().contains("database is locked")
 }
 
 /// Applies pending migrations. Several instances starting together on a fresh database race to
