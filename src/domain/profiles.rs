@@ -6,7 +6,6 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query, UnionType};
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect,
 };
 
 use super::{Domain, Profile, is_unique_violation, now_ms};
@@ -32,8 +31,9 @@ impl Domain {
             .await?;
         if let Some(viewer) = viewer {
             profile.following = self
-                .followed_among(viewer, &[profile.id])
+                .viewer_flags(viewer, &[], &[profile.id])
                 .await?
+                .following
                 .contains(&profile.id);
         }
         Ok(profile)
@@ -81,26 +81,6 @@ impl Domain {
             .exec(&self.db)
             .await?;
         Ok(profile_of(user, false))
-    }
-
-    /// Which of `candidates` the viewer follows: one indexed primary-key lookup.
-    pub(crate) async fn followed_among(
-        &self,
-        viewer: i64,
-        candidates: &[i64],
-    ) -> Result<HashSet<i64>> {
-        if candidates.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let rows: Vec<i64> = follows::Entity::find()
-            .select_only()
-            .column(follows::Column::FolloweeId)
-            .filter(follows::Column::FollowerId.eq(viewer))
-            .filter(follows::Column::FolloweeId.is_in(candidates.iter().copied()))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(rows.into_iter().collect())
     }
 
     /// Shared (viewer-independent) profiles of `ids`.

@@ -36,37 +36,27 @@ fn start(dir: &std::path::Path, port: u16) -> Child {
     quire(dir)
         .env("QUIRE_LISTEN", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap()
 }
 
-async fn wait_ready(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+/// Waits until the server answers; a server that stops instead fails the test with its stderr.
+async fn wait_ready(server: &mut Child, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
+        if let Some(status) = server.try_wait().unwrap() {
+            let mut stderr = String::new();
+            if let Some(pipe) = server.stderr.as_mut() {
+                std::io::Read::read_to_string(pipe, &mut stderr).unwrap();
+            }
+            panic!("quire exited with {status}: {stderr}");
+        }
         if reqwest::get(format!("http://127.0.0.1:{port}/health/live"))
             .await
             .is_ok()
         {
             return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("quire did not start on port {port}");
-}
-
-/// Waits until the server answers; returns its exit status if it stopped instead.
-async fn wait_ready_or_exit(server: &mut Child, port: u16) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Some(status) = server.try_wait().unwrap() {
-            return Some(status);
-        }
-        if reqwest::get(format!("http://127.0.0.1:{port}/health/live"))
-            .await
-            .is_ok()
-        {
-            return None;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -153,7 +143,7 @@ async fn the_generated_secret_survives_restarts_and_sigterm_stops_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut server = start(dir.path(), port);
-    wait_ready(port).await;
+    wait_ready(&mut server, port).await;
     assert!(
         dir.path().join("quire.db").exists(),
         "the embedded database is created"
@@ -167,7 +157,7 @@ async fn the_generated_secret_survives_restarts_and_sigterm_stops_gracefully() {
 
     let port = free_port();
     let mut server = start(dir.path(), port);
-    wait_ready(port).await;
+    wait_ready(&mut server, port).await;
     let me = client
         .get(format!("http://127.0.0.1:{port}/api/user"))
         .header("Authorization", format!("Token {token}"))
@@ -195,7 +185,7 @@ async fn each_request_is_logged_as_one_json_line_with_its_id_and_no_secrets() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_ready(port).await;
+    wait_ready(&mut server, port).await;
     assert!(
         dir.path().join("quire.db-wal").exists(),
         "the embedded database runs in WAL mode"
@@ -261,23 +251,9 @@ fn instances_migrating_a_fresh_database_together_all_succeed() {
 async fn instances_started_together_share_the_generated_secret() {
     let dir = tempfile::tempdir().unwrap();
     let ports = [free_port(), free_port()];
-    let mut servers: Vec<Child> = ports
-        .iter()
-        .map(|port| {
-            quire(dir.path())
-                .env("QUIRE_LISTEN", format!("127.0.0.1:{port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let mut servers: Vec<Child> = ports.iter().map(|port| start(dir.path(), *port)).collect();
     for (server, port) in servers.iter_mut().zip(ports) {
-        if let Some(status) = wait_ready_or_exit(server, port).await {
-            let mut stderr = String::new();
-            std::io::Read::read_to_string(server.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-            panic!("an instance exited with {status}: {stderr}");
-        }
+        wait_ready(server, port).await;
     }
     let client = reqwest::Client::new();
     let token = register(&client, ports[0], "shared").await;
