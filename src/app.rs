@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static(http::REQUEST_ID_HEADER);
     let mut routes = Router::new()
         .nest("/api", api::rest::router())
+        .merge(api::graphql::router(&state))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready));
     if settings.bench_endpoints {
@@ -143,7 +144,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let backend = format!("{:?}", state.settings.backend).to_lowercase();
     tracing::info!(%local, backend, "quire is serving");
     eprintln!(
-        "Quire is serving on http://{local}\n  RealWorld REST API: http://{local}/api  (e.g. http://{local}/api/articles)\n  Health:             http://{local}/health/live, http://{local}/health/ready\n  Database:           {}",
+        "Quire is serving on http://{local}\n  RealWorld REST API: http://{local}/api  (e.g. http://{local}/api/articles)\n  GraphQL API:        http://{local}/graphql  (POST; open it in a browser for the GraphiQL IDE)\n  Health:             http://{local}/health/live, http://{local}/health/ready\n  Database:           {}",
         crate::config::redact_url(&state.settings.database_url)
     );
     report_cache_counters(state.domain.cache.clone());

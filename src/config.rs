@@ -43,6 +43,10 @@ struct RawSettings {
     bench_endpoints: bool,
     cache_namespace: String,
     cache_enabled: bool,
+    graphql_introspection: Option<bool>,
+    graphql_max_depth: usize,
+    graphql_max_complexity: usize,
+    graphql_max_query_bytes: usize,
 }
 
 /// Validated settings. `jwt_secret` is resolved (explicit, or generated and kept beside the
@@ -68,6 +72,22 @@ pub struct Settings {
     pub cache_namespace: String,
     /// `false` turns every cache layer off (for measurements and debugging).
     pub cache_enabled: bool,
+    pub graphql: GraphqlSettings,
+}
+
+/// Limits and switches of the GraphQL API.
+#[derive(Debug, Clone)]
+pub struct GraphqlSettings {
+    /// Schema introspection (`__schema`, `__type`): on in development, off in production
+    /// unless `QUIRE_GRAPHQL_INTROSPECTION` says otherwise.
+    pub introspection: bool,
+    /// The deepest field nesting a query may have.
+    pub max_depth: usize,
+    /// The highest cost a query may have: every field costs 1, list fields multiply their
+    /// children by the page size asked for.
+    pub max_complexity: usize,
+    /// The longest query text accepted, in bytes.
+    pub max_query_bytes: usize,
 }
 
 // Secrets never reach the log through Debug.
@@ -124,7 +144,10 @@ impl Settings {
             .set_default("cors_origins", "*")?
             .set_default("bench_endpoints", false)?
             .set_default("cache_namespace", "quire")?
-            .set_default("cache_enabled", true)?;
+            .set_default("cache_enabled", true)?
+            .set_default("graphql_max_depth", 15)?
+            .set_default("graphql_max_complexity", 5_000)?
+            .set_default("graphql_max_query_bytes", 16_384)?;
         builder = match &file {
             Some(path) => builder.add_source(config::File::with_name(path).required(true)),
             None => builder.add_source(config::File::with_name("quire.toml").required(false)),
@@ -191,6 +214,23 @@ impl Settings {
                     .collect(),
             ),
         };
+        if !(2..=64).contains(&raw.graphql_max_depth) {
+            bail!("QUIRE_GRAPHQL_MAX_DEPTH must be between 2 and 64");
+        }
+        if raw.graphql_max_complexity < 10 {
+            bail!("QUIRE_GRAPHQL_MAX_COMPLEXITY must be at least 10");
+        }
+        if raw.graphql_max_query_bytes < 256 || raw.graphql_max_query_bytes > raw.max_body_bytes {
+            bail!("QUIRE_GRAPHQL_MAX_QUERY_BYTES must be between 256 and QUIRE_MAX_BODY_BYTES");
+        }
+        let graphql = GraphqlSettings {
+            introspection: raw
+                .graphql_introspection
+                .unwrap_or(env != Environment::Production),
+            max_depth: raw.graphql_max_depth,
+            max_complexity: raw.graphql_max_complexity,
+            max_query_bytes: raw.graphql_max_query_bytes,
+        };
         let jwt_secret = resolve_jwt_secret(raw.jwt_secret, env, &raw.database_url, backend)?;
         Ok(Settings {
             database_url: raw.database_url,
@@ -208,6 +248,7 @@ impl Settings {
             bench_endpoints: raw.bench_endpoints,
             cache_namespace: raw.cache_namespace,
             cache_enabled: raw.cache_enabled,
+            graphql,
         })
     }
 }
@@ -228,6 +269,10 @@ const KEYS: &[&str] = &[
     "bench_endpoints",
     "cache_namespace",
     "cache_enabled",
+    "graphql_introspection",
+    "graphql_max_depth",
+    "graphql_max_complexity",
+    "graphql_max_query_bytes",
 ];
 
 /// A type error from the layers, reworded to name the variable a user would set.

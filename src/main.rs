@@ -29,6 +29,8 @@ enum Command {
     Migrate,
     /// Insert a realistic demo data set in bulk.
     Seed(seed::SeedOptions),
+    /// Print the GraphQL schema (SDL) and exit.
+    Schema,
 }
 
 #[tokio::main]
@@ -41,6 +43,11 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The schema depends on no configuration or database.
+    if let Some(Command::Schema) = cli.command {
+        print!("{}", quire::api::graphql::sdl());
+        return Ok(());
+    }
     let settings = Settings::load()?;
     telemetry::init(&settings.log);
     match cli.command.unwrap_or(Command::Serve) {
@@ -56,5 +63,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&db).await?;
             seed::run(&db, &options).await
         }
+        Command::Schema => unreachable!("handled before the settings are loaded"),
     }
 }

@@ -10,6 +10,8 @@
 //! overlaid per request, so follow/unfollow invalidates nothing. A new registration cannot
 //! change any cached entry either (lists by an unknown author are empty before and after).
 
+use sha2::{Digest, Sha256};
+
 use crate::domain::articles::{ArticleFilter, Page};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +131,30 @@ pub fn comments(g: &Generations, slug: &str) -> String {
         g.get(Generation::Content),
         g.get(Generation::Comments),
         part(slug)
+    )
+}
+
+/// A set of article ids, digested: a GraphQL page can name a thousand of them.
+fn id_set(ids: &[i64]) -> String {
+    let joined = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    Sha256::digest(joined.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The bodies of the articles `ids` (sorted, unique).
+pub fn article_bodies(g: &Generations, ids: &[i64]) -> String {
+    format!("bodies:c{}:{}", g.get(Generation::Content), id_set(ids))
+}
+
+/// The newest `first` comments of each of the articles `ids` (sorted, unique).
+pub fn latest_comments(g: &Generations, ids: &[i64], first: u64) -> String {
+    format!(
+        "latest-comments:c{}:m{}:{first}:{}",
+        g.get(Generation::Content),
+        g.get(Generation::Comments),
+        id_set(ids)
     )
 }
 

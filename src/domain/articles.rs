@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use rand::Rng;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query, WindowStatement};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseTransaction, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
@@ -159,6 +159,12 @@ impl Domain {
     async fn query_articles(&self, filter: ArticleFilter, page: Page) -> Result<ArticlePage> {
         let mut condition = Condition::all();
         if let Some(tag) = filter.tag {
+            if tag.contains('\0') {
+                return Ok(ArticlePage {
+                    articles: vec![],
+                    total: 0,
+                });
+            }
             condition = condition.add(
                 articles::Column::Id.in_subquery(
                     Query::select()
@@ -337,6 +343,10 @@ impl Domain {
     }
 
     async fn article_by_slug(&self, slug: &str) -> Result<articles::Model> {
+        // No slug holds a NUL (and PostgreSQL refuses one in a text parameter).
+        if slug.contains('\0') {
+            return Err(Error::NotFound("article"));
+        }
         articles::Entity::find()
             .filter(articles::Column::Slug.eq(slug))
             .one(&self.db)
@@ -623,6 +633,111 @@ impl Domain {
             .collect()
     }
 
+    /// The bodies of the articles `ids` (list pages leave them out), through the cache.
+    pub async fn article_bodies(&self, ids: &[i64]) -> Result<HashMap<i64, String>> {
+        let ids = sorted_unique(ids);
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.cached(
+            Kind::Article,
+            |g| keys::article_bodies(g, &ids),
+            || async {
+                let rows: Vec<(i64, String)> = articles::Entity::find()
+                    .select_only()
+                    .columns([articles::Column::Id, articles::Column::Body])
+                    .filter(articles::Column::Id.is_in(ids.iter().copied()))
+                    .into_tuple()
+                    .all(&self.db)
+                    .await?;
+                Ok(rows.into_iter().collect())
+            },
+        )
+        .await
+    }
+
+    /// The newest `first` comments of each article in `article_ids` (newest first), with the
+    /// viewer's flags: one ranked query for all the articles, however many there are.
+    pub async fn latest_comments(
+        &self,
+        viewer: Option<i64>,
+        article_ids: &[i64],
+        first: u64,
+    ) -> Result<HashMap<i64, Vec<Comment>>> {
+        let ids = sorted_unique(article_ids);
+        if ids.is_empty() || first == 0 {
+            return Ok(HashMap::new());
+        }
+        let mut threads = self
+            .cached(
+                Kind::Comments,
+                |g| keys::latest_comments(g, &ids, first),
+                || self.query_latest_comments(&ids, first),
+            )
+            .await?;
+        if let Some(viewer) = viewer {
+            let authors: Vec<i64> = threads.values().flatten().map(|c| c.author.id).collect();
+            let flags = self.viewer_flags(viewer, &[], &authors).await?;
+            for comment in threads.values_mut().flatten() {
+                comment.author.following = flags.following.contains(&comment.author.id);
+            }
+        }
+        Ok(threads)
+    }
+
+    async fn query_latest_comments(
+        &self,
+        article_ids: &[i64],
+        first: u64,
+    ) -> Result<HashMap<i64, Vec<Comment>>> {
+        let mut window = WindowStatement::partition_by(comments::Column::ArticleId);
+        window
+            .order_by(comments::Column::CreatedAt, Order::Desc)
+            .order_by(comments::Column::Id, Order::Desc);
+        let ranked = Query::select()
+            .columns([
+                comments::Column::Id,
+                comments::Column::ArticleId,
+                comments::Column::AuthorId,
+                comments::Column::Body,
+                comments::Column::CreatedAt,
+                comments::Column::UpdatedAt,
+            ])
+            .expr_window_as(Expr::cust("ROW_NUMBER()"), window, "position")
+            .from(comments::Entity)
+            .and_where(Expr::col(comments::Column::ArticleId).is_in(article_ids.iter().copied()))
+            .take();
+        let stmt = Query::select()
+            .columns([
+                comments::Column::Id,
+                comments::Column::ArticleId,
+                comments::Column::AuthorId,
+                comments::Column::Body,
+                comments::Column::CreatedAt,
+                comments::Column::UpdatedAt,
+            ])
+            .from_subquery(ranked, "ranked")
+            .and_where(Expr::col("position").lte(first))
+            .order_by("position", Order::Asc)
+            .take();
+        let rows = comments::Model::find_by_statement(self.db.get_database_backend().build(&stmt))
+            .all(&self.db)
+            .await?;
+        let author_ids: Vec<i64> = rows.iter().map(|c| c.author_id).collect();
+        let authors = self.profiles_of(&author_ids).await?;
+        let mut threads: HashMap<i64, Vec<Comment>> = HashMap::new();
+        for c in rows {
+            let author = authors.get(&c.author_id).cloned().ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!("author {} missing", c.author_id))
+            })?;
+            threads
+                .entry(c.article_id)
+                .or_default()
+                .push(comment_of(c, author));
+        }
+        Ok(threads)
+    }
+
     pub async fn add_comment(
         &self,
         user: i64,
@@ -679,6 +794,13 @@ fn comment_of(c: comments::Model, author: Profile) -> Comment {
         updated_at: c.updated_at,
         author,
     }
+}
+
+fn sorted_unique(ids: &[i64]) -> Vec<i64> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 fn random_suffix() -> String {

@@ -189,6 +189,10 @@ impl Domain {
     }
 
     pub(crate) async fn user_by_username(&self, username: &str) -> Result<Option<users::Model>> {
+        // No username holds a NUL (and PostgreSQL refuses one in a text parameter).
+        if username.contains('\0') {
+            return Ok(None);
+        }
         Ok(users::Entity::find()
             .filter(users::Column::UsernameKey.eq(username.to_lowercase()))
             .one(&self.db)

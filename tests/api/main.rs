@@ -5,6 +5,7 @@ mod articles;
 mod caching;
 mod cli;
 mod comments;
+mod graphql;
 mod http;
 mod indexes;
 mod profiles;

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::error::error_response;
+use crate::api::bearer_token;
 use crate::app::AppState;
 use crate::error::Error;
 
@@ -55,25 +56,6 @@ pub struct AuthUser(pub i64);
 /// The viewer's id when a token is sent; a bad token is still 401.
 pub struct MaybeUser(pub Option<i64>);
 
-fn bearer_token(parts: &Parts) -> Result<Option<&str>, Error> {
-    let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| Error::Unauthorized("malformed authorization header"))?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or(Error::Unauthorized(
-        "authorization header must be `Token <jwt>`",
-    ))?;
-    if scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer") {
-        Ok(Some(token.trim()))
-    } else {
-        Err(Error::Unauthorized(
-            "authorization header must be `Token <jwt>`",
-        ))
-    }
-}
-
 impl FromRequestParts<AppState> for MaybeUser {
     type Rejection = Error;
 
@@ -81,7 +63,7 @@ impl FromRequestParts<AppState> for MaybeUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match bearer_token(parts)? {
+        match bearer_token(&parts.headers)? {
             Some(token) => Ok(MaybeUser(Some(state.domain.authenticate(token).await?))),
             None => Ok(MaybeUser(None)),
         }

@@ -1,19 +1,12 @@
 //! RealWorld's JSON shapes. Requests accept every field as optional so that a missing field is
 //! reported by validation with its name; fields the server owns are never read.
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::api::timestamp;
 use crate::domain::Profile;
 use crate::domain::articles::{Article, ArticlePage, Comment};
 use crate::domain::users::SignedIn;
-
-/// RFC 3339 UTC with milliseconds, e.g. `2026-11-24T20:27:12.123Z`.
-pub fn timestamp(millis: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(millis)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
 
 #[derive(Deserialize)]
 pub struct UserEnvelope<T> {

@@ -1,0 +1,27 @@
+// Starts GraphiQL against the page's own address (so it works behind a path prefix too).
+const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
+const root = ReactDOM.createRoot(document.getElementById('graphiql'));
+root.render(
+  React.createElement(GraphiQL, {
+    fetcher,
+    defaultEditorToolsVisibility: true,
+    defaultQuery: `# Quire's GraphQL API. Sign in by adding a header below:
+#   { "Authorization": "Token <jwt>" }
+query LatestArticles {
+  articles(first: 10) {
+    totalCount
+    edges {
+      node {
+        slug
+        title
+        tagList
+        favoritesCount
+        author { username }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+`,
+  }),
+);

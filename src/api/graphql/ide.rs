@@ -1,0 +1,64 @@
+//! The GraphiQL IDE, served from assets compiled into the binary (no CDN, works offline).
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::api::rest::extract::PathParams;
+use crate::http::not_found;
+
+const PAGE: &str = include_str!("../../../assets/graphiql/index.html");
+
+/// Name, content type and bytes of every asset the page loads.
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "graphiql.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../assets/graphiql/graphiql.min.js"),
+    ),
+    (
+        "graphiql.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../../assets/graphiql/graphiql.min.css"),
+    ),
+    (
+        "react.production.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../assets/graphiql/react.production.min.js"),
+    ),
+    (
+        "react-dom.production.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../assets/graphiql/react-dom.production.min.js"),
+    ),
+    (
+        "ide.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../assets/graphiql/ide.js"),
+    ),
+];
+
+pub(super) async fn page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        PAGE,
+    )
+        .into_response()
+}
+
+pub(super) async fn asset(PathParams(file): PathParams<String>) -> Response {
+    let Some((_, content_type, bytes)) = ASSETS.iter().find(|(name, _, _)| *name == file) else {
+        return not_found().await.into_response();
+    };
+    let mut response = (*bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The files change only with a new release of Quire.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    response
+}

@@ -1,0 +1,178 @@
+//! The GraphQL API: the same domain services as REST, through async-graphql.
+//!
+//! `POST /graphql` executes; `GET /graphql` serves the GraphiQL IDE from vendored assets.
+
+mod error;
+mod ide;
+mod loaders;
+mod schema;
+mod types;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::api::bearer_token;
+use crate::app::AppState;
+use crate::config::GraphqlSettings;
+use crate::domain::Domain;
+use crate::error::Error;
+use error::ErrorCodes;
+use loaders::{ArticleBodies, LatestComments};
+use schema::{MutationRoot, QueryRoot};
+
+pub type QuireSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Who is asking. A token that fails verification is kept as such: operations that do not
+/// need a viewer (`login`, `register`) still work, every other one answers `UNAUTHENTICATED`
+/// (as REST answers 401 wherever a bad token is sent).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Viewer {
+    Anonymous,
+    User(i64),
+    Rejected(&'static str),
+}
+
+impl Viewer {
+    /// The viewer's id, if signed in; an error if the token was bad.
+    pub(crate) fn optional(self) -> Result<Option<i64>, Error> {
+        match self {
+            Viewer::Anonymous => Ok(None),
+            Viewer::User(id) => Ok(Some(id)),
+            Viewer::Rejected(reason) => Err(Error::Unauthorized(reason)),
+        }
+    }
+
+    /// The viewer's id; an error unless signed in.
+    pub(crate) fn required(self) -> Result<i64, Error> {
+        self.optional()?.ok_or(Error::Unauthorized(
+            "sign in first: send `Authorization: Token <jwt>`",
+        ))
+    }
+}
+
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+}
+
+/// The schema in SDL, as `quire schema` prints it. Needs no database.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+/// The executable schema, with the limits of `settings`.
+pub fn schema(domain: Domain, settings: &GraphqlSettings) -> QuireSchema {
+    let mut builder = builder()
+        .extension(ErrorCodes {
+            max_depth: settings.max_depth,
+            max_complexity: settings.max_complexity,
+            introspection: settings.introspection,
+        })
+        .data(domain)
+        .limit_depth(settings.max_depth)
+        .limit_complexity(settings.max_complexity);
+    if !settings.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+#[derive(Clone)]
+struct GraphqlState {
+    app: AppState,
+    schema: QuireSchema,
+}
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let schema = schema(state.domain.clone(), &state.settings.graphql);
+    let graphql = GraphqlState {
+        app: state.clone(),
+        schema,
+    };
+    Router::new()
+        .route("/graphql", get(ide::page).post(execute).with_state(graphql))
+        .route("/graphql/assets/{file}", get(ide::asset))
+}
+
+/// A request-level refusal (the body is not a GraphQL request at all): HTTP 400 with the
+/// GraphQL error shape, so clients read one format.
+fn refuse(code: &str, message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })),
+    )
+        .into_response()
+}
+
+async fn execute(
+    State(state): State<GraphqlState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Json(json!({ "errors": [{ "message": "request body is too large",
+                    "extensions": { "code": "REQUEST_TOO_LARGE" } }] })),
+            )
+                .into_response();
+        }
+        Err(_) => return refuse("BAD_REQUEST", "could not read the request body"),
+    };
+    // One operation per request: a batch (a JSON array) would multiply every limit.
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            let message = format!(
+                "the body must be one JSON object like {{\"query\": \"...\", \"variables\": {{}}}}: {}",
+                err.to_string()
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+            );
+            return refuse("BAD_REQUEST", &message);
+        }
+    };
+    let limits = &state.app.settings.graphql;
+    if request.query.len() > limits.max_query_bytes {
+        return refuse(
+            "QUERY_TOO_LARGE",
+            &format!(
+                "the query is {} bytes; the limit is {} (QUIRE_GRAPHQL_MAX_QUERY_BYTES)",
+                request.query.len(),
+                limits.max_query_bytes
+            ),
+        );
+    }
+    let domain = &state.app.domain;
+    let viewer = match bearer_token(&headers) {
+        Ok(None) => Viewer::Anonymous,
+        Ok(Some(token)) => match domain.authenticate(token).await {
+            Ok(id) => Viewer::User(id),
+            Err(Error::Unauthorized(reason)) => Viewer::Rejected(reason),
+            Err(err) => return error::internal_response(err),
+        },
+        Err(Error::Unauthorized(reason)) => Viewer::Rejected(reason),
+        Err(err) => return error::internal_response(err),
+    };
+    let viewer_id = viewer.optional().ok().flatten();
+    let request = request
+        .data(viewer)
+        .data(DataLoader::new(
+            ArticleBodies::new(domain.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            LatestComments::new(domain.clone(), viewer_id),
+            tokio::spawn,
+        ));
+    Json(state.schema.execute(request).await).into_response()
+}

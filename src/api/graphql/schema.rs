@@ -1,0 +1,221 @@
+//! The query and mutation roots: each field parses its arguments, calls one domain service and
+//! wraps the result. No business rule lives here.
+
+use async_graphql::{Context, Object, Result, ResultExt};
+
+use super::types::{
+    ArticleConnection, ArticleNode, CommentNode, CreateArticleInput, LoginInput, ProfileNode,
+    RegisterInput, UpdateArticleInput, UpdateUserInput, UserNode, article_connection, articles,
+    cost, domain, page, viewer,
+};
+use crate::domain::articles::{ArticleChanges, ArticleFilter, NewArticle};
+use crate::domain::users::{Credentials, Registration, UserChanges};
+
+/// An empty filter value means no filter, as in REST's query string.
+fn filter_value(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+pub struct QueryRoot;
+
+#[Object(name = "Query")]
+impl QueryRoot {
+    /// The signed-in user.
+    async fn me(&self, ctx: &Context<'_>) -> Result<UserNode> {
+        let user = viewer(ctx).required().extend()?;
+        Ok(domain(ctx).current_user(user).await.extend()?.into())
+    }
+
+    /// A user's profile; null (with a `NOT_FOUND` error) when there is no such user.
+    async fn profile(&self, ctx: &Context<'_>, username: String) -> Result<Option<ProfileNode>> {
+        let viewer = viewer(ctx).optional().extend()?;
+        let profile = domain(ctx).profile(viewer, &username).await.extend()?;
+        Ok(Some(ProfileNode(profile)))
+    }
+
+    /// One article; null (with a `NOT_FOUND` error) when there is no such article.
+    async fn article(&self, ctx: &Context<'_>, slug: String) -> Result<Option<ArticleNode>> {
+        let viewer = viewer(ctx).optional().extend()?;
+        let article = domain(ctx).article(viewer, &slug).await.extend()?;
+        Ok(Some(ArticleNode(article)))
+    }
+
+    /// Articles, newest first, optionally filtered (filters combine).
+    #[graphql(complexity = "cost(first) * child_complexity")]
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only articles with this tag.")] tag: Option<String>,
+        #[graphql(desc = "Only articles by this username.")] author: Option<String>,
+        #[graphql(desc = "Only articles this username has favorited.")] favorited_by: Option<
+            String,
+        >,
+        #[graphql(default = 20, desc = "Page size (0 to 100).")] first: i32,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> Result<ArticleConnection> {
+        let filter = ArticleFilter {
+            tag: filter_value(tag),
+            author: filter_value(author),
+            favorited_by: filter_value(favorited_by),
+        };
+        articles(ctx, filter, first, after).await
+    }
+
+    /// Articles by the users the viewer follows, newest first.
+    #[graphql(complexity = "cost(first) * child_complexity")]
+    async fn feed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, desc = "Page size (0 to 100).")] first: i32,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> Result<ArticleConnection> {
+        let user = viewer(ctx).required().extend()?;
+        let page = page(first, after.as_deref()).extend()?;
+        let result = domain(ctx).feed(user, page).await.extend()?;
+        Ok(article_connection(result, page))
+    }
+
+    /// Every tag in use, alphabetically.
+    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        viewer(ctx).optional().extend()?;
+        domain(ctx).tags().await.extend()
+    }
+
+    /// An article's comments, newest first.
+    async fn comments(&self, ctx: &Context<'_>, slug: String) -> Result<Vec<CommentNode>> {
+        let viewer = viewer(ctx).optional().extend()?;
+        let thread = domain(ctx).comments(viewer, &slug).await.extend()?;
+        Ok(thread.into_iter().map(CommentNode).collect())
+    }
+}
+
+pub struct MutationRoot;
+
+#[Object(name = "Mutation")]
+impl MutationRoot {
+    /// Creates an account and signs it in.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<UserNode> {
+        let registration = Registration {
+            username: Some(input.username),
+            email: Some(input.email),
+            password: Some(input.password),
+        };
+        Ok(domain(ctx).register(registration).await.extend()?.into())
+    }
+
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<UserNode> {
+        let credentials = Credentials {
+            email: Some(input.email),
+            password: Some(input.password),
+        };
+        Ok(domain(ctx).login(credentials).await.extend()?.into())
+    }
+
+    async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> Result<UserNode> {
+        let user = viewer(ctx).required().extend()?;
+        let changes = UserChanges {
+            username: input.username,
+            email: input.email,
+            password: input.password,
+            bio: input.bio,
+            image: input.image,
+        };
+        Ok(domain(ctx)
+            .update_user(user, changes)
+            .await
+            .extend()?
+            .into())
+    }
+
+    async fn follow(&self, ctx: &Context<'_>, username: String) -> Result<ProfileNode> {
+        let user = viewer(ctx).required().extend()?;
+        let profile = domain(ctx).follow(user, &username).await.extend()?;
+        Ok(ProfileNode(profile))
+    }
+
+    async fn unfollow(&self, ctx: &Context<'_>, username: String) -> Result<ProfileNode> {
+        let user = viewer(ctx).required().extend()?;
+        let profile = domain(ctx).unfollow(user, &username).await.extend()?;
+        Ok(ProfileNode(profile))
+    }
+
+    async fn create_article(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateArticleInput,
+    ) -> Result<ArticleNode> {
+        let user = viewer(ctx).required().extend()?;
+        let new_article = NewArticle {
+            title: Some(input.title),
+            description: Some(input.description),
+            body: Some(input.body),
+            tags: input.tag_list,
+        };
+        let article = domain(ctx)
+            .create_article(user, new_article)
+            .await
+            .extend()?;
+        Ok(ArticleNode(article))
+    }
+
+    /// Only the author may change an article; a new title gives it a new slug.
+    async fn update_article(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        input: UpdateArticleInput,
+    ) -> Result<ArticleNode> {
+        let user = viewer(ctx).required().extend()?;
+        let changes = ArticleChanges {
+            title: input.title,
+            description: input.description,
+            body: input.body,
+            tags: input.tag_list,
+        };
+        let article = domain(ctx)
+            .update_article(user, &slug, changes)
+            .await
+            .extend()?;
+        Ok(ArticleNode(article))
+    }
+
+    /// Only the author may delete an article. True once it is gone.
+    async fn delete_article(&self, ctx: &Context<'_>, slug: String) -> Result<bool> {
+        let user = viewer(ctx).required().extend()?;
+        domain(ctx).delete_article(user, &slug).await.extend()?;
+        Ok(true)
+    }
+
+    async fn favorite(&self, ctx: &Context<'_>, slug: String) -> Result<ArticleNode> {
+        let user = viewer(ctx).required().extend()?;
+        let article = domain(ctx).favorite(user, &slug).await.extend()?;
+        Ok(ArticleNode(article))
+    }
+
+    async fn unfavorite(&self, ctx: &Context<'_>, slug: String) -> Result<ArticleNode> {
+        let user = viewer(ctx).required().extend()?;
+        let article = domain(ctx).unfavorite(user, &slug).await.extend()?;
+        Ok(ArticleNode(article))
+    }
+
+    async fn add_comment(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        body: String,
+    ) -> Result<CommentNode> {
+        let user = viewer(ctx).required().extend()?;
+        let comment = domain(ctx)
+            .add_comment(user, &slug, Some(body))
+            .await
+            .extend()?;
+        Ok(CommentNode(comment))
+    }
+
+    /// Only the comment's author may delete it. True once it is gone.
+    async fn delete_comment(&self, ctx: &Context<'_>, slug: String, id: i64) -> Result<bool> {
+        let user = viewer(ctx).required().extend()?;
+        domain(ctx).delete_comment(user, &slug, id).await.extend()?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,336 @@
+//! GraphQL object types over the domain's views, and the cursor pagination they share.
+
+use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{
+    Context, ErrorExtensions, InputObject, Object, Result, ResultExt, SimpleObject,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::Viewer;
+use super::loaders::{ArticleBodies, LatestComments, LatestCommentsKey};
+use crate::api::timestamp;
+use crate::domain::articles::{Article, ArticleFilter, ArticlePage, Comment, Page};
+use crate::domain::users::SignedIn;
+use crate::domain::{Domain, Profile};
+use crate::error::{Error, Violations};
+
+/// The largest page, as REST's `limit`.
+pub(crate) const MAX_PAGE: i32 = 100;
+/// The furthest offset a cursor may point at (as REST's `offset`).
+const MAX_OFFSET: u64 = 1_000_000_000;
+
+pub(crate) fn domain<'a>(ctx: &Context<'a>) -> &'a Domain {
+    ctx.data_unchecked::<Domain>()
+}
+
+pub(crate) fn viewer(ctx: &Context<'_>) -> Viewer {
+    *ctx.data_unchecked::<Viewer>()
+}
+
+/// The cost factor of a list field asking for `first` items (for the complexity limit).
+pub(crate) fn cost(first: i32) -> usize {
+    first.clamp(1, MAX_PAGE) as usize
+}
+
+/// The position of an item in its list. Opaque to clients.
+pub(crate) struct Offset(u64);
+
+impl CursorType for Offset {
+    type Error = &'static str;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| "is not a valid cursor")?;
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| text.strip_prefix("offset:"))
+            .and_then(|n| n.parse::<u64>().ok())
+            .filter(|n| *n <= MAX_OFFSET)
+            .map(Offset)
+            .ok_or("is not a valid cursor")
+    }
+
+    fn encode_cursor(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("offset:{}", self.0))
+    }
+}
+
+/// `first` and `after` as a page of the domain's lists.
+pub(crate) fn page(first: i32, after: Option<&str>) -> Result<Page, Error> {
+    let mut violations = Violations::default();
+    if !(0..=MAX_PAGE).contains(&first) {
+        violations.add("first", format!("must be between 0 and {MAX_PAGE}"));
+    }
+    let offset = match after {
+        None => Some(0),
+        Some(cursor) => violations.check(
+            "after",
+            Offset::decode_cursor(cursor)
+                .map(|Offset(n)| n + 1)
+                .map_err(str::to_owned),
+        ),
+    };
+    violations.finish()?;
+    Ok(Page {
+        limit: first as u64,
+        offset: offset.unwrap_or_default(),
+    })
+}
+
+#[derive(SimpleObject)]
+pub(crate) struct ConnectionTotals {
+    /// Every article that matches, on every page.
+    total_count: u64,
+}
+
+pub(crate) type ArticleConnection = Connection<Offset, ArticleNode, ConnectionTotals, EmptyFields>;
+
+pub(crate) fn article_connection(result: ArticlePage, page: Page) -> ArticleConnection {
+    let returned = result.articles.len() as u64;
+    let mut connection = Connection::with_additional_fields(
+        page.offset > 0,
+        page.offset + returned < result.total,
+        ConnectionTotals {
+            total_count: result.total,
+        },
+    );
+    connection.edges.extend(
+        result
+            .articles
+            .into_iter()
+            .enumerate()
+            .map(|(i, article)| Edge::new(Offset(page.offset + i as u64), ArticleNode(article))),
+    );
+    connection
+}
+
+/// The articles matching `filter`, as a connection.
+pub(crate) async fn articles(
+    ctx: &Context<'_>,
+    filter: ArticleFilter,
+    first: i32,
+    after: Option<String>,
+) -> Result<ArticleConnection> {
+    let page = page(first, after.as_deref()).extend()?;
+    let viewer = viewer(ctx).optional().extend()?;
+    let result = domain(ctx)
+        .list_articles(viewer, filter, page)
+        .await
+        .extend()?;
+    Ok(article_connection(result, page))
+}
+
+pub(crate) struct ArticleNode(pub Article);
+
+/// An article as the viewer sees it.
+#[Object(name = "Article")]
+impl ArticleNode {
+    /// The article's address: unique, derived from its title.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    /// The full text (Markdown). Loaded in one batch for a whole page of articles.
+    async fn body(&self, ctx: &Context<'_>) -> Result<String> {
+        if let Some(body) = &self.0.body {
+            return Ok(body.clone());
+        }
+        ctx.data_unchecked::<DataLoader<ArticleBodies>>()
+            .load_one(self.0.id)
+            .await?
+            .ok_or_else(|| Error::NotFound("article").extend())
+    }
+
+    /// Tag names, sorted.
+    async fn tag_list(&self) -> &[String] {
+        &self.0.tags
+    }
+
+    /// RFC 3339, UTC, milliseconds (as REST renders it).
+    async fn created_at(&self) -> String {
+        timestamp(self.0.created_at)
+    }
+
+    /// RFC 3339, UTC, milliseconds (as REST renders it).
+    async fn updated_at(&self) -> String {
+        timestamp(self.0.updated_at)
+    }
+
+    /// Whether the viewer has favorited it (false when signed out).
+    async fn favorited(&self) -> bool {
+        self.0.favorited
+    }
+
+    async fn favorites_count(&self) -> i64 {
+        self.0.favorites_count
+    }
+
+    async fn author(&self) -> ProfileNode {
+        ProfileNode(self.0.author.clone())
+    }
+
+    /// The newest comments first. Loaded in one batch for a whole page of articles.
+    #[graphql(complexity = "cost(first) * child_complexity")]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, desc = "How many (0 to 100).")] first: i32,
+    ) -> Result<Vec<CommentNode>> {
+        if !(0..=MAX_PAGE).contains(&first) {
+            return Err(
+                Error::field("first", format!("must be between 0 and {MAX_PAGE}")).extend(),
+            );
+        }
+        let key = LatestCommentsKey {
+            article_id: self.0.id,
+            first: first as u64,
+        };
+        let thread = ctx
+            .data_unchecked::<DataLoader<LatestComments>>()
+            .load_one(key)
+            .await?
+            .unwrap_or_default();
+        Ok(thread.into_iter().map(CommentNode).collect())
+    }
+}
+
+pub(crate) struct ProfileNode(pub Profile);
+
+/// A user as others see them.
+#[Object(name = "Profile")]
+impl ProfileNode {
+    async fn username(&self) -> &str {
+        &self.0.username
+    }
+
+    /// Empty when not set.
+    async fn bio(&self) -> &str {
+        &self.0.bio
+    }
+
+    /// An http(s) URL, or empty when not set.
+    async fn image(&self) -> &str {
+        &self.0.image
+    }
+
+    /// Whether the viewer follows them (false when signed out).
+    async fn following(&self) -> bool {
+        self.0.following
+    }
+
+    /// Their articles, newest first.
+    #[graphql(complexity = "cost(first) * child_complexity")]
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, desc = "Page size (0 to 100).")] first: i32,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> Result<ArticleConnection> {
+        let filter = ArticleFilter {
+            author: Some(self.0.username.clone()),
+            ..Default::default()
+        };
+        articles(ctx, filter, first, after).await
+    }
+}
+
+pub(crate) struct CommentNode(pub Comment);
+
+#[Object(name = "Comment")]
+impl CommentNode {
+    /// The id REST uses too (`DELETE /api/articles/{slug}/comments/{id}`).
+    async fn id(&self) -> i64 {
+        self.0.id
+    }
+
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+
+    async fn created_at(&self) -> String {
+        timestamp(self.0.created_at)
+    }
+
+    async fn updated_at(&self) -> String {
+        timestamp(self.0.updated_at)
+    }
+
+    async fn author(&self) -> ProfileNode {
+        ProfileNode(self.0.author.clone())
+    }
+}
+
+/// The signed-in user, with a fresh token.
+#[derive(SimpleObject)]
+#[graphql(name = "User")]
+pub(crate) struct UserNode {
+    email: String,
+    username: String,
+    bio: String,
+    image: String,
+    /// A JWT for `Authorization: Token <jwt>`.
+    token: String,
+}
+
+impl From<SignedIn> for UserNode {
+    fn from(user: SignedIn) -> Self {
+        UserNode {
+            email: user.email,
+            username: user.username,
+            bio: user.bio,
+            image: user.image,
+            token: user.token,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub(crate) struct RegisterInput {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(InputObject)]
+pub(crate) struct LoginInput {
+    pub email: String,
+    pub password: String,
+}
+
+/// Fields left out stay as they are; an empty `password` also means unchanged.
+#[derive(InputObject)]
+pub(crate) struct UpdateUserInput {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub bio: Option<String>,
+    pub image: Option<String>,
+}
+
+#[derive(InputObject)]
+pub(crate) struct CreateArticleInput {
+    pub title: String,
+    pub description: String,
+    pub body: String,
+    pub tag_list: Option<Vec<String>>,
+}
+
+/// Fields left out stay as they are; `tagList` replaces the whole list.
+#[derive(InputObject)]
+pub(crate) struct UpdateArticleInput {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub body: Option<String>,
+    pub tag_list: Option<Vec<String>>,
+}
