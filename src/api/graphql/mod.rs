@@ -23,7 +23,6 @@ use crate::app::AppState;
 use crate::config::GraphqlSettings;
 use crate::domain::Domain;
 use crate::error::Error;
-use error::ErrorCodes;
 use loaders::{ArticleBodies, LatestComments};
 use schema::{MutationRoot, QueryRoot};
 
@@ -69,11 +68,6 @@ pub fn sdl() -> String {
 /// The executable schema, with the limits of `settings`.
 pub fn schema(domain: Domain, settings: &GraphqlSettings) -> QuireSchema {
     let mut builder = builder()
-        .extension(ErrorCodes {
-            max_depth: settings.max_depth,
-            max_complexity: settings.max_complexity,
-            introspection: settings.introspection,
-        })
         .data(domain)
         .limit_depth(settings.max_depth)
         .limit_complexity(settings.max_complexity);
@@ -128,7 +122,7 @@ async fn execute(
         Err(_) => return refuse("BAD_REQUEST", "could not read the request body"),
     };
     // One operation per request: a batch (a JSON array) would multiply every limit.
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(err) => {
             let message = format!(
@@ -152,6 +146,22 @@ async fn execute(
             ),
         );
     }
+    // Parsed here (and kept for execution): syntax errors get their code, and introspection
+    // can be refused with a reason (async-graphql would answer `__schema: null`).
+    let refusal = match request.parsed_query() {
+        Err(err) => Some(error::with_code(err, "GRAPHQL_PARSE_FAILED")),
+        Ok(document) if !limits.introspection && error::asks_for_introspection(document) => {
+            let error = async_graphql::ServerError::new(
+                "introspection is disabled on this server (QUIRE_GRAPHQL_INTROSPECTION)",
+                None,
+            );
+            Some(error::with_code(error, "INTROSPECTION_DISABLED"))
+        }
+        Ok(_) => None,
+    };
+    if let Some(error) = refusal {
+        return Json(async_graphql::Response::from_errors(vec![error])).into_response();
+    }
     let domain = &state.app.domain;
     let viewer = match bearer_token(&headers) {
         Ok(None) => Viewer::Anonymous,
@@ -174,5 +184,7 @@ async fn execute(
             LatestComments::new(domain.clone(), viewer_id),
             tokio::spawn,
         ));
-    Json(state.schema.execute(request).await).into_response()
+    let mut response = state.schema.execute(request).await;
+    response.errors = error::add_codes(std::mem::take(&mut response.errors), limits);
+    Json(response).into_response()
 }
