@@ -204,7 +204,12 @@ pub async fn run(
     let probe = send(client, base, &scenario.call(fixture, 0, page_bytes)).await?;
     // Routes other servers do not have: the ceiling, and GraphQL on a REST-only server.
     let optional = matches!(scenario, Scenario::Ceiling | Scenario::GraphqlArticles);
-    if optional && matches!(probe.0, StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED) {
+    if optional
+        && matches!(
+            probe.0,
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+        )
+    {
         return Ok(None);
     }
     // Warm-up: same load, not recorded.

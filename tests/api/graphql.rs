@@ -801,6 +801,24 @@ async fn hostile_queries_are_refused_with_clear_errors() {
             .contains("QUIRE_GRAPHQL_MAX_COMPLEXITY")
     );
 
+    // Fan-out of a cheap field that runs its own query each time.
+    let lookups: String = (0..600).map(|i| format!("t{i}: tags ")).collect();
+    let many = gql(&app, None, &format!("{{ {lookups} }}"), Value::Null).await;
+    assert_eq!(error_code(&many), "QUERY_TOO_COMPLEX", "{}", many.text);
+
+    // Password guesses (or argon2 work) multiplied by aliases.
+    let guesses: String = (0..3)
+        .map(|i| format!("g{i}: login(input: {{ email: \"x@example.com\", password: \"guess{i}-guess\" }}) {{ token }} "))
+        .collect();
+    let burst = gql(
+        &app,
+        None,
+        &format!("mutation {{ {guesses} }}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(error_code(&burst), "QUERY_TOO_COMPLEX", "{}", burst.text);
+
     // A query text over the size limit, and bodies that are not one GraphQL request.
     let huge: String = (0..3000).map(|i| format!("t{i}: tags ")).collect();
     let large = app
@@ -879,7 +897,13 @@ async fn introspection_serves_the_ide_and_can_be_switched_off() {
     let refused = gql(&closed, None, INTROSPECTION, Value::Null).await;
     assert_eq!(error_code(&refused), "INTROSPECTION_DISABLED");
     assert!(refused.body["data"].is_null());
-    let by_type = gql(&closed, None, "{ tags ... on Query { __type(name: \"Article\") { name } } }", Value::Null).await;
+    let by_type = gql(
+        &closed,
+        None,
+        "{ tags ... on Query { __type(name: \"Article\") { name } } }",
+        Value::Null,
+    )
+    .await;
     assert_eq!(error_code(&by_type), "INTROSPECTION_DISABLED");
     let still_works = gql(&closed, None, "{ tags }", Value::Null).await;
     data(&still_works);

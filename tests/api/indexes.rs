@@ -80,7 +80,9 @@ async fn every_statement_the_api_runs_is_served_by_an_index_on_postgres() {
     }
     // GraphQL's batched loads: bodies by id, the newest comments of a page of articles.
     let nested = "{ articles(first: 20) { edges { node { body comments(first: 5) { body author { following } } } } } }";
-    let response = app.post("/graphql", Some(&token), json!({ "query": nested })).await;
+    let response = app
+        .post("/graphql", Some(&token), json!({ "query": nested }))
+        .await;
     assert!(response.body["errors"].is_null(), "{}", response.text);
     let mine = app.article(&token, "Indexed writes", &["indexed"]).await;
     let renamed = app

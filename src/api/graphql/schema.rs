@@ -4,9 +4,9 @@
 use async_graphql::{Context, Object, Result, ResultExt};
 
 use super::types::{
-    ArticleConnection, ArticleNode, CommentNode, CreateArticleInput, LoginInput, ProfileNode,
-    RegisterInput, UpdateArticleInput, UpdateUserInput, UserNode, article_connection, articles,
-    cost, domain, page, viewer,
+    ArticleConnection, ArticleNode, CommentNode, CreateArticleInput, LOOKUP_COST, LoginInput,
+    PASSWORD_COST, ProfileNode, RegisterInput, UpdateArticleInput, UpdateUserInput, UserNode,
+    WRITE_COST, article_connection, articles, cost, domain, page, viewer,
 };
 use crate::domain::articles::{ArticleChanges, ArticleFilter, NewArticle};
 use crate::domain::users::{Credentials, Registration, UserChanges};
@@ -21,12 +21,14 @@ pub struct QueryRoot;
 #[Object(name = "Query")]
 impl QueryRoot {
     /// The signed-in user.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn me(&self, ctx: &Context<'_>) -> Result<UserNode> {
         let user = viewer(ctx).required().extend()?;
         Ok(domain(ctx).current_user(user).await.extend()?.into())
     }
 
     /// A user's profile; null (with a `NOT_FOUND` error) when there is no such user.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn profile(&self, ctx: &Context<'_>, username: String) -> Result<Option<ProfileNode>> {
         let viewer = viewer(ctx).optional().extend()?;
         let profile = domain(ctx).profile(viewer, &username).await.extend()?;
@@ -34,6 +36,7 @@ impl QueryRoot {
     }
 
     /// One article; null (with a `NOT_FOUND` error) when there is no such article.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn article(&self, ctx: &Context<'_>, slug: String) -> Result<Option<ArticleNode>> {
         let viewer = viewer(ctx).optional().extend()?;
         let article = domain(ctx).article(viewer, &slug).await.extend()?;
@@ -41,7 +44,7 @@ impl QueryRoot {
     }
 
     /// Articles, newest first, optionally filtered (filters combine).
-    #[graphql(complexity = "cost(first) * child_complexity")]
+    #[graphql(complexity = "LOOKUP_COST + cost(first) * child_complexity")]
     async fn articles(
         &self,
         ctx: &Context<'_>,
@@ -62,7 +65,7 @@ impl QueryRoot {
     }
 
     /// Articles by the users the viewer follows, newest first.
-    #[graphql(complexity = "cost(first) * child_complexity")]
+    #[graphql(complexity = "LOOKUP_COST + cost(first) * child_complexity")]
     async fn feed(
         &self,
         ctx: &Context<'_>,
@@ -76,12 +79,14 @@ impl QueryRoot {
     }
 
     /// Every tag in use, alphabetically.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         viewer(ctx).optional().extend()?;
         domain(ctx).tags().await.extend()
     }
 
     /// An article's comments, newest first.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn comments(&self, ctx: &Context<'_>, slug: String) -> Result<Vec<CommentNode>> {
         let viewer = viewer(ctx).optional().extend()?;
         let thread = domain(ctx).comments(viewer, &slug).await.extend()?;
@@ -94,6 +99,7 @@ pub struct MutationRoot;
 #[Object(name = "Mutation")]
 impl MutationRoot {
     /// Creates an account and signs it in.
+    #[graphql(complexity = "PASSWORD_COST + child_complexity")]
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<UserNode> {
         let registration = Registration {
             username: Some(input.username),
@@ -103,6 +109,7 @@ impl MutationRoot {
         Ok(domain(ctx).register(registration).await.extend()?.into())
     }
 
+    #[graphql(complexity = "PASSWORD_COST + child_complexity")]
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<UserNode> {
         let credentials = Credentials {
             email: Some(input.email),
@@ -111,6 +118,7 @@ impl MutationRoot {
         Ok(domain(ctx).login(credentials).await.extend()?.into())
     }
 
+    #[graphql(complexity = "PASSWORD_COST + child_complexity")]
     async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> Result<UserNode> {
         let user = viewer(ctx).required().extend()?;
         let changes = UserChanges {
@@ -127,18 +135,21 @@ impl MutationRoot {
             .into())
     }
 
+    #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn follow(&self, ctx: &Context<'_>, username: String) -> Result<ProfileNode> {
         let user = viewer(ctx).required().extend()?;
         let profile = domain(ctx).follow(user, &username).await.extend()?;
         Ok(ProfileNode(profile))
     }
 
+    #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn unfollow(&self, ctx: &Context<'_>, username: String) -> Result<ProfileNode> {
         let user = viewer(ctx).required().extend()?;
         let profile = domain(ctx).unfollow(user, &username).await.extend()?;
         Ok(ProfileNode(profile))
     }
 
+    #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn create_article(
         &self,
         ctx: &Context<'_>,
@@ -159,6 +170,7 @@ impl MutationRoot {
     }
 
     /// Only the author may change an article; a new title gives it a new slug.
+    #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn update_article(
         &self,
         ctx: &Context<'_>,
@@ -180,24 +192,28 @@ impl MutationRoot {
     }
 
     /// Only the author may delete an article. True once it is gone.
+    #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn delete_article(&self, ctx: &Context<'_>, slug: String) -> Result<bool> {
         let user = viewer(ctx).required().extend()?;
         domain(ctx).delete_article(user, &slug).await.extend()?;
         Ok(true)
     }
 
+    #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn favorite(&self, ctx: &Context<'_>, slug: String) -> Result<ArticleNode> {
         let user = viewer(ctx).required().extend()?;
         let article = domain(ctx).favorite(user, &slug).await.extend()?;
         Ok(ArticleNode(article))
     }
 
+    #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn unfavorite(&self, ctx: &Context<'_>, slug: String) -> Result<ArticleNode> {
         let user = viewer(ctx).required().extend()?;
         let article = domain(ctx).unfavorite(user, &slug).await.extend()?;
         Ok(ArticleNode(article))
     }
 
+    #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn add_comment(
         &self,
         ctx: &Context<'_>,
@@ -213,6 +229,7 @@ impl MutationRoot {
     }
 
     /// Only the comment's author may delete it. True once it is gone.
+    #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn delete_comment(&self, ctx: &Context<'_>, slug: String, id: i64) -> Result<bool> {
         let user = viewer(ctx).required().extend()?;
         domain(ctx).delete_comment(user, &slug, id).await.extend()?;

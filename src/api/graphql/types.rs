@@ -29,6 +29,18 @@ pub(crate) fn viewer(ctx: &Context<'_>) -> Viewer {
     *ctx.data_unchecked::<Viewer>()
 }
 
+/// The complexity of a field that runs queries of its own each time it appears (it is not
+/// batched), so that aliasing it many times is refused: 500 of them exceed the default limit.
+pub(crate) const LOOKUP_COST: usize = 10;
+
+/// The complexity of a mutation: writes run one after another, so aliasing one many times
+/// would make a request hold the database for long.
+pub(crate) const WRITE_COST: usize = 100;
+
+/// The complexity of a mutation that hashes a password: two fit under the default limit, so
+/// aliases cannot turn one request into a burst of password guesses or argon2 work.
+pub(crate) const PASSWORD_COST: usize = 2_000;
+
 /// The cost factor of a list field asking for `first` items (for the complexity limit).
 pub(crate) fn cost(first: i32) -> usize {
     first.clamp(1, MAX_PAGE) as usize
@@ -230,7 +242,7 @@ impl ProfileNode {
     }
 
     /// Their articles, newest first.
-    #[graphql(complexity = "cost(first) * child_complexity")]
+    #[graphql(complexity = "LOOKUP_COST + cost(first) * child_complexity")]
     async fn articles(
         &self,
         ctx: &Context<'_>,
