@@ -5,7 +5,7 @@ root.render(
   React.createElement(GraphiQL, {
     fetcher,
     defaultEditorToolsVisibility: true,
-    defaultQuery: `# Quire's GraphQL API. Sign in by adding a header below:
+    defaultQuery: `# To sign in, add under Headers:
 #   { "Authorization": "Token <jwt>" }
 query LatestArticles {
   articles(first: 10) {

@@ -959,3 +959,56 @@ fn the_committed_schema_snapshot_is_what_quire_schema_prints() {
         "the GraphQL schema changed: review it, then run `cargo run -- schema > schema.graphql`"
     );
 }
+
+#[tokio::test]
+async fn queries_can_be_sent_with_get_but_mutations_cannot() {
+    let app = TestApp::spawn().await;
+    let (username, token) = register(&app).await;
+    let query = "query Who($u: String!) { profile(username: $u) { username } }";
+    let variables = json!({ "u": username }).to_string();
+    let url = reqwest::Url::parse_with_params(
+        &app.url("/graphql"),
+        [
+            ("query", query),
+            ("variables", &variables),
+            ("operationName", "Who"),
+        ],
+    )
+    .unwrap();
+    let answered = app.raw(app.client.get(url)).await;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.text);
+    assert_eq!(data(&answered)["profile"]["username"], username.as_str());
+
+    let me =
+        reqwest::Url::parse_with_params(&app.url("/graphql"), [("query", "{ me { username } }")])
+            .unwrap();
+    let signed_in = app
+        .raw(
+            app.client
+                .get(me)
+                .header("Authorization", format!("Token {token}")),
+        )
+        .await;
+    assert_eq!(data(&signed_in)["me"]["username"], username.as_str());
+
+    let mutation = "mutation { deleteArticle(slug: \"anything\") }";
+    let url = reqwest::Url::parse_with_params(&app.url("/graphql"), [("query", mutation)]).unwrap();
+    let refused = app
+        .raw(
+            app.client
+                .get(url)
+                .header("Authorization", format!("Token {token}")),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        refused.body["errors"][0]["extensions"]["code"],
+        "METHOD_NOT_ALLOWED"
+    );
+    assert_eq!(refused.headers["allow"], "POST");
+}

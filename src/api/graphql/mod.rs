@@ -1,6 +1,7 @@
 //! The GraphQL API: the same domain services as REST, through async-graphql.
 //!
-//! `POST /graphql` executes; `GET /graphql` serves the GraphiQL IDE from vendored assets.
+//! `POST /graphql` executes; `GET /graphql` executes queries given as parameters and otherwise
+//! serves the GraphiQL IDE from vendored assets.
 
 mod error;
 mod ide;
@@ -9,10 +10,11 @@ mod schema;
 mod types;
 
 use async_graphql::dataloader::DataLoader;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -90,7 +92,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         schema,
     };
     Router::new()
-        .route("/graphql", get(ide::page).post(execute).with_state(graphql))
+        .route(
+            "/graphql",
+            get(get_endpoint).post(post_endpoint).with_state(graphql),
+        )
         .route("/graphql/assets/{file}", get(ide::asset))
 }
 
@@ -104,7 +109,37 @@ fn refuse(code: &str, message: &str) -> Response {
         .into_response()
 }
 
-async fn execute(
+/// `GET /graphql`: with a `query` parameter, runs it (queries only, as GraphQL over HTTP
+/// prescribes, so that a link or a prefetch can never write); without one, the IDE.
+async fn get_endpoint(State(state): State<GraphqlState>, headers: HeaderMap, uri: Uri) -> Response {
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let Some(query) = param("query") else {
+        return ide::page().await;
+    };
+    let mut request = async_graphql::Request::new(query);
+    if let Some(name) = param("operationName").filter(|name| !name.is_empty()) {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = param("variables").filter(|v| !v.is_empty()) {
+        match serde_json::from_str(&variables) {
+            Ok(variables) => request = request.variables(variables),
+            Err(_) => return refuse("BAD_REQUEST", "`variables` must be a JSON object"),
+        }
+    }
+    run(&state, &headers, request, Method::GET).await
+}
+
+/// `POST /graphql`: one request as JSON.
+async fn post_endpoint(
     State(state): State<GraphqlState>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
@@ -122,7 +157,7 @@ async fn execute(
         Err(_) => return refuse("BAD_REQUEST", "could not read the request body"),
     };
     // One operation per request: a batch (a JSON array) would multiply every limit.
-    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(err) => {
             let message = format!(
@@ -135,6 +170,25 @@ async fn execute(
             return refuse("BAD_REQUEST", &message);
         }
     };
+    run(&state, &headers, request, Method::POST).await
+}
+
+/// Whether the operation the request would run is a mutation.
+fn runs_a_mutation(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    let operation = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
+}
+
+async fn run(
+    state: &GraphqlState,
+    headers: &HeaderMap,
+    mut request: async_graphql::Request,
+    method: Method,
+) -> Response {
     let limits = &state.app.settings.graphql;
     if request.query.len() > limits.max_query_bytes {
         return refuse(
@@ -148,8 +202,22 @@ async fn execute(
     }
     // Parsed here (and kept for execution): syntax errors get their code, and introspection
     // can be refused with a reason (async-graphql would answer `__schema: null`).
+    let operation_name = request.operation_name.clone();
     let refusal = match request.parsed_query() {
         Err(err) => Some(error::with_code(err, "GRAPHQL_PARSE_FAILED")),
+        Ok(document)
+            if method == Method::GET && runs_a_mutation(document, operation_name.as_deref()) =>
+        {
+            return (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [(header::ALLOW, "POST")],
+                Json(
+                    json!({ "errors": [{ "message": "mutations must be sent with POST",
+                    "extensions": { "code": "METHOD_NOT_ALLOWED" } }] }),
+                ),
+            )
+                .into_response();
+        }
         Ok(document) if !limits.introspection && error::asks_for_introspection(document) => {
             let error = async_graphql::ServerError::new(
                 "introspection is disabled on this server (QUIRE_GRAPHQL_INTROSPECTION)",
@@ -163,7 +231,7 @@ async fn execute(
         return Json(async_graphql::Response::from_errors(vec![error])).into_response();
     }
     let domain = &state.app.domain;
-    let viewer = match bearer_token(&headers) {
+    let viewer = match bearer_token(headers) {
         Ok(None) => Viewer::Anonymous,
         Ok(Some(token)) => match domain.authenticate(token).await {
             Ok(id) => Viewer::User(id),
