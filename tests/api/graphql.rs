@@ -366,7 +366,7 @@ async fn comments_profiles_and_follows() {
     assert_eq!(thread["comments"][1]["id"], first["id"]);
     assert_eq!(thread["article"]["comments"], json!([{ "body": "thanks" }]));
 
-    let delete = "mutation($slug: String!, $id: Int!) { deleteComment(slug: $slug, id: $id) }";
+    let delete = "mutation($slug: String!, $id: ID!) { deleteComment(slug: $slug, id: $id) }";
     let not_yours = gql(
         &app,
         Some(&fan_token),
@@ -375,13 +375,17 @@ async fn comments_profiles_and_follows() {
     )
     .await;
     assert_eq!(error_code(&not_yours), "FORBIDDEN");
-    let deleted = gql(
+    let not_a_number = gql(
         &app,
         Some(&token),
         delete,
-        json!({ "slug": slug, "id": second_id }),
+        json!({ "slug": slug, "id": "x1" }),
     )
     .await;
+    assert_eq!(error_code(&not_a_number), "NOT_FOUND");
+    // The id as REST gives it (a number) or as a string, as GraphQL IDs usually are.
+    let as_string = json!({ "slug": slug, "id": second_id.to_string() });
+    let deleted = gql(&app, Some(&token), delete, as_string).await;
     assert_eq!(data(&deleted)["deleteComment"], true);
     let gone = gql(
         &app,

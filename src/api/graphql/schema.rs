@@ -1,7 +1,7 @@
 //! The query and mutation roots: each field parses its arguments, calls one domain service and
 //! wraps the result. No business rule lives here.
 
-use async_graphql::{Context, Object, Result, ResultExt};
+use async_graphql::{Context, ID, Object, Result, ResultExt};
 
 use super::types::{
     ArticleConnection, ArticleNode, CommentNode, CreateArticleInput, LOOKUP_COST, LoginInput,
@@ -10,6 +10,7 @@ use super::types::{
 };
 use crate::domain::articles::{ArticleChanges, ArticleFilter, NewArticle};
 use crate::domain::users::{Credentials, Registration, UserChanges};
+use crate::error::Error;
 
 /// An empty filter value means no filter, as in REST's query string.
 fn filter_value(value: Option<String>) -> Option<String> {
@@ -230,8 +231,18 @@ impl MutationRoot {
 
     /// Only the comment's author may delete it. True once it is gone.
     #[graphql(complexity = "WRITE_COST + child_complexity")]
-    async fn delete_comment(&self, ctx: &Context<'_>, slug: String, id: i64) -> Result<bool> {
+    async fn delete_comment(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        #[graphql(desc = "The comment's `id` (a number, or the same as a string).")] id: ID,
+    ) -> Result<bool> {
         let user = viewer(ctx).required().extend()?;
+        // An id that is no number names no comment.
+        let id: i64 = id
+            .parse()
+            .map_err(|_| Error::NotFound("comment"))
+            .extend()?;
         domain(ctx).delete_comment(user, &slug, id).await.extend()?;
         Ok(true)
     }
