@@ -805,6 +805,33 @@ async fn hostile_queries_are_refused_with_clear_errors() {
             .contains("QUIRE_GRAPHQL_MAX_COMPLEXITY")
     );
 
+    // A fragment bomb: a few hundred bytes that expand to 2^40 fields.
+    let fragments: String = (0..40)
+        .map(|i| {
+            format!(
+                "fragment F{i} on Query {{ tags ...F{n} ...F{n} }} ",
+                n = i + 1
+            )
+        })
+        .collect();
+    let bomb = format!("query {{ ...F0 }} {fragments} fragment F40 on Query {{ tags }}");
+    let exploded = gql(&app, None, &bomb, Value::Null).await;
+    assert_eq!(
+        error_code(&exploded),
+        "QUERY_TOO_COMPLEX",
+        "{}",
+        exploded.text
+    );
+    let cycle =
+        "query { ...A } fragment A on Query { tags ...B } fragment B on Query { tags ...A }";
+    let cyclic = gql(&app, None, cycle, Value::Null).await;
+    assert_eq!(
+        error_code(&cyclic),
+        "GRAPHQL_VALIDATION_FAILED",
+        "{}",
+        cyclic.text
+    );
+
     // Fan-out of a cheap field that runs its own query each time.
     let lookups: String = (0..600).map(|i| format!("t{i}: tags ")).collect();
     let many = gql(&app, None, &format!("{{ {lookups} }}"), Value::Null).await;

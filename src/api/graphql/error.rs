@@ -1,7 +1,6 @@
 //! The domain error as GraphQL errors with `extensions.code`, and codes for the errors
 //! async-graphql raises itself (syntax, validation, limits, argument coercion).
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ErrorExtensions, ServerError, Value};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response as HttpResponse};
@@ -60,34 +59,23 @@ pub(super) fn internal_response(err: Error) -> HttpResponse {
         .into_response()
 }
 
-/// Whether any field of the document (fragments included) is `__schema` or `__type`.
-pub(super) fn asks_for_introspection(document: &ExecutableDocument) -> bool {
-    fn in_set(set: &SelectionSet) -> bool {
-        set.items.iter().any(|item| match &item.node {
-            Selection::Field(field) => {
-                matches!(field.node.name.node.as_str(), "__schema" | "__type")
-                    || in_set(&field.node.selection_set.node)
-            }
-            Selection::InlineFragment(fragment) => in_set(&fragment.node.selection_set.node),
-            Selection::FragmentSpread(_) => false,
-        })
-    }
-    document
-        .operations
-        .iter()
-        .any(|(_, operation)| in_set(&operation.node.selection_set.node))
-        || document
-            .fragments
-            .values()
-            .any(|fragment| in_set(&fragment.node.selection_set.node))
-}
-
 pub(super) fn with_code(mut error: ServerError, code: &str) -> ServerError {
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
         extensions.set("code", code);
     }
     error
+}
+
+/// The refusal of a query whose cost is over the limit.
+pub(super) fn too_complex(limits: &GraphqlSettings) -> ServerError {
+    let message = format!(
+        "the query costs more than {} (QUIRE_GRAPHQL_MAX_COMPLEXITY): every field costs 1 and a \
+         list multiplies its fields by its `first`; ask for fewer fields, fewer aliases or \
+         smaller pages",
+        limits.max_complexity
+    );
+    with_code(ServerError::new(message, None), "QUERY_TOO_COMPLEX")
 }
 
 /// Gives every error async-graphql raised on its own a code, as resolvers' errors have.
@@ -112,15 +100,7 @@ pub(super) fn add_codes(errors: Vec<ServerError>, limits: &GraphqlSettings) -> V
                     );
                     with_code(error, "QUERY_TOO_DEEP")
                 }
-                "Query is too complex." => {
-                    error.message = format!(
-                        "the query costs more than {} (QUIRE_GRAPHQL_MAX_COMPLEXITY): every \
-                         field costs 1 and a list multiplies its fields by its `first`; ask for \
-                         fewer fields, fewer aliases or smaller pages",
-                        limits.max_complexity
-                    );
-                    with_code(error, "QUERY_TOO_COMPLEX")
-                }
+                "Query is too complex." => too_complex(limits),
                 _ => with_code(error, "GRAPHQL_VALIDATION_FAILED"),
             }
         })

@@ -3,6 +3,7 @@
 //! `POST /graphql` executes; `GET /graphql` executes queries given as parameters and otherwise
 //! serves the GraphiQL IDE from vendored assets.
 
+mod document;
 mod error;
 mod ide;
 mod loaders;
@@ -10,7 +11,6 @@ mod schema;
 mod types;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -173,16 +173,6 @@ async fn post_endpoint(
     run(&state, &headers, request, Method::POST).await
 }
 
-/// Whether the operation the request would run is a mutation.
-fn runs_a_mutation(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
-    let operation = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
-}
-
 async fn run(
     state: &GraphqlState,
     headers: &HeaderMap,
@@ -206,7 +196,8 @@ async fn run(
     let refusal = match request.parsed_query() {
         Err(err) => Some(error::with_code(err, "GRAPHQL_PARSE_FAILED")),
         Ok(document)
-            if method == Method::GET && runs_a_mutation(document, operation_name.as_deref()) =>
+            if method == Method::GET
+                && document::runs_a_mutation(document, operation_name.as_deref()) =>
         {
             return (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -218,7 +209,14 @@ async fn run(
             )
                 .into_response();
         }
-        Ok(document) if !limits.introspection && error::asks_for_introspection(document) => {
+        // Each field costs at least 1, so this is over the complexity limit too.
+        Ok(document)
+            if document::expanded_field_count(document)
+                .is_some_and(|count| count > limits.max_complexity as u64) =>
+        {
+            Some(error::too_complex(limits))
+        }
+        Ok(document) if !limits.introspection && document::asks_for_introspection(document) => {
             let error = async_graphql::ServerError::new(
                 "introspection is disabled on this server (QUIRE_GRAPHQL_INTROSPECTION)",
                 None,
