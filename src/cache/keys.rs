@@ -105,7 +105,7 @@ fn part(value: &str) -> String {
 
 pub fn article_list(g: &Generations, filter: &ArticleFilter, page: Page) -> String {
     format!(
-        "list:c{}:{}{}{}:{}:{}",
+        "list:c{}:{}{}{}:{}:{}:{}",
         g.get(Generation::Content),
         part(filter.tag.as_deref().unwrap_or_default()),
         part(&filter.author.as_deref().unwrap_or_default().to_lowercase()),
@@ -117,7 +117,9 @@ pub fn article_list(g: &Generations, filter: &ArticleFilter, page: Page) -> Stri
                 .to_lowercase()
         ),
         page.limit,
-        page.offset
+        page.offset,
+        page.after
+            .map_or_else(|| "-".to_owned(), |p| format!("{}.{}", p.created_at, p.id))
     )
 }
 

@@ -37,6 +37,18 @@ pub struct ArticlePage {
     pub articles: Vec<Article>,
     /// Every match of the query, not just this page.
     pub total: u64,
+    /// Whether more matches follow this page.
+    pub more: bool,
+}
+
+impl ArticlePage {
+    fn empty(total: u64) -> Self {
+        ArticlePage {
+            articles: vec![],
+            total,
+            more: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,10 +67,31 @@ pub struct ArticleFilter {
     pub favorited_by: Option<String>,
 }
 
+/// A slice of a newest-first list: `limit` items, skipping `offset`, and only items after
+/// `after` when it is set.
 #[derive(Debug, Clone, Copy)]
 pub struct Page {
     pub limit: u64,
     pub offset: u64,
+    pub after: Option<Position>,
+}
+
+/// A place in the newest-first order of articles (the order is `created_at`, then `id`, both
+/// descending). Pages that continue after one neither repeat nor skip items when articles are
+/// added or deleted meanwhile, as offsets would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub created_at: i64,
+    pub id: i64,
+}
+
+impl Article {
+    pub fn position(&self) -> Position {
+        Position {
+            created_at: self.created_at,
+            id: self.id,
+        }
+    }
 }
 
 pub struct NewArticle {
@@ -160,10 +193,7 @@ impl Domain {
         let mut condition = Condition::all();
         if let Some(tag) = filter.tag {
             if tag.contains('\0') {
-                return Ok(ArticlePage {
-                    articles: vec![],
-                    total: 0,
-                });
+                return Ok(ArticlePage::empty(0));
             }
             condition = condition.add(
                 articles::Column::Id.in_subquery(
@@ -184,10 +214,7 @@ impl Domain {
             match self.user_by_username(&author).await? {
                 Some(user) => condition = condition.add(articles::Column::AuthorId.eq(user.id)),
                 None => {
-                    return Ok(ArticlePage {
-                        articles: vec![],
-                        total: 0,
-                    });
+                    return Ok(ArticlePage::empty(0));
                 }
             }
         }
@@ -205,10 +232,7 @@ impl Domain {
                     )
                 }
                 None => {
-                    return Ok(ArticlePage {
-                        articles: vec![],
-                        total: 0,
-                    });
+                    return Ok(ArticlePage::empty(0));
                 }
             }
         }
@@ -238,12 +262,22 @@ impl Domain {
             .count(&self.db)
             .await?;
         if total <= page.offset {
-            return Ok(ArticlePage {
-                articles: vec![],
-                total,
-            });
+            return Ok(ArticlePage::empty(total));
         }
-        let rows: Vec<SummaryRow> = articles::Entity::find()
+        let condition = match page.after {
+            None => condition,
+            Some(after) => condition.add(
+                Expr::tuple([
+                    Expr::col(articles::Column::CreatedAt),
+                    Expr::col(articles::Column::Id),
+                ])
+                .lt(Expr::tuple([
+                    Expr::val(after.created_at),
+                    Expr::val(after.id),
+                ])),
+            ),
+        };
+        let mut rows: Vec<SummaryRow> = articles::Entity::find()
             .select_only()
             .columns([
                 articles::Column::Id,
@@ -258,15 +292,22 @@ impl Domain {
             .filter(condition)
             .order_by_desc(articles::Column::CreatedAt)
             .order_by_desc(articles::Column::Id)
-            .limit(page.limit)
+            // One more than asked for tells whether more follow.
+            .limit(page.limit + 1)
             .offset(page.offset)
             .into_model()
             .all(&self.db)
             .await?;
+        let more = rows.len() as u64 > page.limit;
+        rows.truncate(page.limit as usize);
         let articles = self
             .assemble(rows.into_iter().map(Into::into).collect())
             .await?;
-        Ok(ArticlePage { articles, total })
+        Ok(ArticlePage {
+            articles,
+            total,
+            more,
+        })
     }
 
     /// Adds tags and authors to rows with a fixed number of queries. The result is the shared

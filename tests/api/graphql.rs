@@ -489,9 +489,11 @@ async fn lists_page_with_cursors_filter_and_feed() {
     }
     created.reverse(); // newest first
 
+    // Articles written or deleted between pages shift nothing: cursors are positions.
     let mut seen = Vec::new();
     let mut after = Value::Null;
-    for expected_next in [true, true, false] {
+    let mut later = String::new();
+    for (page_number, expected_next) in [true, true, false].into_iter().enumerate() {
         let page = gql(
             &app,
             None,
@@ -500,13 +502,43 @@ async fn lists_page_with_cursors_filter_and_feed() {
         )
         .await;
         let connection = &data(&page)["articles"];
-        assert_eq!(connection["totalCount"], 5);
+        assert_eq!(connection["totalCount"], 5 + page_number.min(1));
         assert_eq!(connection["pageInfo"]["hasNextPage"], expected_next);
         assert_eq!(connection["pageInfo"]["hasPreviousPage"], !after.is_null());
+        let edges = connection["edges"].as_array().unwrap();
+        assert_eq!(
+            connection["pageInfo"]["endCursor"],
+            edges.last().unwrap()["cursor"]
+        );
         seen.extend(slugs(connection));
         after = connection["pageInfo"]["endCursor"].clone();
+        if page_number == 0 {
+            later = create_article(&app, &token, "Paged later", &[&tag]).await;
+        }
     }
     assert_eq!(seen, created);
+    // The item a cursor names may be gone: the next page still follows it.
+    let cursor_of_second = {
+        let page = gql(&app, None, PAGE, json!({ "tag": tag, "first": 3 })).await;
+        data(&page)["articles"]["edges"][2]["cursor"].clone()
+    };
+    app.delete(&format!("/api/articles/{}", created[1]), Some(&token))
+        .await;
+    let after_deleted = gql(
+        &app,
+        None,
+        PAGE,
+        json!({ "tag": tag, "first": 10, "after": cursor_of_second }),
+    )
+    .await;
+    assert_eq!(
+        slugs(&data(&after_deleted)["articles"]),
+        created[2..].to_vec()
+    );
+    // From here on: the five articles there are now, newest first.
+    let created: Vec<String> = std::iter::once(later)
+        .chain(created.into_iter().filter(|slug| *slug != seen[1]))
+        .collect();
 
     let by_author = gql(&app, None, PAGE, json!({ "author": author, "first": 10 })).await;
     assert_eq!(slugs(&data(&by_author)["articles"]), created);

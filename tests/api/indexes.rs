@@ -79,9 +79,23 @@ async fn every_statement_the_api_runs_is_served_by_an_index_on_postgres() {
         assert_eq!(response.status, StatusCode::OK, "{path}: {}", response.text);
     }
     // GraphQL's batched loads: bodies by id, the newest comments of a page of articles.
-    let nested = "{ articles(first: 20) { edges { node { body comments(first: 5) { body author { following } } } } } }";
+    let nested = "{ articles(first: 20) { edges { cursor node { body comments(first: 5) { body author { following } } } } } }";
     let response = app
         .post("/graphql", Some(&token), json!({ "query": nested }))
+        .await;
+    assert!(response.body["errors"].is_null(), "{}", response.text);
+    let cursor = response.body["data"]["articles"]["edges"][1]["cursor"].clone();
+    let continued = "query($after: String!, $author: String!) {
+        articles(first: 20, after: $after) { edges { node { slug } } }
+        byAuthor: articles(author: $author, first: 20, after: $after) { totalCount }
+    }";
+    let variables = json!({ "after": cursor, "author": author });
+    let response = app
+        .post(
+            "/graphql",
+            Some(&token),
+            json!({ "query": continued, "variables": variables }),
+        )
         .await;
     assert!(response.body["errors"].is_null(), "{}", response.text);
     let mine = app.article(&token, "Indexed writes", &["indexed"]).await;

@@ -11,15 +11,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::Viewer;
 use super::loaders::{ArticleBodies, LatestComments, LatestCommentsKey};
 use crate::api::timestamp;
-use crate::domain::articles::{Article, ArticleFilter, ArticlePage, Comment, Page};
+use crate::domain::articles::{Article, ArticleFilter, ArticlePage, Comment, Page, Position};
 use crate::domain::users::SignedIn;
 use crate::domain::{Domain, Profile};
 use crate::error::{Error, Violations};
 
 /// The largest page, as REST's `limit`.
 pub(crate) const MAX_PAGE: i32 = 100;
-/// The furthest offset a cursor may point at (as REST's `offset`).
-const MAX_OFFSET: u64 = 1_000_000_000;
 
 pub(crate) fn domain<'a>(ctx: &Context<'a>) -> &'a Domain {
     ctx.data_unchecked::<Domain>()
@@ -46,27 +44,29 @@ pub(crate) fn cost(first: i32) -> usize {
     first.clamp(1, MAX_PAGE) as usize
 }
 
-/// The position of an item in its list. Opaque to clients.
-pub(crate) struct Offset(u64);
+/// An article's place in its list, as a cursor. Opaque to clients.
+pub(crate) struct Cursor(Position);
 
-impl CursorType for Offset {
+impl CursorType for Cursor {
     type Error = &'static str;
 
     fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
         let bytes = URL_SAFE_NO_PAD
             .decode(s)
             .map_err(|_| "is not a valid cursor")?;
-        std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(|text| text.strip_prefix("offset:"))
-            .and_then(|n| n.parse::<u64>().ok())
-            .filter(|n| *n <= MAX_OFFSET)
-            .map(Offset)
-            .ok_or("is not a valid cursor")
+        let text = std::str::from_utf8(&bytes).map_err(|_| "is not a valid cursor")?;
+        let (created_at, id) = text
+            .strip_prefix("a:")
+            .and_then(|rest| rest.split_once('.'))
+            .ok_or("is not a valid cursor")?;
+        match (created_at.parse(), id.parse()) {
+            (Ok(created_at), Ok(id)) => Ok(Cursor(Position { created_at, id })),
+            _ => Err("is not a valid cursor"),
+        }
     }
 
     fn encode_cursor(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("offset:{}", self.0))
+        URL_SAFE_NO_PAD.encode(format!("a:{}.{}", self.0.created_at, self.0.id))
     }
 }
 
@@ -76,19 +76,19 @@ pub(crate) fn page(first: i32, after: Option<&str>) -> Result<Page, Error> {
     if !(0..=MAX_PAGE).contains(&first) {
         violations.add("first", format!("must be between 0 and {MAX_PAGE}"));
     }
-    let offset = match after {
-        None => Some(0),
-        Some(cursor) => violations.check(
+    let after = after.and_then(|cursor| {
+        violations.check(
             "after",
-            Offset::decode_cursor(cursor)
-                .map(|Offset(n)| n + 1)
+            Cursor::decode_cursor(cursor)
+                .map(|Cursor(position)| position)
                 .map_err(str::to_owned),
-        ),
-    };
+        )
+    });
     violations.finish()?;
     Ok(Page {
         limit: first as u64,
-        offset: offset.unwrap_or_default(),
+        offset: 0,
+        after,
     })
 }
 
@@ -98,13 +98,12 @@ pub(crate) struct ConnectionTotals {
     total_count: u64,
 }
 
-pub(crate) type ArticleConnection = Connection<Offset, ArticleNode, ConnectionTotals, EmptyFields>;
+pub(crate) type ArticleConnection = Connection<Cursor, ArticleNode, ConnectionTotals, EmptyFields>;
 
 pub(crate) fn article_connection(result: ArticlePage, page: Page) -> ArticleConnection {
-    let returned = result.articles.len() as u64;
     let mut connection = Connection::with_additional_fields(
-        page.offset > 0,
-        page.offset + returned < result.total,
+        page.after.is_some(),
+        result.more,
         ConnectionTotals {
             total_count: result.total,
         },
@@ -113,8 +112,7 @@ pub(crate) fn article_connection(result: ArticlePage, page: Page) -> ArticleConn
         result
             .articles
             .into_iter()
-            .enumerate()
-            .map(|(i, article)| Edge::new(Offset(page.offset + i as u64), ArticleNode(article))),
+            .map(|article| Edge::new(Cursor(article.position()), ArticleNode(article))),
     );
     connection
 }

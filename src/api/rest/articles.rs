@@ -26,6 +26,7 @@ fn page(query: &QueryParams) -> Result<Page> {
     Ok(Page {
         limit: limit.unwrap_or_default(),
         offset: offset.unwrap_or_default(),
+        after: None,
     })
 }
 
