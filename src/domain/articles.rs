@@ -167,6 +167,16 @@ impl From<articles::Model> for ArticleRow {
     }
 }
 
+/// Every column of `comments`, for queries built by hand.
+const COMMENT_COLUMNS: [comments::Column; 6] = [
+    comments::Column::Id,
+    comments::Column::ArticleId,
+    comments::Column::AuthorId,
+    comments::Column::Body,
+    comments::Column::CreatedAt,
+    comments::Column::UpdatedAt,
+];
+
 /// Attempts at a fresh random slug suffix before giving up (collisions are astronomically rare).
 const SLUG_ATTEMPTS: usize = 5;
 
@@ -662,6 +672,11 @@ impl Domain {
             .order_by_desc(comments::Column::Id)
             .all(&self.db)
             .await?;
+        self.with_authors(rows).await
+    }
+
+    /// Comments with their authors' shared profiles, in the order given (one query).
+    async fn with_authors(&self, rows: Vec<comments::Model>) -> Result<Vec<Comment>> {
         let author_ids: Vec<i64> = rows.iter().map(|c| c.author_id).collect();
         let authors = self.profiles_of(&author_ids).await?;
         rows.into_iter()
@@ -736,27 +751,13 @@ impl Domain {
             .order_by(comments::Column::CreatedAt, Order::Desc)
             .order_by(comments::Column::Id, Order::Desc);
         let ranked = Query::select()
-            .columns([
-                comments::Column::Id,
-                comments::Column::ArticleId,
-                comments::Column::AuthorId,
-                comments::Column::Body,
-                comments::Column::CreatedAt,
-                comments::Column::UpdatedAt,
-            ])
+            .columns(COMMENT_COLUMNS)
             .expr_window_as(Expr::cust("ROW_NUMBER()"), window, "position")
             .from(comments::Entity)
             .and_where(Expr::col(comments::Column::ArticleId).is_in(article_ids.iter().copied()))
             .take();
         let stmt = Query::select()
-            .columns([
-                comments::Column::Id,
-                comments::Column::ArticleId,
-                comments::Column::AuthorId,
-                comments::Column::Body,
-                comments::Column::CreatedAt,
-                comments::Column::UpdatedAt,
-            ])
+            .columns(COMMENT_COLUMNS)
             .from_subquery(ranked, "ranked")
             .and_where(Expr::col("position").lte(first))
             .order_by("position", Order::Asc)
@@ -764,17 +765,10 @@ impl Domain {
         let rows = comments::Model::find_by_statement(self.db.get_database_backend().build(&stmt))
             .all(&self.db)
             .await?;
-        let author_ids: Vec<i64> = rows.iter().map(|c| c.author_id).collect();
-        let authors = self.profiles_of(&author_ids).await?;
+        let article_ids: Vec<i64> = rows.iter().map(|c| c.article_id).collect();
         let mut threads: HashMap<i64, Vec<Comment>> = HashMap::new();
-        for c in rows {
-            let author = authors.get(&c.author_id).cloned().ok_or_else(|| {
-                Error::Internal(anyhow::anyhow!("author {} missing", c.author_id))
-            })?;
-            threads
-                .entry(c.article_id)
-                .or_default()
-                .push(comment_of(c, author));
+        for (article_id, comment) in article_ids.into_iter().zip(self.with_authors(rows).await?) {
+            threads.entry(article_id).or_default().push(comment);
         }
         Ok(threads)
     }
