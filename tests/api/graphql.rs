@@ -803,6 +803,39 @@ async fn a_nested_page_runs_the_same_few_statements_whatever_its_size() {
 }
 
 #[tokio::test]
+async fn a_cached_nested_page_runs_no_sql_anonymously_and_only_flags_for_a_viewer() {
+    let (app, statements) = TestApp::spawn_recording().await;
+    let (_, token) = register(&app).await;
+    let (_, viewer) = register(&app).await;
+    let tag = unique("cachedpage");
+    for i in 0..3 {
+        let slug = create_article(&app, &token, &format!("Cached page {i}"), &[&tag]).await;
+        let body = json!({ "comment": { "body": "cached comment" } });
+        app.post(
+            &format!("/api/articles/{slug}/comments"),
+            Some(&viewer),
+            body,
+        )
+        .await;
+    }
+    let variables = json!({ "tag": tag, "first": 20 });
+    for (token, expected) in [(None, 0), (Some(viewer.as_str()), 3)] {
+        let first = gql(&app, token, NESTED_PAGE, variables.clone()).await;
+        statements.lock().unwrap().clear();
+        let again = gql(&app, token, NESTED_PAGE, variables.clone()).await;
+        assert_eq!(again.body, first.body);
+        let run: Vec<String> = statements
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.sql.clone())
+            .collect();
+        // The token's user, the articles' flags, the comment authors' flags.
+        assert_eq!(run.len(), expected, "{run:#?}");
+    }
+}
+
+#[tokio::test]
 async fn hostile_queries_are_refused_with_clear_errors() {
     let app = TestApp::spawn().await;
 
