@@ -172,6 +172,16 @@ pub fn profile(g: &Generations, username: &str) -> String {
     )
 }
 
+/// A rendered anonymous GraphQL answer; `request` digests the query, its variables and the
+/// operation name.
+pub fn graphql_response(g: &Generations, request: &str) -> String {
+    format!(
+        "graphql:c{}:m{}:{request}",
+        g.get(Generation::Content),
+        g.get(Generation::Comments)
+    )
+}
+
 /// A rendered anonymous REST response: `path_and_query` as the client sent it.
 pub fn anonymous_response(g: &Generations, path_and_query: &str) -> String {
     let comments = if path_and_query

@@ -836,6 +836,57 @@ async fn a_cached_nested_page_runs_no_sql_anonymously_and_only_flags_for_a_viewe
 }
 
 #[tokio::test]
+async fn anonymous_answers_are_cached_whole_and_never_stale() {
+    let (app, statements) = TestApp::spawn_recording().await;
+    let (_, token) = register(&app).await;
+    let tag = unique("whole");
+    create_article(&app, &token, "Whole one", &[&tag]).await;
+    let list =
+        "query($tag: String) { articles(tag: $tag) { totalCount edges { node { title } } } }";
+    let variables = json!({ "tag": tag });
+    let first = gql(&app, None, list, variables.clone()).await;
+    assert_eq!(data(&first)["articles"]["totalCount"], 1);
+
+    statements.lock().unwrap().clear();
+    let hit = gql(&app, None, list, variables.clone()).await;
+    assert_eq!(hit.text, first.text);
+    assert!(statements.lock().unwrap().is_empty(), "a hit ran SQL");
+    let other = gql(&app, None, list, json!({ "tag": unique("other") })).await;
+    assert_eq!(
+        data(&other)["articles"]["totalCount"],
+        0,
+        "variables are part of the key"
+    );
+
+    // A write through either API is seen by the very next anonymous read.
+    create_article(&app, &token, "Whole two", &[&tag]).await;
+    let after_write = gql(&app, None, list, variables.clone()).await;
+    assert_eq!(data(&after_write)["articles"]["totalCount"], 2);
+    let slug = app.article(&token, "Whole three", &[&tag]).await;
+    let after_rest_write = gql(&app, None, list, variables.clone()).await;
+    assert_eq!(data(&after_rest_write)["articles"]["totalCount"], 3);
+    let thread = "query($slug: String!) { article(slug: $slug) { comments { body } } }";
+    gql(&app, None, thread, json!({ "slug": slug })).await;
+    let body = json!({ "comment": { "body": "fresh" } });
+    app.post(
+        &format!("/api/articles/{slug}/comments"),
+        Some(&token),
+        body,
+    )
+    .await;
+    let commented = gql(&app, None, thread, json!({ "slug": slug })).await;
+    assert_eq!(data(&commented)["article"]["comments"][0]["body"], "fresh");
+
+    // Answers with errors are not kept.
+    let missing = json!({ "slug": unique("missing") });
+    gql(&app, None, thread, missing.clone()).await;
+    statements.lock().unwrap().clear();
+    let again = gql(&app, None, thread, missing).await;
+    assert_eq!(error_code(&again), "NOT_FOUND");
+    assert!(!statements.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn hostile_queries_are_refused_with_clear_errors() {
     let app = TestApp::spawn().await;
 

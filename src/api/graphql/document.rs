@@ -29,14 +29,17 @@ pub(super) fn asks_for_introspection(document: &ExecutableDocument) -> bool {
             .any(|fragment| in_set(&fragment.node.selection_set.node))
 }
 
-/// Whether the operation the request would run is a mutation.
-pub(super) fn runs_a_mutation(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+/// The kind of the operation the request would run (`None` when the name selects none).
+pub(super) fn operation_type(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
     let operation = match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
         (DocumentOperations::Multiple(_), None) => None,
     };
-    operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
+    operation.map(|op| op.node.ty)
 }
 
 /// How many fields the operations select once every fragment spread is expanded, or `None`

@@ -11,6 +11,7 @@ mod schema;
 mod types;
 
 use async_graphql::dataloader::DataLoader;
+use async_graphql::parser::types::OperationType;
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -19,9 +20,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::api::bearer_token;
 use crate::app::AppState;
+use crate::cache::{Kind, keys};
 use crate::config::GraphqlSettings;
 use crate::domain::Domain;
 use crate::error::Error;
@@ -193,22 +196,9 @@ async fn run(
     // Parsed here (and kept for execution): syntax errors get their code, and introspection
     // can be refused with a reason (async-graphql would answer `__schema: null`).
     let operation_name = request.operation_name.clone();
+    let mut operation = None;
     let refusal = match request.parsed_query() {
         Err(err) => Some(error::with_code(err, "GRAPHQL_PARSE_FAILED")),
-        Ok(document)
-            if method == Method::GET
-                && document::runs_a_mutation(document, operation_name.as_deref()) =>
-        {
-            return (
-                StatusCode::METHOD_NOT_ALLOWED,
-                [(header::ALLOW, "POST")],
-                Json(
-                    json!({ "errors": [{ "message": "mutations must be sent with POST",
-                    "extensions": { "code": "METHOD_NOT_ALLOWED" } }] }),
-                ),
-            )
-                .into_response();
-        }
         // Each field costs at least 1, so this is over the complexity limit too.
         Ok(document)
             if document::expanded_field_count(document)
@@ -223,10 +213,24 @@ async fn run(
             );
             Some(error::with_code(error, "INTROSPECTION_DISABLED"))
         }
-        Ok(_) => None,
+        Ok(document) => {
+            operation = document::operation_type(document, operation_name.as_deref());
+            None
+        }
     };
     if let Some(error) = refusal {
         return Json(async_graphql::Response::from_errors(vec![error])).into_response();
+    }
+    if method == Method::GET && operation == Some(OperationType::Mutation) {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "POST")],
+            Json(
+                json!({ "errors": [{ "message": "mutations must be sent with POST",
+                "extensions": { "code": "METHOD_NOT_ALLOWED" } }] }),
+            ),
+        )
+            .into_response();
     }
     let domain = &state.app.domain;
     let viewer = match bearer_token(headers) {
@@ -239,6 +243,22 @@ async fn run(
         Err(Error::Unauthorized(reason)) => Viewer::Rejected(reason),
         Err(err) => return error::internal_response(err),
     };
+    // An anonymous query's answer depends on the data alone, so it is cached whole, as REST's
+    // anonymous responses are: keyed by the generations, a write is seen at once.
+    let anonymous = matches!(viewer, Viewer::Anonymous) && !headers.contains_key(header::COOKIE);
+    let cache_key = match (anonymous, operation) {
+        (true, Some(OperationType::Query)) => domain
+            .cache
+            .generations()
+            .await
+            .map(|g| keys::graphql_response(&g, &digest(&request))),
+        _ => None,
+    };
+    if let Some(key) = &cache_key
+        && let Some(answer) = domain.cache.get(Kind::Response, key).await
+    {
+        return json_response(answer);
+    }
     let viewer_id = viewer.optional().ok().flatten();
     let request = request
         .data(viewer)
@@ -252,5 +272,42 @@ async fn run(
         ));
     let mut response = state.schema.execute(request).await;
     response.errors = error::add_codes(std::mem::take(&mut response.errors), limits);
-    Json(response).into_response()
+    let answer = match serde_json::to_vec(&response) {
+        Ok(answer) => Bytes::from(answer),
+        Err(err) => return error::internal_response(Error::Internal(err.into())),
+    };
+    // Answers with errors are not kept: an internal error must not outlive its cause.
+    if let Some(key) = cache_key
+        && response.errors.is_empty()
+    {
+        domain.cache.put(&key, answer.clone()).await;
+    }
+    json_response(answer)
+}
+
+fn json_response(answer: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], answer).into_response()
+}
+
+/// The query, its variables and the operation name, digested for a cache key.
+fn digest(request: &async_graphql::Request) -> String {
+    let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
+    let mut hasher = Sha256::new();
+    for part in [
+        request.query.as_bytes(),
+        request
+            .operation_name
+            .as_deref()
+            .unwrap_or_default()
+            .as_bytes(),
+        &variables,
+    ] {
+        // Length-prefixed, so that no two requests run together into the same input.
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
