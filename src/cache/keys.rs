@@ -136,13 +136,24 @@ pub fn comments(g: &Generations, slug: &str) -> String {
     )
 }
 
-/// A set of article ids, digested: a GraphQL page can name a thousand of them.
-fn id_set(ids: &[i64]) -> String {
-    let joined = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    Sha256::digest(joined.as_bytes())[..16]
+/// A short digest of `parts` for keys whose inputs can be long. Each part is length-prefixed,
+/// so that no two inputs run together into the same bytes.
+pub fn digest(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize()[..16]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// A set of article ids, digested: a GraphQL page can name a thousand of them.
+fn id_set(ids: &[i64]) -> String {
+    let joined = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    digest(&[joined.as_bytes()])
 }
 
 /// The bodies of the articles `ids` (sorted, unique).
@@ -172,13 +183,18 @@ pub fn profile(g: &Generations, username: &str) -> String {
     )
 }
 
-/// A rendered anonymous GraphQL answer; `request` digests the query, its variables and the
-/// operation name.
-pub fn graphql_response(g: &Generations, request: &str) -> String {
+/// A rendered anonymous GraphQL answer to `query` with its operation name and variables.
+pub fn graphql_response(
+    g: &Generations,
+    query: &str,
+    operation_name: &str,
+    variables: &[u8],
+) -> String {
     format!(
-        "graphql:c{}:m{}:{request}",
+        "graphql:c{}:m{}:{}",
         g.get(Generation::Content),
-        g.get(Generation::Comments)
+        g.get(Generation::Comments),
+        digest(&[query.as_bytes(), operation_name.as_bytes(), variables])
     )
 }
 

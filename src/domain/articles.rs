@@ -10,7 +10,7 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use super::{Domain, Profile, input, is_unique_violation, now_ms};
+use super::{Domain, Profile, input, is_unique_violation, now_ms, sorted_unique};
 use crate::cache::{Kind, keys, keys::Write};
 use crate::db::entities::{article_tags, articles, comments, favorites, follows, tags};
 use crate::error::{Error, Result, Violations};
@@ -654,14 +654,24 @@ impl Domain {
                 || self.query_comments(slug),
             )
             .await?;
-        if let Some(viewer) = viewer {
-            let authors: Vec<i64> = thread.iter().map(|c| c.author.id).collect();
-            let flags = self.viewer_flags(viewer, &[], &authors).await?;
-            for comment in &mut thread {
-                comment.author.following = flags.following.contains(&comment.author.id);
-            }
-        }
+        self.overlay_comments(viewer, thread.iter_mut().collect())
+            .await?;
         Ok(thread)
+    }
+
+    /// Sets the viewer's `following` flag on the authors of shared comments.
+    async fn overlay_comments(
+        &self,
+        viewer: Option<i64>,
+        comments: Vec<&mut Comment>,
+    ) -> Result<()> {
+        let Some(viewer) = viewer else { return Ok(()) };
+        let authors: Vec<i64> = comments.iter().map(|c| c.author.id).collect();
+        let flags = self.viewer_flags(viewer, &[], &authors).await?;
+        for comment in comments {
+            comment.author.following = flags.following.contains(&comment.author.id);
+        }
+        Ok(())
     }
 
     async fn query_comments(&self, slug: &str) -> Result<Vec<Comment>> {
@@ -731,13 +741,8 @@ impl Domain {
                 || self.query_latest_comments(&ids, first),
             )
             .await?;
-        if let Some(viewer) = viewer {
-            let authors: Vec<i64> = threads.values().flatten().map(|c| c.author.id).collect();
-            let flags = self.viewer_flags(viewer, &[], &authors).await?;
-            for comment in threads.values_mut().flatten() {
-                comment.author.following = flags.following.contains(&comment.author.id);
-            }
-        }
+        self.overlay_comments(viewer, threads.values_mut().flatten().collect())
+            .await?;
         Ok(threads)
     }
 
@@ -829,13 +834,6 @@ fn comment_of(c: comments::Model, author: Profile) -> Comment {
         updated_at: c.updated_at,
         author,
     }
-}
-
-fn sorted_unique(ids: &[i64]) -> Vec<i64> {
-    let mut ids = ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
 }
 
 fn random_suffix() -> String {

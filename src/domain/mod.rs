@@ -43,6 +43,14 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// `ids` sorted, without repeats: one lookup per id, and a stable cache key.
+pub(crate) fn sorted_unique(ids: &[i64]) -> Vec<i64> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// True when a database error is a unique-key violation (a lost race with another writer).
 pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
     matches!(

@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 
-use super::{Domain, Profile, is_unique_violation, now_ms};
+use super::{Domain, Profile, is_unique_violation, now_ms, sorted_unique};
 use crate::cache::{Kind, keys};
 use crate::db::entities::{favorites, follows, users};
 use crate::error::{Error, Result};
@@ -85,9 +85,7 @@ impl Domain {
 
     /// Shared (viewer-independent) profiles of `ids`.
     pub(crate) async fn profiles_of(&self, ids: &[i64]) -> Result<HashMap<i64, Profile>> {
-        let mut unique: Vec<i64> = ids.to_vec();
-        unique.sort_unstable();
-        unique.dedup();
+        let unique = sorted_unique(ids);
         if unique.is_empty() {
             return Ok(HashMap::new());
         }

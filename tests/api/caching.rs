@@ -9,7 +9,7 @@ use rand::seq::IndexedRandom;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, free_port, unique};
+use crate::support::{TestApp, free_port, recorded_sql, unique};
 
 fn redis_url() -> Option<String> {
     std::env::var("QUIRE_TEST_REDIS_URL")
@@ -61,12 +61,7 @@ async fn an_anonymous_list_hit_runs_no_sql_and_a_viewer_hit_only_overlays_flags(
     statements.lock().unwrap().clear();
     let seen = app.get(&path, Some(&viewer)).await;
     assert_eq!(seen.body["articles"][0]["favorited"], true);
-    let run: Vec<String> = statements
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|s| s.sql.clone())
-        .collect();
+    let run = recorded_sql(&statements);
     assert_eq!(run.len(), 2, "{run:#?}");
     assert!(
         run.iter()

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{PASSWORD, Response, TestApp, unique};
+use crate::support::{PASSWORD, Response, TestApp, recorded_sql, unique};
 
 /// Runs one GraphQL operation; the variables may be `Value::Null`.
 async fn gql(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> Response {
@@ -824,12 +824,7 @@ async fn a_cached_nested_page_runs_no_sql_anonymously_and_only_flags_for_a_viewe
         statements.lock().unwrap().clear();
         let again = gql(&app, token, NESTED_PAGE, variables.clone()).await;
         assert_eq!(again.body, first.body);
-        let run: Vec<String> = statements
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|s| s.sql.clone())
-            .collect();
+        let run = recorded_sql(&statements);
         // The token's user, the articles' flags, the comment authors' flags.
         assert_eq!(run.len(), expected, "{run:#?}");
     }

@@ -40,6 +40,11 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{tail}")
 }
 
+/// The SQL of every statement a recording server has run since the log was last cleared.
+pub fn recorded_sql(log: &Mutex<Vec<Statement>>) -> Vec<String> {
+    log.lock().unwrap().iter().map(|s| s.sql.clone()).collect()
+}
+
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

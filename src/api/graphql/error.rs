@@ -51,12 +51,18 @@ pub(super) fn internal_response(err: Error) -> HttpResponse {
     if let Error::Internal(err) = &err {
         tracing::error!(error = %format!("{err:#}"), "internal error");
     }
-    (
+    request_error(
         StatusCode::INTERNAL_SERVER_ERROR,
-        axum::Json(json!({ "errors": [{ "message": INTERNAL_MESSAGE,
-            "extensions": { "code": "INTERNAL_SERVER_ERROR" } }] })),
+        "INTERNAL_SERVER_ERROR",
+        INTERNAL_MESSAGE,
     )
-        .into_response()
+}
+
+/// An answer to a request that did not get as far as execution, in the GraphQL error shape so
+/// that clients read one format.
+pub(super) fn request_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, axum::Json(body)).into_response()
 }
 
 pub(super) fn with_code(mut error: ServerError, code: &str) -> ServerError {

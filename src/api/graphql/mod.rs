@@ -15,12 +15,10 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::api::bearer_token;
 use crate::app::AppState;
@@ -102,14 +100,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/graphql/assets/{file}", get(ide::asset))
 }
 
-/// A request-level refusal (the body is not a GraphQL request at all): HTTP 400 with the
-/// GraphQL error shape, so clients read one format.
+/// A request-level refusal (the body is not a GraphQL request at all): HTTP 400.
 fn refuse(code: &str, message: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })),
-    )
-        .into_response()
+    error::request_error(StatusCode::BAD_REQUEST, code, message)
 }
 
 /// `GET /graphql`: with a `query` parameter, runs it (queries only, as GraphQL over HTTP
@@ -150,12 +143,11 @@ async fn post_endpoint(
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return (
+            return error::request_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                Json(json!({ "errors": [{ "message": "request body is too large",
-                    "extensions": { "code": "REQUEST_TOO_LARGE" } }] })),
-            )
-                .into_response();
+                "REQUEST_TOO_LARGE",
+                "request body is too large",
+            );
         }
         Err(_) => return refuse("BAD_REQUEST", "could not read the request body"),
     };
@@ -222,15 +214,15 @@ async fn run(
         return Json(async_graphql::Response::from_errors(vec![error])).into_response();
     }
     if method == Method::GET && operation == Some(OperationType::Mutation) {
-        return (
+        let mut refusal = error::request_error(
             StatusCode::METHOD_NOT_ALLOWED,
-            [(header::ALLOW, "POST")],
-            Json(
-                json!({ "errors": [{ "message": "mutations must be sent with POST",
-                "extensions": { "code": "METHOD_NOT_ALLOWED" } }] }),
-            ),
-        )
-            .into_response();
+            "METHOD_NOT_ALLOWED",
+            "mutations must be sent with POST",
+        );
+        refusal
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return refusal;
     }
     let domain = &state.app.domain;
     let viewer = match bearer_token(headers) {
@@ -247,11 +239,11 @@ async fn run(
     // anonymous responses are: keyed by the generations, a write is seen at once.
     let anonymous = matches!(viewer, Viewer::Anonymous) && !headers.contains_key(header::COOKIE);
     let cache_key = match (anonymous, operation) {
-        (true, Some(OperationType::Query)) => domain
-            .cache
-            .generations()
-            .await
-            .map(|g| keys::graphql_response(&g, &digest(&request))),
+        (true, Some(OperationType::Query)) => domain.cache.generations().await.map(|g| {
+            let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
+            let operation_name = request.operation_name.as_deref().unwrap_or_default();
+            keys::graphql_response(&g, &request.query, operation_name, &variables)
+        }),
         _ => None,
     };
     if let Some(key) = &cache_key
@@ -287,27 +279,4 @@ async fn run(
 
 fn json_response(answer: Bytes) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], answer).into_response()
-}
-
-/// The query, its variables and the operation name, digested for a cache key.
-fn digest(request: &async_graphql::Request) -> String {
-    let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
-    let mut hasher = Sha256::new();
-    for part in [
-        request.query.as_bytes(),
-        request
-            .operation_name
-            .as_deref()
-            .unwrap_or_default()
-            .as_bytes(),
-        &variables,
-    ] {
-        // Length-prefixed, so that no two requests run together into the same input.
-        hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(part);
-    }
-    hasher.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
