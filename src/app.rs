@@ -1,6 +1,7 @@
-//! Application state, router assembly, and serving with graceful shutdown.
+//! Router assembly, the middleware order, and serving with graceful shutdown. The only module
+//! (with `main.rs`) that knows every part.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
@@ -15,37 +16,14 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 
-use crate::auth::jwt::TokenIssuer;
 use crate::cache::Cache;
 use crate::config::Settings;
-use crate::domain::Domain;
+use crate::state::AppState;
 use crate::{api, db, http};
 
-#[derive(Clone)]
-pub struct AppState {
-    pub domain: Domain,
-    pub settings: Arc<Settings>,
-}
-
-impl AppState {
-    /// Connects to the database and applies pending migrations.
-    pub async fn init(settings: Settings) -> anyhow::Result<Self> {
-        let db = db::connect(&settings).await?;
-        db::migrate(&db).await?;
-        let tokens = TokenIssuer::new(&settings.jwt_secret, settings.jwt_ttl);
-        let cache = match &settings.redis_url {
-            _ if !settings.cache_enabled => Cache::disabled(&settings.cache_namespace),
-            Some(url) => Cache::redis(&settings.cache_namespace, url)?,
-            None => Cache::local(&settings.cache_namespace),
-        };
-        Ok(AppState {
-            domain: Domain { db, cache, tokens },
-            settings: Arc::new(settings),
-        })
-    }
-}
+/// How long `/health/ready` waits for the database before calling it down.
+const READY_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
@@ -62,7 +40,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.domain.cache.clone(),
             http::caching::http_cache,
         ))
         .with_state(state)
@@ -86,9 +64,9 @@ pub fn router(state: AppState) -> Router {
                 .layer(CatchPanicLayer::custom(http::panic_response))
                 .layer(CompressionLayer::new())
                 .layer(cors(&settings))
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::SERVICE_UNAVAILABLE,
+                .layer(axum::middleware::from_fn_with_state(
                     settings.request_timeout,
+                    http::time_limit,
                 ))
                 .layer(DefaultBodyLimit::max(settings.max_body_bytes)),
         )
@@ -121,7 +99,8 @@ async fn live() -> impl IntoResponse {
 }
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    if db::ping(&state.domain.db).await {
+    let ping = tokio::time::timeout(READY_TIMEOUT, db::ping(&state.domain.db));
+    if ping.await.unwrap_or(false) {
         (
             StatusCode::OK,
             Json(json!({ "status": "ok", "database": "ok" })),
@@ -148,9 +127,8 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         crate::config::redact_url(&state.settings.database_url)
     );
     report_cache_counters(state.domain.cache.clone());
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let header_timeout = state.settings.header_timeout;
+    http::server::serve(listener, router(state), header_timeout, shutdown_signal()).await;
     tracing::info!("quire stopped");
     Ok(())
 }
@@ -158,14 +136,14 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
 /// Logs the cache's hit/miss/error counters per kind once a minute.
 fn report_cache_counters(cache: Cache) {
     tokio::spawn(async move {
-        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut every_minute = tokio::time::interval(Duration::from_secs(60));
         every_minute.tick().await;
         loop {
             every_minute.tick().await;
-            for kind in crate::cache::Kind::ALL {
-                let stats = cache.stats(kind);
+            for (index, kind) in cache.layout().kinds.iter().enumerate() {
+                let stats = cache.stats(index);
                 tracing::info!(
-                    kind = kind.name(),
+                    kind,
                     hits = stats.hits,
                     misses = stats.misses,
                     errors = stats.errors,

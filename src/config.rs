@@ -38,6 +38,9 @@ struct RawSettings {
     jwt_ttl_seconds: u64,
     db_max_connections: u32,
     request_timeout_seconds: u64,
+    body_timeout_seconds: u64,
+    header_timeout_seconds: u64,
+    db_acquire_timeout_seconds: u64,
     max_body_bytes: usize,
     cors_origins: String,
     bench_endpoints: bool,
@@ -47,6 +50,7 @@ struct RawSettings {
     graphql_max_depth: usize,
     graphql_max_complexity: usize,
     graphql_max_query_bytes: usize,
+    graphql_max_response_bytes: usize,
 }
 
 /// Validated settings. `jwt_secret` is resolved (explicit, or generated and kept beside the
@@ -63,6 +67,13 @@ pub struct Settings {
     pub jwt_ttl: Duration,
     pub db_max_connections: u32,
     pub request_timeout: Duration,
+    /// The longest a client may take to send a request body (408 after it); never more than
+    /// `request_timeout`.
+    pub body_timeout: Duration,
+    /// The longest a client may take to send a request's headers (the connection is closed).
+    pub header_timeout: Duration,
+    /// The longest a request waits for a database connection before answering 503.
+    pub db_acquire_timeout: Duration,
     pub max_body_bytes: usize,
     /// `None` means any origin (token auth is not an ambient credential, so this is safe).
     pub cors_origins: Option<Vec<String>>,
@@ -88,6 +99,8 @@ pub struct GraphqlSettings {
     pub max_complexity: usize,
     /// The longest query text accepted, in bytes.
     pub max_query_bytes: usize,
+    /// The largest answer produced, in bytes: execution stops with `RESPONSE_TOO_LARGE` past it.
+    pub max_response_bytes: usize,
 }
 
 // Secrets never reach the log through Debug.
@@ -140,6 +153,9 @@ impl Settings {
             .set_default("jwt_ttl_seconds", 86_400)?
             .set_default("db_max_connections", 16)?
             .set_default("request_timeout_seconds", 30)?
+            .set_default("body_timeout_seconds", 10)?
+            .set_default("header_timeout_seconds", 10)?
+            .set_default("db_acquire_timeout_seconds", 2)?
             .set_default("max_body_bytes", 1_048_576)?
             .set_default("cors_origins", "*")?
             .set_default("bench_endpoints", false)?
@@ -147,7 +163,8 @@ impl Settings {
             .set_default("cache_enabled", true)?
             .set_default("graphql_max_depth", 15)?
             .set_default("graphql_max_complexity", 5_000)?
-            .set_default("graphql_max_query_bytes", 16_384)?;
+            .set_default("graphql_max_query_bytes", 16_384)?
+            .set_default("graphql_max_response_bytes", 8 * 1024 * 1024)?;
         builder = match &file {
             Some(path) => builder.add_source(config::File::with_name(path).required(true)),
             None => builder.add_source(config::File::with_name("quire.toml").required(false)),
@@ -202,6 +219,21 @@ impl Settings {
         if raw.request_timeout_seconds == 0 {
             bail!("QUIRE_REQUEST_TIMEOUT_SECONDS must be at least 1");
         }
+        for (name, value) in [
+            ("QUIRE_BODY_TIMEOUT_SECONDS", raw.body_timeout_seconds),
+            ("QUIRE_HEADER_TIMEOUT_SECONDS", raw.header_timeout_seconds),
+            (
+                "QUIRE_DB_ACQUIRE_TIMEOUT_SECONDS",
+                raw.db_acquire_timeout_seconds,
+            ),
+        ] {
+            if !(1..=3600).contains(&value) {
+                bail!("{name} must be between 1 and 3600");
+            }
+        }
+        if raw.graphql_max_response_bytes < 64 * 1024 {
+            bail!("QUIRE_GRAPHQL_MAX_RESPONSE_BYTES must be at least 65536");
+        }
         if raw.max_body_bytes < 1024 {
             bail!("QUIRE_MAX_BODY_BYTES must be at least 1024");
         }
@@ -230,6 +262,7 @@ impl Settings {
             max_depth: raw.graphql_max_depth,
             max_complexity: raw.graphql_max_complexity,
             max_query_bytes: raw.graphql_max_query_bytes,
+            max_response_bytes: raw.graphql_max_response_bytes,
         };
         let jwt_secret = resolve_jwt_secret(raw.jwt_secret, env, &raw.database_url, backend)?;
         Ok(Settings {
@@ -243,6 +276,11 @@ impl Settings {
             jwt_ttl: Duration::from_secs(raw.jwt_ttl_seconds),
             db_max_connections: raw.db_max_connections,
             request_timeout: Duration::from_secs(raw.request_timeout_seconds),
+            body_timeout: Duration::from_secs(
+                raw.body_timeout_seconds.min(raw.request_timeout_seconds),
+            ),
+            header_timeout: Duration::from_secs(raw.header_timeout_seconds),
+            db_acquire_timeout: Duration::from_secs(raw.db_acquire_timeout_seconds),
             max_body_bytes: raw.max_body_bytes,
             cors_origins,
             bench_endpoints: raw.bench_endpoints,
@@ -264,6 +302,9 @@ const KEYS: &[&str] = &[
     "jwt_ttl_seconds",
     "db_max_connections",
     "request_timeout_seconds",
+    "body_timeout_seconds",
+    "header_timeout_seconds",
+    "db_acquire_timeout_seconds",
     "max_body_bytes",
     "cors_origins",
     "bench_endpoints",
@@ -273,6 +314,7 @@ const KEYS: &[&str] = &[
     "graphql_max_depth",
     "graphql_max_complexity",
     "graphql_max_query_bytes",
+    "graphql_max_response_bytes",
 ];
 
 /// A type error from the layers, reworded to name the variable a user would set.

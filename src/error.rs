@@ -19,6 +19,9 @@ pub enum Error {
     /// The named thing does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A dependency (the database) cannot be reached right now: 503, worth retrying.
+    #[error("unavailable: {0}")]
+    Unavailable(&'static str),
     /// Anything unexpected; details go to the log, never to the client.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -37,7 +40,29 @@ impl Error {
 
 impl From<sea_orm::DbErr> for Error {
     fn from(err: sea_orm::DbErr) -> Self {
-        Error::Internal(err.into())
+        if database_unreachable(&err) {
+            tracing::warn!(error = %err, "the database is unreachable");
+            Error::Unavailable("the database is unavailable; try again shortly")
+        } else {
+            Error::Internal(err.into())
+        }
+    }
+}
+
+/// No connection could be had or kept: the pool timed out, or the server went away mid-query.
+fn database_unreachable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
+            e.as_ref(),
+            Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::Protocol(_)
+        ),
+        DbErr::Conn(_) => true,
+        _ => false,
     }
 }
 

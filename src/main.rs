@@ -6,8 +6,9 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use quire::app::{self, AppState};
+use quire::app;
 use quire::config::Settings;
+use quire::state::AppState;
 use quire::{db, seed, telemetry};
 
 /// Quire: a publishing backend speaking the RealWorld (Conduit) API.

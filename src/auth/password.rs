@@ -57,6 +57,15 @@ pub async fn hash(password: String) -> Result<String> {
     .await
 }
 
+/// Computes the dummy hash ahead of the first login that needs it.
+pub async fn prepare() -> Result<()> {
+    off_runtime(|| {
+        LazyLock::force(&DUMMY_HASH);
+        Ok(())
+    })
+    .await
+}
+
 /// `stored` is `None` for an unknown account; the work is done all the same.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool> {
     off_runtime(move || {

@@ -1,41 +1,53 @@
 //! One cache facade: Redis when `QUIRE_REDIS_URL` is set (shared by every instance), moka
-//! in-process otherwise.
+//! in-process otherwise. Generic: the application names its generations and entry kinds (see
+//! `domain::cache_keys`); this module knows nothing of articles or users.
 //!
 //! Entries are never updated in place. Every key carries the current *generation* of the data it
-//! was built from (see [`keys`]); a write bumps the generations it affects after it commits, so
-//! readers on every instance move to new keys at once and old entries simply expire. Because keys
-//! are versioned, the in-process moka layer in front of Redis stays coherent across instances: it
+//! was built from; a write bumps the generations it affects after it commits, so readers on
+//! every instance move to new keys at once and old entries simply expire. Because keys are
+//! versioned, the in-process moka layer in front of Redis stays coherent across instances: it
 //! can only ever hold entries for generations that some instance has read from Redis.
 //!
-//! When Redis fails, requests bypass the cache (served from the database) for a second, a warning
-//! and a counter record it, and the next request after that tries Redis again.
+//! When Redis fails to answer, requests bypass the cache (served from the database) for a
+//! second, a warning and a counter record it, and the next request after that tries Redis again.
+//! When Redis answers reads but refuses writes (a replica after fail-over,
+//! `min-replicas-to-write`), a bump could be lost, so the instance stops reading the shared cache
+//! (see [`remote`]) until a write succeeds again and it has bumped every generation.
 
-pub mod keys;
+mod remote;
+mod stats;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
-use rand::Rng;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use sha2::{Digest, Sha256};
 
-pub use keys::{Generation, Generations, Kind};
+use self::remote::RedisBackend;
+pub use self::stats::KindStats;
+use self::stats::{Outcome, Stats};
 
 /// Entries outlive no generation bump; the TTL only reclaims memory from superseded ones.
-const ENTRY_TTL: Duration = Duration::from_secs(300);
+pub const ENTRY_TTL: Duration = Duration::from_secs(300);
 const LOCAL_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
-/// After a Redis error, requests skip Redis for this long instead of each waiting on it.
-const REDIS_BACKOFF: Duration = Duration::from_secs(1);
-const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// What the application caches: the names of its generations and of its kinds of entry (for
+/// the hit/miss/error counters). Generations and kinds are then named by their index.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    pub generations: &'static [&'static str],
+    pub kinds: &'static [&'static str],
+}
 
 #[derive(Clone)]
 pub struct Cache {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     namespace: String,
+    layout: Layout,
     local: moka::future::Cache<String, Bytes>,
     backend: Backend,
     stats: Stats,
@@ -46,70 +58,50 @@ enum Backend {
     Disabled,
     /// Generations live in this process: coherent for one instance only.
     Local {
-        generations: [AtomicU64; Generation::COUNT],
+        generations: Vec<AtomicU64>,
     },
-    Redis {
-        connection: ConnectionManager,
-        started: Instant,
-        retry_after_ms: AtomicU64,
-    },
+    Redis(RedisBackend),
 }
 
-/// Hits, misses and errors per kind of entry.
-#[derive(Default)]
-pub struct Stats {
-    counters: [[AtomicU64; 3]; Kind::COUNT],
-    redis_errors: AtomicU64,
-}
+/// A snapshot of every generation, indexed as the [`Layout`] names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generations(Vec<u64>);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct KindStats {
-    pub hits: u64,
-    pub misses: u64,
-    pub errors: u64,
+impl Generations {
+    pub fn get(&self, generation: usize) -> u64 {
+        self.0.get(generation).copied().unwrap_or_default()
+    }
 }
-
-const HIT: usize = 0;
-const MISS: usize = 1;
-const ERROR: usize = 2;
 
 impl Cache {
     /// An in-process cache (no Redis configured).
-    pub fn local(namespace: &str) -> Cache {
+    pub fn local(namespace: &str, layout: Layout) -> Cache {
+        let generations = layout.generations.iter().map(|_| AtomicU64::new(0));
         Self::build(
             namespace,
+            layout,
             Backend::Local {
-                generations: Default::default(),
+                generations: generations.collect(),
             },
         )
     }
 
     /// No caching at all: for measuring, and for ruling the cache out when debugging.
-    pub fn disabled(namespace: &str) -> Cache {
-        Self::build(namespace, Backend::Disabled)
+    pub fn disabled(namespace: &str, layout: Layout) -> Cache {
+        Self::build(namespace, layout, Backend::Disabled)
     }
 
     /// A Redis-backed cache. The connection is made lazily, so an unreachable Redis at start-up
-    /// does not stop Quire; requests go to the database until it comes up.
-    pub fn redis(namespace: &str, url: &str) -> anyhow::Result<Cache> {
-        let client = redis::Client::open(url)
-            .map_err(|e| anyhow::anyhow!("QUIRE_REDIS_URL is not a valid Redis URL: {e}"))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(REDIS_TIMEOUT))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
-            .set_number_of_retries(1);
-        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(Self::build(
-            namespace,
-            Backend::Redis {
-                connection,
-                started: Instant::now(),
-                retry_after_ms: AtomicU64::new(0),
-            },
-        ))
+    /// does not stop Quire; requests go to the database until it comes up. Must be called on
+    /// the Tokio runtime: a task watches that Redis still takes writes.
+    pub fn redis(namespace: &str, layout: Layout, url: &str) -> anyhow::Result<Cache> {
+        let backend = RedisBackend::connect(url)?;
+        let cache = Self::build(namespace, layout, Backend::Redis(backend));
+        remote::watch_writes(Arc::downgrade(&cache.inner));
+        Ok(cache)
     }
 
-    fn build(namespace: &str, backend: Backend) -> Cache {
+    fn build(namespace: &str, layout: Layout, backend: Backend) -> Cache {
         let local = moka::future::Cache::builder()
             .max_capacity(LOCAL_CAPACITY_BYTES)
             .weigher(|key: &String, value: &Bytes| {
@@ -120,215 +112,108 @@ impl Cache {
         Cache {
             inner: Arc::new(Inner {
                 namespace: namespace.to_owned(),
+                layout,
                 local,
                 backend,
-                stats: Stats::default(),
+                stats: Stats::new(layout.kinds.len()),
             }),
         }
     }
 
-    /// The current generations, or `None` when the cache is unavailable (bypass it).
+    /// The current generations, or `None` when the cache must not be used (bypass it).
     pub async fn generations(&self) -> Option<Generations> {
         match &self.inner.backend {
             Backend::Disabled => None,
-            Backend::Local { generations } => Some(Generations::from_fn(|g| {
-                generations[g as usize].load(Ordering::Acquire)
-            })),
-            Backend::Redis { connection, .. } => {
-                if !self.redis_available() {
-                    return None;
-                }
-                let keys: Vec<String> = Generation::ALL
+            Backend::Local { generations } => Some(Generations(
+                generations
                     .iter()
-                    .map(|g| self.generation_key(*g))
-                    .collect();
-                let mut connection = connection.clone();
-                let values: Vec<Option<u64>> = match redis::cmd("MGET")
-                    .arg(&keys)
-                    .query_async(&mut connection)
-                    .await
-                {
-                    Ok(values) => values,
-                    Err(err) => return self.redis_failed(err),
-                };
-                if values.iter().all(Option::is_some) {
-                    return Some(Generations::from_fn(|g| {
-                        values[g as usize].unwrap_or_default()
-                    }));
-                }
-                // First use, or Redis lost its data: start each missing generation at a random
-                // point, so entries cached in-process before the loss can never match again.
-                let mut pipe = redis::pipe();
-                for (key, value) in keys.iter().zip(&values) {
-                    if value.is_none() {
-                        pipe.cmd("SET")
-                            .arg(key)
-                            .arg(rand::rng().random_range(1..u64::MAX >> 2))
-                            .arg("NX")
-                            .ignore();
-                    }
-                }
-                pipe.cmd("MGET").arg(&keys);
-                match pipe
-                    .query_async::<(Vec<Option<u64>>,)>(&mut connection)
-                    .await
-                {
-                    Ok((values,)) => Some(Generations::from_fn(|g| {
-                        values[g as usize].unwrap_or_default()
-                    })),
-                    Err(err) => self.redis_failed(err),
-                }
-            }
+                    .map(|g| g.load(Ordering::Acquire))
+                    .collect(),
+            )),
+            Backend::Redis(redis) => redis.generations(&self.inner).await.map(Generations),
         }
     }
 
     /// Moves `generations` on, so that every entry built from the old data is unreachable.
     /// Called after the write has committed.
-    pub async fn bump(&self, generations: &[Generation]) {
+    pub async fn bump(&self, generations: &[usize]) {
         match &self.inner.backend {
             Backend::Disabled => {}
             Backend::Local {
                 generations: current,
             } => {
                 for g in generations {
-                    current[*g as usize].fetch_add(1, Ordering::AcqRel);
+                    current[*g].fetch_add(1, Ordering::AcqRel);
                 }
             }
-            Backend::Redis { connection, .. } => {
-                let mut pipe = redis::pipe();
-                for g in generations {
-                    pipe.cmd("INCR").arg(self.generation_key(*g)).ignore();
-                }
-                let mut connection = connection.clone();
-                // A failed bump is retried once; other instances bypass the cache while Redis
-                // is failing, and entries expire after ENTRY_TTL in any case.
-                for _ in 0..2 {
-                    match pipe.query_async::<()>(&mut connection).await {
-                        Ok(()) => return,
-                        Err(err) => {
-                            let _: Option<()> = self.redis_failed(err);
-                        }
-                    }
-                }
-            }
+            Backend::Redis(redis) => redis.bump(&self.inner, generations).await,
         }
     }
 
-    pub async fn get(&self, kind: Kind, key: &str) -> Option<Bytes> {
-        let key = self.entry_key(key);
+    pub async fn get(&self, kind: usize, key: &str) -> Option<Bytes> {
+        let key = self.inner.entry_key(key);
         if let Some(value) = self.inner.local.get(&key).await {
-            self.count(kind, HIT);
+            self.inner.stats.count(kind, Outcome::Hit);
             return Some(value);
         }
-        let Backend::Redis { connection, .. } = &self.inner.backend else {
-            self.count(kind, MISS);
+        let Backend::Redis(redis) = &self.inner.backend else {
+            self.inner.stats.count(kind, Outcome::Miss);
             return None;
         };
-        if !self.redis_available() {
-            self.count(kind, ERROR);
-            return None;
-        }
-        let mut connection = connection.clone();
-        match redis::cmd("GET")
-            .arg(&key)
-            .query_async::<Option<Vec<u8>>>(&mut connection)
-            .await
-        {
-            Ok(Some(value)) => {
-                self.count(kind, HIT);
-                let value = Bytes::from(value);
-                self.inner.local.insert(key, value.clone()).await;
-                Some(value)
-            }
-            Ok(None) => {
-                self.count(kind, MISS);
-                None
-            }
-            Err(err) => {
-                self.count(kind, ERROR);
-                self.redis_failed(err)
-            }
-        }
+        let value = redis.get(&self.inner, kind, &key).await?;
+        self.inner.local.insert(key, value.clone()).await;
+        Some(value)
     }
 
     pub async fn put(&self, key: &str, value: Bytes) {
-        let key = self.entry_key(key);
-        if let Backend::Redis { connection, .. } = &self.inner.backend
-            && self.redis_available()
-        {
-            let mut connection = connection.clone();
-            let stored = redis::cmd("SET")
-                .arg(&key)
-                .arg(value.as_ref())
-                .arg("EX")
-                .arg(ENTRY_TTL.as_secs())
-                .query_async::<()>(&mut connection)
-                .await;
-            if let Err(err) = stored {
-                let _: Option<()> = self.redis_failed(err);
-            }
+        let key = self.inner.entry_key(key);
+        if let Backend::Redis(redis) = &self.inner.backend {
+            redis.put(&self.inner, &key, &value).await;
         }
         self.inner.local.insert(key, value).await;
     }
 
-    pub fn stats(&self, kind: Kind) -> KindStats {
-        let c = &self.inner.stats.counters[kind as usize];
-        KindStats {
-            hits: c[HIT].load(Ordering::Relaxed),
-            misses: c[MISS].load(Ordering::Relaxed),
-            errors: c[ERROR].load(Ordering::Relaxed),
-        }
+    pub fn layout(&self) -> Layout {
+        self.inner.layout
+    }
+
+    pub fn stats(&self, kind: usize) -> KindStats {
+        self.inner.stats.of(kind)
     }
 
     pub fn redis_errors(&self) -> u64 {
-        self.inner.stats.redis_errors.load(Ordering::Relaxed)
+        self.inner.stats.redis_errors()
     }
+}
 
-    fn count(&self, kind: Kind, outcome: usize) {
-        self.inner.stats.counters[kind as usize][outcome].fetch_add(1, Ordering::Relaxed);
-        tracing::trace!(
-            kind = kind.name(),
-            outcome = ["hit", "miss", "error"][outcome],
-            "cache"
-        );
-    }
-
-    fn generation_key(&self, generation: Generation) -> String {
-        format!("{}:gen:{}", self.inner.namespace, generation.name())
-    }
-
+impl Inner {
     fn entry_key(&self, key: &str) -> String {
-        format!("{}:{key}", self.inner.namespace)
+        format!("{}:{key}", self.namespace)
     }
 
-    fn redis_available(&self) -> bool {
-        match &self.inner.backend {
-            Backend::Redis {
-                started,
-                retry_after_ms,
-                ..
-            } => started.elapsed().as_millis() as u64 >= retry_after_ms.load(Ordering::Relaxed),
-            Backend::Local { .. } | Backend::Disabled => true,
-        }
+    fn generation_key(&self, generation: usize) -> String {
+        format!(
+            "{}:gen:{}",
+            self.namespace, self.layout.generations[generation]
+        )
     }
+}
 
-    fn redis_failed<T>(&self, err: redis::RedisError) -> Option<T> {
-        if let Backend::Redis {
-            started,
-            retry_after_ms,
-            ..
-        } = &self.inner.backend
-        {
-            let errors = self
-                .inner
-                .stats
-                .redis_errors
-                .fetch_add(1, Ordering::Relaxed)
-                + 1;
-            let retry_at = started.elapsed() + REDIS_BACKOFF;
-            retry_after_ms.store(retry_at.as_millis() as u64, Ordering::Relaxed);
-            tracing::warn!(error = %err, redis_errors = errors, "Redis unavailable; serving from the database");
-        }
-        None
+/// Length-prefixed, so that no combination of user-supplied values can collide with another.
+pub fn part(value: &str) -> String {
+    format!("{}:{value}", value.len())
+}
+
+/// A short digest of `parts` for keys whose inputs can be long. Each part is length-prefixed,
+/// so that no two inputs run together into the same bytes.
+pub fn digest(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
     }
+    hasher.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -17,8 +17,8 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     options
         .max_connections(settings.db_max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        // Fail fast when the database is gone: requests answer 503 instead of queueing.
+        .acquire_timeout(settings.db_acquire_timeout)
         .sqlx_logging(false);
     if settings.backend == Backend::Sqlite {
         // Zero configuration: create the file on first start, WAL so readers never block the
@@ -78,4 +78,45 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()
+}
+
+/// The column a unique-key violation is about, read from the violated key on every backend:
+/// PostgreSQL names the constraint (`users_email_key`, the column between the table's name and
+/// `_key`), MySQL/MariaDB the key (`email` or `users.email`, after the duplicate value), SQLite
+/// the columns (`users.email`). `None` for any other error, or a key over several columns.
+pub fn unique_violation_column(err: &sea_orm::DbErr) -> Option<String> {
+    use sea_orm::{DbErr, RuntimeErr};
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return None;
+    };
+    let sea_orm::sqlx::Error::Database(db) = e.as_ref() else {
+        return None;
+    };
+    if !matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    ) {
+        return None;
+    }
+    let message = db.message();
+    let column = if let Some(constraint) = db.constraint() {
+        let table = db.table().unwrap_or_default();
+        let rest = constraint
+            .strip_prefix(table)
+            .and_then(|c| c.strip_prefix('_'))
+            .unwrap_or(constraint);
+        rest.strip_suffix("_key").unwrap_or(rest).to_owned()
+    } else if let Some(at) = message.rfind("for key '") {
+        let key = message[at + "for key '".len()..].trim_end_matches('\'');
+        key.rsplit('.').next().unwrap_or(key).to_owned()
+    } else if let Some(columns) = message.strip_prefix("UNIQUE constraint failed: ") {
+        if columns.contains(',') {
+            return None;
+        }
+        columns.rsplit('.').next().unwrap_or(columns).to_owned()
+    } else {
+        return None;
+    };
+    Some(column)
 }

@@ -45,16 +45,19 @@ fn at_most(value: String, max: usize) -> Parsed<String> {
     }
 }
 
-/// Letters, digits, `_`, `-` and `.`: usernames appear in URLs.
+/// Letters, digits, `_`, `-` and `.`, and not dots alone: a username is one URL path segment
+/// (`/api/profiles/{username}`), and browsers and URL libraries remove `.` and `..` segments.
 pub fn username(value: Option<String>) -> Parsed<String> {
     let value = at_most(required(value)?.trim().to_owned(), USERNAME_MAX)?;
-    if value
+    if !value
         .chars()
         .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
     {
-        Ok(value)
-    } else {
         Err("can only contain letters, digits, '_', '-' and '.'".into())
+    } else if value.chars().all(|c| c == '.') {
+        Err("must contain a letter or digit, not only dots".into())
+    } else {
+        Ok(value)
     }
 }
 
@@ -164,6 +167,10 @@ pub fn page_offset(value: Option<&str>) -> Parsed<u64> {
         },
     }
 }
+
+/// Slugs that name a route beside `/api/articles/{slug}` (`/api/articles/feed`): an article
+/// with one could never be read, edited or deleted, so it gets a suffix instead.
+pub const RESERVED_SLUGS: &[&str] = &["feed"];
 
 /// URL-safe slug of a title: lower-case ASCII letters and digits joined by single hyphens.
 pub fn slugify(title: &str) -> String {

@@ -1,6 +1,7 @@
 //! Domain services: the only place business rules live. REST (and later GraphQL) call these.
 
 pub mod articles;
+pub mod cache_keys;
 pub mod input;
 pub mod profiles;
 pub mod tags;
@@ -16,9 +17,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::jwt::TokenIssuer;
-use crate::cache::keys::Write;
-use crate::cache::{Cache, Generations, Kind};
+use crate::cache::{Cache, Generations};
 use crate::error::Result;
+use cache_keys::{Kind, Write};
 
 /// Shared by every API: the database, the cache and the token issuer.
 #[derive(Clone)]
@@ -56,6 +57,15 @@ pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
     matches!(
         err.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+/// True when a database error is a foreign-key violation: the row a write refers to was
+/// deleted by a concurrent request.
+pub(crate) fn is_foreign_key_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
     )
 }
 
@@ -99,7 +109,7 @@ impl Domain {
             return fetch().await;
         };
         let key = key(&generations);
-        if let Some(bytes) = self.cache.get(kind, &key).await
+        if let Some(bytes) = self.cache.get(kind as usize, &key).await
             && let Ok(value) = serde_json::from_slice(&bytes)
         {
             return Ok(value);

@@ -8,8 +8,8 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 
+use super::cache_keys::{self as keys, Kind};
 use super::{Domain, Profile, is_unique_violation, now_ms, sorted_unique};
-use crate::cache::{Kind, keys};
 use crate::db::entities::{favorites, follows, users};
 use crate::error::{Error, Result};
 

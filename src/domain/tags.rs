@@ -4,7 +4,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::Domain;
-use crate::cache::{Kind, keys};
+use super::cache_keys::{self as keys, Kind};
 use crate::db::entities::{article_tags, tags};
 use crate::error::Result;
 

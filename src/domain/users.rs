@@ -2,10 +2,11 @@
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
-use super::{Domain, input, is_unique_violation, now_ms};
+use super::cache_keys::Write;
+use super::{Domain, input, now_ms};
 use crate::auth::password;
-use crate::cache::keys::Write;
 use crate::db::entities::users;
+use crate::db::unique_violation_column;
 use crate::error::{Error, Result, Violations};
 
 /// The signed-in user as they see themselves (with their e-mail and a fresh token).
@@ -108,15 +109,13 @@ impl Domain {
             .filter(users::Column::Email.eq(email.unwrap()))
             .one(&self.db)
             .await?;
+        // Verified whether or not the account exists (against a dummy hash when it does not):
+        // the same work and the same answer, so timing cannot tell which e-mails are registered.
         let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let verified = password::verify(password.unwrap(), stored).await?;
         match user {
-            Some(user) if password::verify(password.unwrap(), stored).await? => {
-                self.signed_in(user)
-            }
-            _ => {
-                // Same work and the same answer whether or not the account exists.
-                Err(Error::Unauthorized("email or password is invalid"))
-            }
+            Some(user) if verified => self.signed_in(user),
+            _ => Err(Error::Unauthorized("email or password is invalid")),
         }
     }
 
@@ -226,16 +225,12 @@ impl Domain {
     }
 }
 
-/// A unique violation that slipped past the pre-check (a concurrent registration).
+/// A unique violation that slipped past the pre-check (a concurrent registration), named by
+/// the column of the violated key (never guessed from the message, which quotes the value).
 fn uniqueness_error(err: sea_orm::DbErr) -> Error {
-    if is_unique_violation(&err) {
-        let field = if err.to_string().contains("username") {
-            "username"
-        } else {
-            "email"
-        };
-        Error::field(field, TAKEN)
-    } else {
-        err.into()
+    match unique_violation_column(&err).as_deref() {
+        Some("username_key") => Error::field("username", TAKEN),
+        Some("email") => Error::field("email", TAKEN),
+        _ => err.into(),
     }
 }

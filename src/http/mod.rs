@@ -1,16 +1,23 @@
-//! HTTP middleware: request ids, the request log, JSON fallbacks for unknown routes, methods
-//! and panics.
+//! HTTP plumbing shared by both APIs: the connection loop, extractors, the viewer, body
+//! reading, error bodies, caching, time limits, request ids and the request log, and JSON
+//! fallbacks for unknown routes, methods and panics. Depends on the domain, never on `api`.
 
+pub mod answer_cache;
+pub mod auth;
+pub mod body;
 pub mod caching;
+pub mod error;
+pub mod extract;
+pub mod server;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::api::rest::error::error_response;
+use self::error::error_response;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -31,6 +38,18 @@ pub async fn log_request(request: Request, next: Next) -> Response {
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(target: "quire::http", %method, %path, status, latency_ms, request_id, "request");
     response
+}
+
+/// A request still running after `limit` is abandoned with a JSON 503 (the server was slow; a
+/// slow *client* is answered 408 by the body reader first, within its shorter limit).
+pub async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the request took too long to answer",
+        ),
+    }
 }
 
 pub async fn not_found() -> Response {
@@ -54,9 +73,7 @@ const CEILING_MAX_BYTES: usize = 1 << 20;
 
 /// A static JSON body of exactly `?bytes=N` bytes through the full middleware stack: the
 /// benchmark's measure of what the machine can serve at all (enabled by `QUIRE_BENCH_ENDPOINTS`).
-pub async fn bench_ceiling(
-    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
-) -> Response {
+pub async fn bench_ceiling(params: extract::QueryParams) -> Response {
     const PREFIX: &[u8] = br#"{"pad":""#;
     const SUFFIX: &[u8] = br#""}"#;
     let bytes = params

@@ -68,8 +68,18 @@ async fn an_anonymous_list_hit_runs_no_sql_and_a_viewer_hit_only_overlays_flags(
             .all(|sql| !sql.contains("\"articles\"") && !sql.contains("`articles`")),
         "{run:#?}"
     );
-    assert!(app.cache.stats(quire::cache::Kind::Response).hits > 0);
-    assert!(app.cache.stats(quire::cache::Kind::ArticleList).hits > 0);
+    assert!(
+        app.cache
+            .stats(quire::domain::cache_keys::Kind::Response as usize)
+            .hits
+            > 0
+    );
+    assert!(
+        app.cache
+            .stats(quire::domain::cache_keys::Kind::ArticleList as usize)
+            .hits
+            > 0
+    );
 }
 
 #[tokio::test]

@@ -985,7 +985,12 @@ async fn hostile_queries_are_refused_with_clear_errors() {
     assert_eq!(batch.status, StatusCode::BAD_REQUEST);
     assert_eq!(batch.body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
     let not_json = app
-        .raw(app.client.post(app.url("/graphql")).body("{ tags }"))
+        .raw(
+            app.client
+                .post(app.url("/graphql"))
+                .header("content-type", "application/json")
+                .body("{ tags }"),
+        )
         .await;
     assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
     assert_eq!(

@@ -2,12 +2,17 @@
 //! `QUIRE_TEST_DATABASE_URL` (SQLite per test when unset).
 
 mod articles;
+mod bodies;
 mod caching;
 mod cli;
 mod comments;
 mod graphql;
+mod graphql_http;
 mod http;
 mod indexes;
 mod profiles;
+mod races;
+mod routing;
 mod support;
+mod timeouts;
 mod users;

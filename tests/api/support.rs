@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use sea_orm::Statement;
 
-use quire::app::{self, AppState};
+use quire::app;
 use quire::config::Settings;
+use quire::state::AppState;
 use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -20,7 +21,7 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub cache: quire::cache::Cache,
-    database_url: String,
+    pub database_url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -165,8 +166,14 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let cache = state.domain.cache.clone();
+        let header_timeout = state.settings.header_timeout;
         let router = app::router(state);
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        tokio::spawn(quire::http::server::serve(
+            listener,
+            router,
+            header_timeout,
+            std::future::pending(),
+        ));
         TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),

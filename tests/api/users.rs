@@ -130,7 +130,13 @@ async fn wrong_types_and_malformed_json_are_422() {
         )
         .await;
     response.assert_error(StatusCode::UNPROCESSABLE_ENTITY);
-    let response = app.raw(app.client.post(app.url("/api/users"))).await;
+    let response = app
+        .raw(
+            app.client
+                .post(app.url("/api/users"))
+                .header("content-type", "application/json"),
+        )
+        .await;
     response.assert_error(StatusCode::UNPROCESSABLE_ENTITY);
 }
 

@@ -29,7 +29,8 @@ pub(super) fn asks_for_introspection(document: &ExecutableDocument) -> bool {
             .any(|fragment| in_set(&fragment.node.selection_set.node))
 }
 
-/// The kind of the operation the request would run (`None` when the name selects none).
+/// The kind of the operation the request would run (`None` when the name selects none). A
+/// document with one named operation runs it when no name is given, as async-graphql does.
 pub(super) fn operation_type(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
@@ -37,9 +38,20 @@ pub(super) fn operation_type(
     let operation = match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()
+        }
         (DocumentOperations::Multiple(_), None) => None,
     };
     operation.map(|op| op.node.ty)
+}
+
+/// Whether any operation of the document, named or not, is a mutation or a subscription.
+pub(super) fn has_non_query(document: &ExecutableDocument) -> bool {
+    document
+        .operations
+        .iter()
+        .any(|(_, operation)| operation.node.ty != OperationType::Query)
 }
 
 /// How many fields the operations select once every fragment spread is expanded, or `None`

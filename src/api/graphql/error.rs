@@ -25,6 +25,7 @@ impl ErrorExtensions for Error {
             Error::Unauthorized(reason) => ((*reason).to_owned(), "UNAUTHENTICATED"),
             Error::Forbidden(reason) => ((*reason).to_owned(), "FORBIDDEN"),
             Error::NotFound(what) => (format!("{what} not found"), "NOT_FOUND"),
+            Error::Unavailable(reason) => ((*reason).to_owned(), "SERVICE_UNAVAILABLE"),
             Error::Internal(err) => {
                 tracing::error!(error = %format!("{err:#}"), "internal error");
                 (INTERNAL_MESSAGE.to_owned(), "INTERNAL_SERVER_ERROR")
@@ -46,15 +47,38 @@ impl ErrorExtensions for Error {
     }
 }
 
-/// An unexpected failure before execution (the viewer's token could not be checked).
-pub(super) fn internal_response(err: Error) -> HttpResponse {
-    if let Error::Internal(err) = &err {
-        tracing::error!(error = %format!("{err:#}"), "internal error");
+/// A failure before or after execution (the viewer's token could not be checked, the answer
+/// could not be rendered): 503 when the database is unreachable, otherwise 500.
+pub(super) fn request_failure(err: Error) -> HttpResponse {
+    match err {
+        Error::Unavailable(reason) => request_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            reason,
+        ),
+        err => {
+            tracing::error!(error = %format!("{err:#}"), "internal error");
+            request_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                INTERNAL_MESSAGE,
+            )
+        }
     }
-    request_error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "INTERNAL_SERVER_ERROR",
-        INTERNAL_MESSAGE,
+}
+
+/// The refusal of an answer over `QUIRE_GRAPHQL_MAX_RESPONSE_BYTES`.
+pub(super) fn too_large(limits: &GraphqlSettings) -> ServerError {
+    with_code(
+        ServerError::new(too_large_message(limits.max_response_bytes), None),
+        "RESPONSE_TOO_LARGE",
+    )
+}
+
+pub(super) fn too_large_message(limit: usize) -> String {
+    format!(
+        "the answer would be larger than {limit} bytes (QUIRE_GRAPHQL_MAX_RESPONSE_BYTES): ask \
+         for smaller pages, fewer aliases or leave out bodies"
     )
 }
 

@@ -3,7 +3,7 @@
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::api::rest::extract::PathParams;
+use crate::http::extract::PathParams;
 use crate::http::not_found;
 
 const PAGE: &str = include_str!("../../../assets/graphiql/index.html");

@@ -3,21 +3,29 @@
 //! domain, so the cache serves it where it can.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::ResultExt;
 use async_graphql::dataloader::Loader;
 
+use super::budget::ResponseBudget;
 use crate::domain::Domain;
 use crate::domain::articles::Comment;
+
+/// Bodies are loaded a page at a time (one statement for a page), each batch counted against
+/// the request's budget before the next is read: a query naming a thousand long articles
+/// stops at the budget instead of holding them all.
+const BODIES_PER_BATCH: usize = crate::domain::input::PAGE_LIMIT_MAX as usize;
 
 /// Article bodies, which list pages leave out.
 pub(crate) struct ArticleBodies {
     domain: Domain,
+    budget: Arc<ResponseBudget>,
 }
 
 impl ArticleBodies {
-    pub(crate) fn new(domain: Domain) -> Self {
-        ArticleBodies { domain }
+    pub(crate) fn new(domain: Domain, budget: Arc<ResponseBudget>) -> Self {
+        ArticleBodies { domain, budget }
     }
 }
 
@@ -26,7 +34,13 @@ impl Loader<i64> for ArticleBodies {
     type Error = async_graphql::Error;
 
     async fn load(&self, ids: &[i64]) -> Result<HashMap<i64, String>, Self::Error> {
-        self.domain.article_bodies(ids).await.extend()
+        let mut bodies = HashMap::with_capacity(ids.len());
+        for batch in ids.chunks(BODIES_PER_BATCH) {
+            let loaded = self.domain.article_bodies(batch).await.extend()?;
+            self.budget.load(loaded.values().map(String::len).sum())?;
+            bodies.extend(loaded);
+        }
+        Ok(bodies)
     }
 }
 
@@ -40,11 +54,16 @@ pub(crate) struct LatestCommentsKey {
 pub(crate) struct LatestComments {
     domain: Domain,
     viewer: Option<i64>,
+    budget: Arc<ResponseBudget>,
 }
 
 impl LatestComments {
-    pub(crate) fn new(domain: Domain, viewer: Option<i64>) -> Self {
-        LatestComments { domain, viewer }
+    pub(crate) fn new(domain: Domain, viewer: Option<i64>, budget: Arc<ResponseBudget>) -> Self {
+        LatestComments {
+            domain,
+            viewer,
+            budget,
+        }
     }
 }
 
@@ -68,6 +87,8 @@ impl Loader<LatestCommentsKey> for LatestComments {
                 .latest_comments(self.viewer, &article_ids, first)
                 .await
                 .extend()?;
+            let bytes = threads.values().flatten().map(|c| c.body.len()).sum();
+            self.budget.load(bytes)?;
             for article_id in article_ids {
                 let thread = threads.remove(&article_id).unwrap_or_default();
                 loaded.insert(LatestCommentsKey { article_id, first }, thread);

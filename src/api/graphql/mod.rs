@@ -3,61 +3,40 @@
 //! `POST /graphql` executes; `GET /graphql` executes queries given as parameters and otherwise
 //! serves the GraphiQL IDE from vendored assets.
 
+mod budget;
 mod document;
 mod error;
 mod ide;
 mod loaders;
+mod order;
 mod schema;
 mod types;
+
+use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use crate::api::bearer_token;
-use crate::app::AppState;
-use crate::cache::{Kind, keys};
-use crate::config::GraphqlSettings;
+use crate::config::{GraphqlSettings, Settings};
 use crate::domain::Domain;
 use crate::error::Error;
+use crate::http::answer_cache::AnswerSlot;
+use crate::http::auth::{Viewer, is_anonymous};
+use crate::http::body::{read_json, starts_as_object};
+use crate::http::extract::QueryParams;
+use crate::state::AppState;
+use budget::ResponseBudget;
 use loaders::{ArticleBodies, LatestComments};
 use schema::{MutationRoot, QueryRoot};
 
 pub type QuireSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
-
-/// Who is asking. A token that fails verification is kept as such: operations that do not
-/// need a viewer (`login`, `register`) still work, every other one answers `UNAUTHENTICATED`
-/// (as REST answers 401 wherever a bad token is sent).
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Viewer {
-    Anonymous,
-    User(i64),
-    Rejected(&'static str),
-}
-
-impl Viewer {
-    /// The viewer's id, if signed in; an error if the token was bad.
-    pub(crate) fn optional(self) -> Result<Option<i64>, Error> {
-        match self {
-            Viewer::Anonymous => Ok(None),
-            Viewer::User(id) => Ok(Some(id)),
-            Viewer::Rejected(reason) => Err(Error::Unauthorized(reason)),
-        }
-    }
-
-    /// The viewer's id; an error unless signed in.
-    pub(crate) fn required(self) -> Result<i64, Error> {
-        self.optional()?.ok_or(Error::Unauthorized(
-            "sign in first: send `Authorization: Token <jwt>`",
-        ))
-    }
-}
 
 fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
     Schema::build(QueryRoot, MutationRoot, EmptySubscription)
@@ -82,14 +61,16 @@ pub fn schema(domain: Domain, settings: &GraphqlSettings) -> QuireSchema {
 
 #[derive(Clone)]
 struct GraphqlState {
-    app: AppState,
+    domain: Domain,
+    settings: Arc<Settings>,
     schema: QuireSchema,
 }
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let schema = schema(state.domain.clone(), &state.settings.graphql);
     let graphql = GraphqlState {
-        app: state.clone(),
+        domain: state.domain.clone(),
+        settings: state.settings.clone(),
         schema,
     };
     Router::new()
@@ -107,26 +88,20 @@ fn refuse(code: &str, message: &str) -> Response {
 
 /// `GET /graphql`: with a `query` parameter, runs it (queries only, as GraphQL over HTTP
 /// prescribes, so that a link or a prefetch can never write); without one, the IDE.
-async fn get_endpoint(State(state): State<GraphqlState>, headers: HeaderMap, uri: Uri) -> Response {
-    let params: Vec<(String, String)> =
-        form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-    };
-    let Some(query) = param("query") else {
+async fn get_endpoint(
+    State(state): State<GraphqlState>,
+    headers: HeaderMap,
+    params: QueryParams,
+) -> Response {
+    let Some(query) = params.get("query") else {
         return ide::page().await;
     };
     let mut request = async_graphql::Request::new(query);
-    if let Some(name) = param("operationName").filter(|name| !name.is_empty()) {
+    if let Some(name) = params.get("operationName").filter(|name| !name.is_empty()) {
         request = request.operation_name(name);
     }
-    if let Some(variables) = param("variables").filter(|v| !v.is_empty()) {
-        match serde_json::from_str(&variables) {
+    if let Some(variables) = params.get("variables").filter(|v| !v.is_empty()) {
+        match serde_json::from_str(variables) {
             Ok(variables) => request = request.variables(variables),
             Err(_) => return refuse("BAD_REQUEST", "`variables` must be a JSON object"),
         }
@@ -134,24 +109,28 @@ async fn get_endpoint(State(state): State<GraphqlState>, headers: HeaderMap, uri
     run(&state, &headers, request, Method::GET).await
 }
 
-/// `POST /graphql`: one request as JSON.
-async fn post_endpoint(
-    State(state): State<GraphqlState>,
-    headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Response {
-    let body = match body {
+/// `POST /graphql`: one request as one JSON object (`application/json`).
+async fn post_endpoint(State(state): State<GraphqlState>, request: Request) -> Response {
+    let headers = request.headers().clone();
+    let body = match read_json(request, state.settings.body_timeout).await {
         Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error::request_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "REQUEST_TOO_LARGE",
-                "request body is too large",
-            );
+        Err(err) => {
+            let code = match err.status() {
+                StatusCode::BAD_REQUEST => "BAD_REQUEST",
+                StatusCode::PAYLOAD_TOO_LARGE => "REQUEST_TOO_LARGE",
+                StatusCode::REQUEST_TIMEOUT => "REQUEST_TIMEOUT",
+                _ => "UNSUPPORTED_MEDIA_TYPE",
+            };
+            return error::request_error(err.status(), code, err.message());
         }
-        Err(_) => return refuse("BAD_REQUEST", "could not read the request body"),
     };
     // One operation per request: a batch (a JSON array) would multiply every limit.
+    if !starts_as_object(&body) {
+        return refuse(
+            "BAD_REQUEST",
+            "the body must be one JSON object like {\"query\": \"...\"}; batches are not supported",
+        );
+    }
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(err) => {
@@ -174,7 +153,7 @@ async fn run(
     mut request: async_graphql::Request,
     method: Method,
 ) -> Response {
-    let limits = &state.app.settings.graphql;
+    let limits = &state.settings.graphql;
     if request.query.len() > limits.max_query_bytes {
         return refuse(
             "QUERY_TOO_LARGE",
@@ -189,6 +168,8 @@ async fn run(
     // can be refused with a reason (async-graphql would answer `__schema: null`).
     let operation_name = request.operation_name.clone();
     let mut operation = None;
+    let mut writes = false;
+    let mut executed = None;
     let refusal = match request.parsed_query() {
         Err(err) => Some(error::with_code(err, "GRAPHQL_PARSE_FAILED")),
         // Each field costs at least 1, so this is over the complexity limit too.
@@ -205,15 +186,19 @@ async fn run(
             );
             Some(error::with_code(error, "INTROSPECTION_DISABLED"))
         }
-        Ok(document) => {
-            operation = document::operation_type(document, operation_name.as_deref());
+        Ok(parsed) => {
+            operation = document::operation_type(parsed, operation_name.as_deref());
+            writes = document::has_non_query(parsed);
+            executed = Some(parsed.clone());
             None
         }
     };
     if let Some(error) = refusal {
         return Json(async_graphql::Response::from_errors(vec![error])).into_response();
     }
-    if method == Method::GET && operation == Some(OperationType::Mutation) {
+    // Whatever operation the name selects: a GET (a link, a prefetch, an image tag) can never
+    // carry a document that could write.
+    if method == Method::GET && writes {
         let mut refusal = error::request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
@@ -224,55 +209,64 @@ async fn run(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return refusal;
     }
-    let domain = &state.app.domain;
-    let viewer = match bearer_token(headers) {
-        Ok(None) => Viewer::Anonymous,
-        Ok(Some(token)) => match domain.authenticate(token).await {
-            Ok(id) => Viewer::User(id),
-            Err(Error::Unauthorized(reason)) => Viewer::Rejected(reason),
-            Err(err) => return error::internal_response(err),
-        },
-        Err(Error::Unauthorized(reason)) => Viewer::Rejected(reason),
-        Err(err) => return error::internal_response(err),
+    let domain = &state.domain;
+    let viewer = match Viewer::resolve(domain, headers).await {
+        Ok(viewer) => viewer,
+        Err(err) => return error::request_failure(err),
     };
-    // An anonymous query's answer depends on the data alone, so it is cached whole, as REST's
+    // An anonymous query's answer depends on the data alone, so it is kept whole, as REST's
     // anonymous responses are: keyed by the generations, a write is seen at once.
-    let anonymous = matches!(viewer, Viewer::Anonymous) && !headers.contains_key(header::COOKIE);
-    let cache_key = match (anonymous, operation) {
-        (true, Some(OperationType::Query)) => domain.cache.generations().await.map(|g| {
+    let slot = match (is_anonymous(headers), operation) {
+        (true, Some(OperationType::Query)) => {
             let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
             let operation_name = request.operation_name.as_deref().unwrap_or_default();
-            keys::graphql_response(&g, &request.query, operation_name, &variables)
-        }),
+            let what = crate::cache::digest(&[
+                request.query.as_bytes(),
+                operation_name.as_bytes(),
+                &variables,
+            ]);
+            AnswerSlot::find(&domain.cache, true, &format!("graphql:{what}")).await
+        }
         _ => None,
     };
-    if let Some(key) = &cache_key
-        && let Some(answer) = domain.cache.get(Kind::Response, key).await
+    if let Some(slot) = &slot
+        && let Some(answer) = slot.get().await
     {
-        return json_response(answer);
+        return json_response(answer.body);
     }
     let viewer_id = viewer.optional().ok().flatten();
+    let budget = Arc::new(ResponseBudget::new(limits.max_response_bytes));
     let request = request
         .data(viewer)
+        .data(budget.clone())
         .data(DataLoader::new(
-            ArticleBodies::new(domain.clone()),
+            ArticleBodies::new(domain.clone(), budget.clone()),
             tokio::spawn,
         ))
         .data(DataLoader::new(
-            LatestComments::new(domain.clone(), viewer_id),
+            LatestComments::new(domain.clone(), viewer_id, budget.clone()),
             tokio::spawn,
         ));
     let mut response = state.schema.execute(request).await;
+    if let Some(executed) = &executed {
+        order::order_like_query(&mut response.data, executed, operation_name.as_deref());
+    }
     response.errors = error::add_codes(std::mem::take(&mut response.errors), limits);
     let answer = match serde_json::to_vec(&response) {
         Ok(answer) => Bytes::from(answer),
-        Err(err) => return error::internal_response(Error::Internal(err.into())),
+        Err(err) => return error::request_failure(Error::Internal(err.into())),
     };
+    if answer.len() > limits.max_response_bytes {
+        return Json(async_graphql::Response::from_errors(vec![
+            error::too_large(limits),
+        ]))
+        .into_response();
+    }
     // Answers with errors are not kept: an internal error must not outlive its cause.
-    if let Some(key) = cache_key
+    if let Some(slot) = slot
         && response.errors.is_empty()
     {
-        domain.cache.put(&key, answer.clone()).await;
+        slot.put(answer.clone()).await;
     }
     json_response(answer)
 }

@@ -8,13 +8,14 @@ use async_graphql::{
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::Viewer;
+use super::budget::ResponseBudget;
 use super::loaders::{ArticleBodies, LatestComments, LatestCommentsKey};
 use crate::api::timestamp;
 use crate::domain::articles::{Article, ArticleFilter, ArticlePage, Comment, Page, Position};
 use crate::domain::users::SignedIn;
 use crate::domain::{Domain, Profile};
 use crate::error::{Error, Violations};
+use crate::http::auth::Viewer;
 
 /// The largest page, as REST's `limit`.
 pub(crate) const MAX_PAGE: i32 = 100;
@@ -38,6 +39,17 @@ pub(crate) const WRITE_COST: usize = 100;
 /// The complexity of a mutation that hashes a password: two fit under the default limit, so
 /// aliases cannot turn one request into a burst of password guesses or argon2 work.
 pub(crate) const PASSWORD_COST: usize = 2_000;
+
+/// The complexity of an article's body: bodies run to 100,000 characters, so aliases cannot
+/// multiply pages of them within the cost limit (the answer budget bounds what is left).
+pub(crate) const BODY_COST: usize = 5;
+
+/// Counts text about to go into the answer against the request's budget.
+fn answer_text<'a>(ctx: &Context<'_>, text: &'a str) -> Result<&'a str> {
+    ctx.data_unchecked::<std::sync::Arc<ResponseBudget>>()
+        .answer(text.len())?;
+    Ok(text)
+}
 
 /// The cost factor of a list field asking for `first` items (for the complexity limit).
 pub(crate) fn cost(first: i32) -> usize {
@@ -147,19 +159,23 @@ impl ArticleNode {
         &self.0.title
     }
 
-    async fn description(&self) -> &str {
-        &self.0.description
+    async fn description(&self, ctx: &Context<'_>) -> Result<&str> {
+        answer_text(ctx, &self.0.description)
     }
 
     /// The full text (Markdown). Loaded in one batch for a whole page of articles.
+    #[graphql(complexity = "BODY_COST")]
     async fn body(&self, ctx: &Context<'_>) -> Result<String> {
-        if let Some(body) = &self.0.body {
-            return Ok(body.clone());
-        }
-        ctx.data_unchecked::<DataLoader<ArticleBodies>>()
-            .load_one(self.0.id)
-            .await?
-            .ok_or_else(|| Error::NotFound("article").extend())
+        let body = match &self.0.body {
+            Some(body) => body.clone(),
+            None => ctx
+                .data_unchecked::<DataLoader<ArticleBodies>>()
+                .load_one(self.0.id)
+                .await?
+                .ok_or_else(|| Error::NotFound("article").extend())?,
+        };
+        answer_text(ctx, &body)?;
+        Ok(body)
     }
 
     /// Tag names, sorted.
@@ -264,8 +280,8 @@ impl CommentNode {
         self.0.id
     }
 
-    async fn body(&self) -> &str {
-        &self.0.body
+    async fn body(&self, ctx: &Context<'_>) -> Result<&str> {
+        answer_text(ctx, &self.0.body)
     }
 
     async fn created_at(&self) -> String {

@@ -3,16 +3,17 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::extract::{AuthUser, JsonBody, MaybeUser, PathParams, QueryParams};
 use super::unwrap_envelope;
 use super::wire::{
     ArticleBody, ArticleEnvelope, ArticleJson, ArticlesJson, CommentBody, CommentEnvelope,
     CommentJson,
 };
-use crate::app::AppState;
+use crate::domain::Domain;
 use crate::domain::articles::{Article, ArticleChanges, ArticleFilter, NewArticle, Page};
 use crate::domain::input;
 use crate::error::{Error, Result, Violations};
+use crate::http::auth::{AuthUser, MaybeUser};
+use crate::http::extract::{JsonBody, PathParams, QueryParams};
 
 fn article_json(article: Article) -> Json<Value> {
     Json(json!({ "article": ArticleJson::from(article) }))
@@ -31,7 +32,7 @@ fn page(query: &QueryParams) -> Result<Page> {
 }
 
 pub async fn list(
-    State(state): State<AppState>,
+    State(domain): State<Domain>,
     MaybeUser(viewer): MaybeUser,
     query: QueryParams,
 ) -> Result<Json<ArticlesJson>> {
@@ -42,39 +43,34 @@ pub async fn list(
     };
     let page = page(&query)?;
     Ok(Json(
-        state
-            .domain
-            .list_articles(viewer, filter, page)
-            .await?
-            .into(),
+        domain.list_articles(viewer, filter, page).await?.into(),
     ))
 }
 
 pub async fn feed(
-    State(state): State<AppState>,
+    State(domain): State<Domain>,
     AuthUser(viewer): AuthUser,
     query: QueryParams,
 ) -> Result<Json<ArticlesJson>> {
     let page = page(&query)?;
-    Ok(Json(state.domain.feed(viewer, page).await?.into()))
+    Ok(Json(domain.feed(viewer, page).await?.into()))
 }
 
 pub async fn get(
-    State(state): State<AppState>,
+    State(domain): State<Domain>,
     MaybeUser(viewer): MaybeUser,
     PathParams(slug): PathParams<String>,
 ) -> Result<Json<Value>> {
-    Ok(article_json(state.domain.article(viewer, &slug).await?))
+    Ok(article_json(domain.article(viewer, &slug).await?))
 }
 
 pub async fn create(
-    State(state): State<AppState>,
+    State(domain): State<Domain>,
     AuthUser(author): AuthUser,
     JsonBody(body): JsonBody<ArticleEnvelope<ArticleBody>>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let body = unwrap_envelope("article", body.article)?;
-    let article = state
-        .domain
+    let article = domain
         .create_article(
             author,
             NewArticle {
@@ -89,7 +85,7 @@ pub async fn create(
 }
 
 pub async fn update(
-    State(state): State<AppState>,
+    State(domain): State<Domain>,
     AuthUser(user): AuthUser,
     PathParams(slug): PathParams<String>,
     JsonBody(body): JsonBody<ArticleEnvelope<ArticleBody>>,
@@ -102,68 +98,68 @@ pub async fn update(
         tags: body.tag_list,
     };
     Ok(article_json(
-        state.domain.update_article(user, &slug, changes).await?,
+        domain.update_article(user, &slug, changes).await?,
     ))
 }
 
 pub async fn remove(
-    State(state): State<AppState>,
+    State(domain): State<Domain>,
     AuthUser(user): AuthUser,
     PathParams(slug): PathParams<String>,
 ) -> Result<StatusCode> {
-    state.domain.delete_article(user, &slug).await?;
+    domain.delete_article(user, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn favorite(
-    State(state): State<AppState>,
+    State(domain): State<Domain>,
     AuthUser(user): AuthUser,
     PathParams(slug): PathParams<String>,
 ) -> Result<Json<Value>> {
-    Ok(article_json(state.domain.favorite(user, &slug).await?))
+    Ok(article_json(domain.favorite(user, &slug).await?))
 }
 
 pub async fn unfavorite(
-    State(state): State<AppState>,
+    State(domain): State<Domain>,
     AuthUser(user): AuthUser,
     PathParams(slug): PathParams<String>,
 ) -> Result<Json<Value>> {
-    Ok(article_json(state.domain.unfavorite(user, &slug).await?))
+    Ok(article_json(domain.unfavorite(user, &slug).await?))
 }
 
 pub async fn comments(
-    State(state): State<AppState>,
+    State(domain): State<Domain>,
     MaybeUser(viewer): MaybeUser,
     PathParams(slug): PathParams<String>,
 ) -> Result<Json<Value>> {
-    let comments = state.domain.comments(viewer, &slug).await?;
+    let comments = domain.comments(viewer, &slug).await?;
     let comments: Vec<CommentJson> = comments.into_iter().map(Into::into).collect();
     Ok(Json(json!({ "comments": comments })))
 }
 
 pub async fn add_comment(
-    State(state): State<AppState>,
+    State(domain): State<Domain>,
     AuthUser(user): AuthUser,
     PathParams(slug): PathParams<String>,
     JsonBody(body): JsonBody<CommentEnvelope<CommentBody>>,
 ) -> Result<Json<Value>> {
     let body = unwrap_envelope("comment", body.comment)?;
-    let comment = state.domain.add_comment(user, &slug, body.body).await?;
+    let comment = domain.add_comment(user, &slug, body.body).await?;
     Ok(Json(json!({ "comment": CommentJson::from(comment) })))
 }
 
 pub async fn delete_comment(
-    State(state): State<AppState>,
+    State(domain): State<Domain>,
     AuthUser(user): AuthUser,
     PathParams((slug, id)): PathParams<(String, String)>,
 ) -> Result<StatusCode> {
     let id: i64 = id
         .parse()
         .map_err(|_| Error::field("id", "must be an integer"))?;
-    state.domain.delete_comment(user, &slug, id).await?;
+    domain.delete_comment(user, &slug, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn tags(State(state): State<AppState>) -> Result<Json<Value>> {
-    Ok(Json(json!({ "tags": state.domain.tags().await? })))
+pub async fn tags(State(domain): State<Domain>) -> Result<Json<Value>> {
+    Ok(Json(json!({ "tags": domain.tags().await? })))
 }

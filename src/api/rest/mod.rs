@@ -1,8 +1,6 @@
 //! The RealWorld REST API: thin handlers that parse, call one domain function and render.
 
 mod articles;
-pub mod error;
-pub mod extract;
 mod profiles;
 mod users;
 mod wire;
@@ -10,8 +8,8 @@ mod wire;
 use axum::Router;
 use axum::routing::{delete, get, post};
 
-use crate::app::AppState;
 use crate::error::Error;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

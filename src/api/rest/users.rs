@@ -3,24 +3,24 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::extract::{AuthUser, JsonBody};
 use super::unwrap_envelope;
 use super::wire::{LoginBody, RegisterBody, UpdateUserBody, UserEnvelope, UserJson};
-use crate::app::AppState;
+use crate::domain::Domain;
 use crate::domain::users::{Credentials, Registration, UserChanges};
 use crate::error::Result;
+use crate::http::auth::AuthUser;
+use crate::http::extract::JsonBody;
 
 fn user_json(user: crate::domain::users::SignedIn) -> Json<Value> {
     Json(json!({ "user": UserJson::from(user) }))
 }
 
 pub async fn register(
-    State(state): State<AppState>,
+    State(domain): State<Domain>,
     JsonBody(body): JsonBody<UserEnvelope<RegisterBody>>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let body = unwrap_envelope("user", body.user)?;
-    let user = state
-        .domain
+    let user = domain
         .register(Registration {
             username: body.username,
             email: body.email,
@@ -31,12 +31,11 @@ pub async fn register(
 }
 
 pub async fn login(
-    State(state): State<AppState>,
+    State(domain): State<Domain>,
     JsonBody(body): JsonBody<UserEnvelope<LoginBody>>,
 ) -> Result<Json<Value>> {
     let body = unwrap_envelope("user", body.user)?;
-    let user = state
-        .domain
+    let user = domain
         .login(Credentials {
             email: body.email,
             password: body.password,
@@ -45,12 +44,12 @@ pub async fn login(
     Ok(user_json(user))
 }
 
-pub async fn current(State(state): State<AppState>, AuthUser(id): AuthUser) -> Result<Json<Value>> {
-    Ok(user_json(state.domain.current_user(id).await?))
+pub async fn current(State(domain): State<Domain>, AuthUser(id): AuthUser) -> Result<Json<Value>> {
+    Ok(user_json(domain.current_user(id).await?))
 }
 
 pub async fn update(
-    State(state): State<AppState>,
+    State(domain): State<Domain>,
     AuthUser(id): AuthUser,
     JsonBody(body): JsonBody<UserEnvelope<UpdateUserBody>>,
 ) -> Result<Json<Value>> {
@@ -62,5 +61,5 @@ pub async fn update(
         bio: body.bio,
         image: body.image,
     };
-    Ok(user_json(state.domain.update_user(id, changes).await?))
+    Ok(user_json(domain.update_user(id, changes).await?))
 }

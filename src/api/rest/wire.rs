@@ -1,6 +1,9 @@
 //! RealWorld's JSON shapes. Requests accept every field as optional so that a missing field is
 //! reported by validation with its name; fields the server owns are never read.
 
+use std::marker::PhantomData;
+
+use serde::de::{Deserializer, MapAccess, Visitor, value::MapAccessDeserializer};
 use serde::{Deserialize, Serialize};
 
 use crate::api::timestamp;
@@ -9,18 +12,60 @@ use crate::domain::articles::{Article, ArticlePage, Comment};
 use crate::domain::users::SignedIn;
 
 #[derive(Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct UserEnvelope<T> {
+    #[serde(default, deserialize_with = "object")]
     pub user: Option<T>,
 }
 
 #[derive(Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct ArticleEnvelope<T> {
+    #[serde(default, deserialize_with = "object")]
     pub article: Option<T>,
 }
 
 #[derive(Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct CommentEnvelope<T> {
+    #[serde(default, deserialize_with = "object")]
     pub comment: Option<T>,
+}
+
+/// An envelope's content must be a JSON object (or null, reported as missing): serde would
+/// otherwise accept an array for a struct, filling its fields by position.
+fn object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct ObjectOrNull<T>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOrNull<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D2: Deserializer<'de>>(self, inner: D2) -> Result<Self::Value, D2::Error> {
+            inner.deserialize_map(self)
+        }
+
+        fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+
+    deserializer.deserialize_option(ObjectOrNull(PhantomData))
 }
 
 #[derive(Deserialize)]

@@ -1,21 +1,18 @@
-//! Schema migrations (sea-orm-migration), portable across SQLite, PostgreSQL and MySQL.
+//! The first schema. Applied databases keep it as it is; later changes are later migrations.
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CoreSchema)]
-    }
-}
-
 /// Users, follows, articles, tags, favorites and comments, with an index for every query the
 /// RealWorld API runs.
-#[derive(DeriveMigrationName)]
-struct CoreSchema;
+pub(super) struct CoreSchema;
+
+/// The name databases recorded it under (it was first the file `migration.rs`).
+impl MigrationName for CoreSchema {
+    fn name(&self) -> &str {
+        "migration"
+    }
+}
 
 fn id(name: &'static str) -> ColumnDef {
     ColumnDef::new(name)

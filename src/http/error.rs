@@ -1,7 +1,8 @@
-//! The domain error as RealWorld's `{"errors": {"field": ["message"]}}`.
+//! The domain error as HTTP: RealWorld's `{"errors": {"field": ["message"]}}`. The REST API and
+//! every HTTP-level refusal (unknown route, time-out, bad media type) answer in this one shape.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -22,15 +23,21 @@ impl IntoResponse for Error {
                 .into_response(),
             Error::Unauthorized(message) => {
                 let mut response = error_response(StatusCode::UNAUTHORIZED, message);
-                response.headers_mut().insert(
-                    axum::http::header::WWW_AUTHENTICATE,
-                    axum::http::HeaderValue::from_static("Token"),
-                );
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
                 response
             }
             Error::Forbidden(message) => error_response(StatusCode::FORBIDDEN, message),
             Error::NotFound(what) => {
                 error_response(StatusCode::NOT_FOUND, &format!("{what} not found"))
+            }
+            Error::Unavailable(message) => {
+                let mut response = error_response(StatusCode::SERVICE_UNAVAILABLE, message);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
             }
             Error::Internal(err) => {
                 tracing::error!(error = %format!("{err:#}"), "internal error");

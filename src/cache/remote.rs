@@ -1,0 +1,230 @@
+//! The Redis side of the cache, and the watch that keeps it honest when Redis refuses writes.
+//!
+//! A generation bump that does not land would leave every instance serving the old data until
+//! the entries expire. So a failed write (a bump or an entry) marks this instance *dirty*: it
+//! stops reading the shared cache, and a watch task retries until Redis takes a write again,
+//! then bumps every generation (its own lost bumps and, as it cannot know, anyone else's) before
+//! the instance reads the cache again. While healthy the same task probes with a small write
+//! every [`PROBE_INTERVAL`], so an instance notices within about a second that Redis stopped
+//! taking writes (and with them other instances' bumps) and stops serving from it.
+
+use std::sync::Weak;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{RedisError, RedisResult};
+use axum::body::Bytes;
+use rand::Rng;
+
+use super::stats::Outcome;
+use super::{ENTRY_TTL, Inner};
+
+/// After a Redis error, requests skip Redis for this long instead of each waiting on it.
+const READ_BACKOFF: Duration = Duration::from_secs(1);
+const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+/// How often the watch task checks that Redis takes writes (and retries while it does not).
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(500);
+
+pub(crate) struct RedisBackend {
+    connection: ConnectionManager,
+    started: Instant,
+    /// Reads skip Redis until this many milliseconds after `started`.
+    retry_after_ms: AtomicU64,
+    /// Counts failed writes; `settled` is the count the last full re-bump covered. The shared
+    /// cache is read only while they are equal.
+    failed_writes: AtomicU64,
+    settled: AtomicU64,
+}
+
+impl RedisBackend {
+    pub(crate) fn connect(url: &str) -> anyhow::Result<Self> {
+        let client = ::redis::Client::open(url)
+            .map_err(|e| anyhow::anyhow!("QUIRE_REDIS_URL is not a valid Redis URL: {e}"))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_number_of_retries(1);
+        Ok(RedisBackend {
+            connection: ConnectionManager::new_lazy_with_config(client, config)?,
+            started: Instant::now(),
+            retry_after_ms: AtomicU64::new(0),
+            failed_writes: AtomicU64::new(0),
+            settled: AtomicU64::new(0),
+        })
+    }
+
+    fn usable(&self) -> bool {
+        self.writes_settled()
+            && self.started.elapsed().as_millis() as u64
+                >= self.retry_after_ms.load(Ordering::Relaxed)
+    }
+
+    fn writes_settled(&self) -> bool {
+        self.settled.load(Ordering::Acquire) == self.failed_writes.load(Ordering::Acquire)
+    }
+
+    pub(crate) async fn generations(&self, inner: &Inner) -> Option<Vec<u64>> {
+        if !self.usable() {
+            return None;
+        }
+        let keys: Vec<String> = (0..inner.layout.generations.len())
+            .map(|g| inner.generation_key(g))
+            .collect();
+        let mut connection = self.connection.clone();
+        let values: Vec<Option<u64>> = match ::redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut connection)
+            .await
+        {
+            Ok(values) => values,
+            Err(err) => return self.read_failed(inner, err),
+        };
+        if values.iter().all(Option::is_some) {
+            return Some(values.into_iter().map(Option::unwrap_or_default).collect());
+        }
+        // First use, or Redis lost its data: start each missing generation at a random point,
+        // so entries cached in-process before the loss can never match again.
+        let mut pipe = ::redis::pipe();
+        for (key, value) in keys.iter().zip(&values) {
+            if value.is_none() {
+                pipe.cmd("SET")
+                    .arg(key)
+                    .arg(rand::rng().random_range(1..u64::MAX >> 2))
+                    .arg("NX")
+                    .ignore();
+            }
+        }
+        pipe.cmd("MGET").arg(&keys);
+        match pipe
+            .query_async::<(Vec<Option<u64>>,)>(&mut connection)
+            .await
+        {
+            Ok((values,)) => Some(values.into_iter().map(Option::unwrap_or_default).collect()),
+            Err(err) => self.write_failed(inner, err),
+        }
+    }
+
+    pub(crate) async fn bump(&self, inner: &Inner, generations: &[usize]) {
+        let mut pipe = ::redis::pipe();
+        for g in generations {
+            pipe.cmd("INCR").arg(inner.generation_key(*g)).ignore();
+        }
+        let mut connection = self.connection.clone();
+        if let Err(err) = pipe.query_async::<()>(&mut connection).await {
+            // The watch task lands it (with every other generation) once Redis takes writes.
+            let _: Option<()> = self.write_failed(inner, err);
+        }
+    }
+
+    pub(crate) async fn get(&self, inner: &Inner, kind: usize, key: &str) -> Option<Bytes> {
+        if !self.usable() {
+            inner.stats.count(kind, Outcome::Error);
+            return None;
+        }
+        let mut connection = self.connection.clone();
+        match ::redis::cmd("GET")
+            .arg(key)
+            .query_async::<Option<Vec<u8>>>(&mut connection)
+            .await
+        {
+            Ok(Some(value)) => {
+                inner.stats.count(kind, Outcome::Hit);
+                Some(Bytes::from(value))
+            }
+            Ok(None) => {
+                inner.stats.count(kind, Outcome::Miss);
+                None
+            }
+            Err(err) => {
+                inner.stats.count(kind, Outcome::Error);
+                self.read_failed(inner, err)
+            }
+        }
+    }
+
+    pub(crate) async fn put(&self, inner: &Inner, key: &str, value: &Bytes) {
+        if !self.usable() {
+            return;
+        }
+        let mut connection = self.connection.clone();
+        let stored = ::redis::cmd("SET")
+            .arg(key)
+            .arg(value.as_ref())
+            .arg("EX")
+            .arg(ENTRY_TTL.as_secs())
+            .query_async::<()>(&mut connection)
+            .await;
+        if let Err(err) = stored {
+            let _: Option<()> = self.write_failed(inner, err);
+        }
+    }
+
+    fn read_failed<T>(&self, inner: &Inner, err: RedisError) -> Option<T> {
+        let errors = inner.stats.redis_failed();
+        let retry_at = self.started.elapsed() + READ_BACKOFF;
+        self.retry_after_ms
+            .store(retry_at.as_millis() as u64, Ordering::Relaxed);
+        tracing::warn!(error = %err, redis_errors = errors, "Redis unavailable; serving from the database");
+        None
+    }
+
+    fn write_failed<T>(&self, inner: &Inner, err: RedisError) -> Option<T> {
+        let was_settled = self.writes_settled();
+        self.failed_writes.fetch_add(1, Ordering::AcqRel);
+        let errors = inner.stats.redis_failed();
+        if was_settled {
+            tracing::warn!(error = %err, redis_errors = errors, "a Redis write failed; serving from the database until Redis takes writes again");
+        }
+        None
+    }
+
+    /// One round of the watch: a probe write while settled, otherwise a re-bump of every
+    /// generation (by a random step, so no generation can return to a value seen before).
+    async fn watch_once(&self, inner: &Inner) {
+        let failed = self.failed_writes.load(Ordering::Acquire);
+        let settled = self.settled.load(Ordering::Acquire) == failed;
+        let mut pipe = ::redis::pipe();
+        pipe.cmd("SET")
+            .arg(format!("{}:probe", inner.namespace))
+            .arg(1)
+            .arg("PX")
+            .arg(10 * PROBE_INTERVAL.as_millis() as u64)
+            .ignore();
+        if !settled {
+            for g in 0..inner.layout.generations.len() {
+                pipe.cmd("INCRBY")
+                    .arg(inner.generation_key(g))
+                    .arg(rand::rng().random_range(1..1u64 << 32))
+                    .ignore();
+            }
+        }
+        let mut connection = self.connection.clone();
+        let outcome: RedisResult<()> = pipe.query_async(&mut connection).await;
+        match outcome {
+            Ok(()) if !settled => {
+                self.settled.store(failed, Ordering::Release);
+                tracing::info!("Redis takes writes again; every generation bumped, cache in use");
+            }
+            Ok(()) => {}
+            Err(err) => {
+                let _: Option<()> = self.write_failed(inner, err);
+            }
+        }
+    }
+}
+
+/// Runs the watch for as long as the cache lives.
+pub(crate) fn watch_writes(inner: Weak<Inner>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PROBE_INTERVAL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let Some(inner) = inner.upgrade() else { return };
+            if let super::Backend::Redis(redis) = &inner.backend {
+                redis.watch_once(&inner).await;
+            }
+        }
+    });
+}

@@ -1,0 +1,19 @@
+//! Schema migrations (sea-orm-migration), one file each, portable across SQLite, PostgreSQL and
+//! MySQL/MariaDB, with backend-specific SQL where the backends differ.
+
+mod m001_core_schema;
+mod m002_exact_text;
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m001_core_schema::CoreSchema),
+            Box::new(m002_exact_text::ExactText),
+        ]
+    }
+}

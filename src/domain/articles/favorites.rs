@@ -1,0 +1,87 @@
+//! Favorites and the maintained `favorites_count`.
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+};
+
+use super::Article;
+use crate::db::entities::{articles, favorites};
+use crate::domain::cache_keys::Write;
+use crate::domain::{Domain, is_foreign_key_violation, is_unique_violation, now_ms};
+use crate::error::{Error, Result};
+
+impl Domain {
+    pub async fn favorite(&self, user: i64, slug: &str) -> Result<Article> {
+        let article_id = self.article_by_slug(slug).await?.id;
+        // The count is bumped first: that locks the article row before the favorite's foreign
+        // key check does, so concurrent favorites queue instead of deadlocking.
+        let inserted = self
+            .in_transaction(|txn| {
+                Box::pin(async move {
+                    if adjust_favorites_count(txn, article_id, 1).await? == 0 {
+                        return Err(DbErr::RecordNotUpdated);
+                    }
+                    favorites::Entity::insert(favorites::ActiveModel {
+                        user_id: Set(user),
+                        article_id: Set(article_id),
+                        created_at: Set(now_ms()),
+                    })
+                    .exec_without_returning(txn)
+                    .await
+                })
+            })
+            .await;
+        match inserted {
+            Ok(_) => self.invalidate(Write::Favorite).await,
+            // Already a favorite: the rollback undid the bump, so the count did not move.
+            Err(err) if is_unique_violation(&err) => {}
+            // The article was deleted meanwhile (its row is gone, or the key check found none).
+            Err(DbErr::RecordNotUpdated) => return Err(Error::NotFound("article")),
+            Err(err) if is_foreign_key_violation(&err) => return Err(Error::NotFound("article")),
+            Err(err) => return Err(err.into()),
+        }
+        self.article(Some(user), slug).await
+    }
+
+    pub async fn unfavorite(&self, user: i64, slug: &str) -> Result<Article> {
+        let article_id = self.article_by_slug(slug).await?.id;
+        let removed = self
+            .in_transaction(|txn| {
+                Box::pin(async move {
+                    let removed = favorites::Entity::delete_many()
+                        .filter(favorites::Column::UserId.eq(user))
+                        .filter(favorites::Column::ArticleId.eq(article_id))
+                        .exec(txn)
+                        .await?
+                        .rows_affected;
+                    if removed > 0 {
+                        adjust_favorites_count(txn, article_id, -1).await?;
+                    }
+                    Ok(removed)
+                })
+            })
+            .await?;
+        if removed > 0 {
+            self.invalidate(Write::Favorite).await;
+        }
+        self.article(Some(user), slug).await
+    }
+}
+
+/// Moves the count by `delta`; returns how many articles it touched (0 when it is gone).
+async fn adjust_favorites_count(
+    txn: &DatabaseTransaction,
+    article_id: i64,
+    delta: i64,
+) -> Result<u64, DbErr> {
+    let updated = articles::Entity::update_many()
+        .col_expr(
+            articles::Column::FavoritesCount,
+            Expr::col(articles::Column::FavoritesCount).add(delta),
+        )
+        .filter(articles::Column::Id.eq(article_id))
+        .exec(txn)
+        .await?;
+    Ok(updated.rows_affected)
+}

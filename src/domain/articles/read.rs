@@ -1,0 +1,288 @@
+//! Reading articles: lists, the feed, one article, and bodies for pages that left them out.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::{Article, ArticleFilter, ArticlePage, ArticleRow, Page, SummaryRow};
+use crate::db::entities::{article_tags, articles, favorites, follows, tags};
+use crate::domain::cache_keys::{self as keys, Kind};
+use crate::domain::{Domain, sorted_unique};
+use crate::error::{Error, Result};
+
+impl Domain {
+    /// The shared (anonymous) page comes from the cache; the viewer's flags are overlaid.
+    pub async fn list_articles(
+        &self,
+        viewer: Option<i64>,
+        filter: ArticleFilter,
+        page: Page,
+    ) -> Result<ArticlePage> {
+        let mut result = self
+            .cached(
+                Kind::ArticleList,
+                |g| keys::article_list(g, &filter, page),
+                || self.query_articles(filter.clone(), page),
+            )
+            .await?;
+        self.overlay_articles(viewer, &mut result.articles).await?;
+        Ok(result)
+    }
+
+    async fn query_articles(&self, filter: ArticleFilter, page: Page) -> Result<ArticlePage> {
+        let mut condition = Condition::all();
+        if let Some(tag) = filter.tag {
+            if tag.contains('\0') {
+                return Ok(ArticlePage::empty(0));
+            }
+            condition = condition.add(
+                articles::Column::Id.in_subquery(
+                    Query::select()
+                        .column((article_tags::Entity, article_tags::Column::ArticleId))
+                        .from(article_tags::Entity)
+                        .inner_join(
+                            tags::Entity,
+                            Expr::col((tags::Entity, tags::Column::Id))
+                                .equals((article_tags::Entity, article_tags::Column::TagId)),
+                        )
+                        .and_where(Expr::col((tags::Entity, tags::Column::Name)).eq(tag))
+                        .take(),
+                ),
+            );
+        }
+        if let Some(author) = filter.author {
+            match self.user_by_username(&author).await? {
+                Some(user) => condition = condition.add(articles::Column::AuthorId.eq(user.id)),
+                None => {
+                    return Ok(ArticlePage::empty(0));
+                }
+            }
+        }
+        if let Some(fan) = filter.favorited_by {
+            match self.user_by_username(&fan).await? {
+                Some(user) => {
+                    condition = condition.add(
+                        articles::Column::Id.in_subquery(
+                            Query::select()
+                                .column(favorites::Column::ArticleId)
+                                .from(favorites::Entity)
+                                .and_where(Expr::col(favorites::Column::UserId).eq(user.id))
+                                .take(),
+                        ),
+                    )
+                }
+                None => {
+                    return Ok(ArticlePage::empty(0));
+                }
+            }
+        }
+        self.article_page(condition, page).await
+    }
+
+    /// Articles by the authors the viewer follows, newest first.
+    pub async fn feed(&self, viewer: i64, page: Page) -> Result<ArticlePage> {
+        let condition = Condition::all().add(
+            articles::Column::AuthorId.in_subquery(
+                Query::select()
+                    .column(follows::Column::FolloweeId)
+                    .from(follows::Entity)
+                    .and_where(Expr::col(follows::Column::FollowerId).eq(viewer))
+                    .take(),
+            ),
+        );
+        let mut result = self.article_page(condition, page).await?;
+        self.overlay_articles(Some(viewer), &mut result.articles)
+            .await?;
+        Ok(result)
+    }
+
+    async fn article_page(&self, condition: Condition, page: Page) -> Result<ArticlePage> {
+        let total = articles::Entity::find()
+            .filter(condition.clone())
+            .count(&self.db)
+            .await?;
+        if total <= page.offset {
+            return Ok(ArticlePage::empty(total));
+        }
+        let condition = match page.after {
+            None => condition,
+            Some(after) => condition.add(
+                Expr::tuple([
+                    Expr::col(articles::Column::CreatedAt),
+                    Expr::col(articles::Column::Id),
+                ])
+                .lt(Expr::tuple([
+                    Expr::val(after.created_at),
+                    Expr::val(after.id),
+                ])),
+            ),
+        };
+        let mut rows: Vec<SummaryRow> = articles::Entity::find()
+            .select_only()
+            .columns([
+                articles::Column::Id,
+                articles::Column::Slug,
+                articles::Column::Title,
+                articles::Column::Description,
+                articles::Column::AuthorId,
+                articles::Column::FavoritesCount,
+                articles::Column::CreatedAt,
+                articles::Column::UpdatedAt,
+            ])
+            .filter(condition)
+            .order_by_desc(articles::Column::CreatedAt)
+            .order_by_desc(articles::Column::Id)
+            // One more than asked for tells whether more follow.
+            .limit(page.limit + 1)
+            .offset(page.offset)
+            .into_model()
+            .all(&self.db)
+            .await?;
+        let more = rows.len() as u64 > page.limit;
+        rows.truncate(page.limit as usize);
+        let articles = self
+            .assemble(rows.into_iter().map(Into::into).collect())
+            .await?;
+        Ok(ArticlePage {
+            articles,
+            total,
+            more,
+        })
+    }
+
+    /// Adds tags and authors to rows with a fixed number of queries. The result is the shared
+    /// view: no viewer's flags (see [`Domain::overlay_articles`]).
+    async fn assemble(&self, rows: Vec<ArticleRow>) -> Result<Vec<Article>> {
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let author_ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
+        let mut tags_by_article = self.tags_of(&ids).await?;
+        let authors = self.profiles_of(&author_ids).await?;
+        rows.into_iter()
+            .map(|r| {
+                let author = authors.get(&r.author_id).cloned().ok_or_else(|| {
+                    Error::Internal(anyhow::anyhow!("author {} missing", r.author_id))
+                })?;
+                Ok(Article {
+                    tags: tags_by_article.remove(&r.id).unwrap_or_default(),
+                    favorited: false,
+                    id: r.id,
+                    slug: r.slug,
+                    title: r.title,
+                    description: r.description,
+                    body: r.body,
+                    created_at: r.created_at,
+                    updated_at: r.updated_at,
+                    favorites_count: r.favorites_count,
+                    author,
+                })
+            })
+            .collect()
+    }
+
+    /// Sets the viewer's `favorited` and `following` flags on shared views.
+    pub(super) async fn overlay_articles(
+        &self,
+        viewer: Option<i64>,
+        articles: &mut [Article],
+    ) -> Result<()> {
+        let Some(viewer) = viewer else { return Ok(()) };
+        let ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
+        let authors: Vec<i64> = articles.iter().map(|a| a.author.id).collect();
+        let flags = self.viewer_flags(viewer, &ids, &authors).await?;
+        for article in articles {
+            article.favorited = flags.favorited.contains(&article.id);
+            article.author.following = flags.following.contains(&article.author.id);
+        }
+        Ok(())
+    }
+
+    /// Sorted tag names per article id.
+    async fn tags_of(&self, article_ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+        let mut by_article: HashMap<i64, Vec<String>> = HashMap::new();
+        if article_ids.is_empty() {
+            return Ok(by_article);
+        }
+        let stmt = Query::select()
+            .column((article_tags::Entity, article_tags::Column::ArticleId))
+            .column((tags::Entity, tags::Column::Name))
+            .from(article_tags::Entity)
+            .inner_join(
+                tags::Entity,
+                Expr::col((tags::Entity, tags::Column::Id))
+                    .equals((article_tags::Entity, article_tags::Column::TagId)),
+            )
+            .and_where(
+                Expr::col((article_tags::Entity, article_tags::Column::ArticleId))
+                    .is_in(article_ids.iter().copied()),
+            )
+            .take();
+        for row in self.db.query_all(&stmt).await? {
+            let article_id: i64 = row.try_get("", "article_id")?;
+            let name: String = row.try_get("", "name")?;
+            by_article.entry(article_id).or_default().push(name);
+        }
+        for names in by_article.values_mut() {
+            names.sort();
+        }
+        Ok(by_article)
+    }
+
+    pub(super) async fn article_by_slug(&self, slug: &str) -> Result<articles::Model> {
+        // No slug holds a NUL (and PostgreSQL refuses one in a text parameter).
+        if slug.contains('\0') {
+            return Err(Error::NotFound("article"));
+        }
+        articles::Entity::find()
+            .filter(articles::Column::Slug.eq(slug))
+            .one(&self.db)
+            .await?
+            .ok_or(Error::NotFound("article"))
+    }
+
+    pub(super) async fn full_article(&self, model: articles::Model) -> Result<Article> {
+        let mut assembled = self.assemble(vec![model.into()]).await?;
+        assembled
+            .pop()
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("assembled article missing")))
+    }
+
+    pub async fn article(&self, viewer: Option<i64>, slug: &str) -> Result<Article> {
+        let mut article = self
+            .cached(
+                Kind::Article,
+                |g| keys::article(g, slug),
+                || async { self.full_article(self.article_by_slug(slug).await?).await },
+            )
+            .await?;
+        self.overlay_articles(viewer, std::slice::from_mut(&mut article))
+            .await?;
+        Ok(article)
+    }
+
+    /// The bodies of the articles `ids` (list pages leave them out), through the cache.
+    pub async fn article_bodies(&self, ids: &[i64]) -> Result<HashMap<i64, String>> {
+        let ids = sorted_unique(ids);
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.cached(
+            Kind::Article,
+            |g| keys::article_bodies(g, &ids),
+            || async {
+                let rows: Vec<(i64, String)> = articles::Entity::find()
+                    .select_only()
+                    .columns([articles::Column::Id, articles::Column::Body])
+                    .filter(articles::Column::Id.is_in(ids.iter().copied()))
+                    .into_tuple()
+                    .all(&self.db)
+                    .await?;
+                Ok(rows.into_iter().collect())
+            },
+        )
+        .await
+    }
+}

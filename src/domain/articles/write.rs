@@ -1,0 +1,235 @@
+//! Writing articles: create, update (a new title gives a new slug), delete.
+
+use rand::Rng;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect,
+};
+
+use super::{Article, ArticleChanges, NewArticle};
+use crate::db::entities::{article_tags, articles, tags};
+use crate::domain::cache_keys::Write;
+use crate::domain::{Domain, TxnWork, input, is_unique_violation, now_ms};
+use crate::error::{Error, Result, Violations};
+
+/// Attempts at a fresh random slug suffix before giving up (collisions are astronomically rare).
+const SLUG_ATTEMPTS: usize = 5;
+
+impl Domain {
+    pub async fn create_article(&self, author: i64, input: NewArticle) -> Result<Article> {
+        let mut violations = Violations::default();
+        let title = violations.check("title", input::title(input.title));
+        let description = violations.check("description", input::description(input.description));
+        let body = violations.check("body", input::article_body(input.body));
+        let tags = violations.check("tagList", input::tag_list(input.tags));
+        violations.finish()?;
+        let (title, description, body, tags) = (
+            title.unwrap(),
+            description.unwrap(),
+            body.unwrap(),
+            tags.unwrap(),
+        );
+        let base = input::slugify(&title);
+        let now = now_ms();
+        let model = self
+            .write_with_free_slug(Some(&base), |slug, txn| {
+                let model = articles::ActiveModel {
+                    slug: Set(slug.unwrap_or_default()),
+                    title: Set(title.clone()),
+                    description: Set(description.clone()),
+                    body: Set(body.clone()),
+                    author_id: Set(author),
+                    favorites_count: Set(0),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                };
+                let tags = tags.clone();
+                Box::pin(async move {
+                    let model = model.insert(txn).await?;
+                    set_tags(txn, model.id, &tags).await?;
+                    Ok(model)
+                })
+            })
+            .await?;
+        self.invalidate(Write::Article).await;
+        self.full_article(model).await
+    }
+
+    pub async fn update_article(
+        &self,
+        user: i64,
+        slug: &str,
+        changes: ArticleChanges,
+    ) -> Result<Article> {
+        if changes.title.is_none()
+            && changes.description.is_none()
+            && changes.body.is_none()
+            && changes.tags.is_none()
+        {
+            return Err(Error::field("article", "at least one field is required"));
+        }
+        let mut violations = Violations::default();
+        let title = changes
+            .title
+            .and_then(|v| violations.check("title", input::title(Some(v))));
+        let description = changes
+            .description
+            .and_then(|v| violations.check("description", input::description(Some(v))));
+        let body = changes
+            .body
+            .and_then(|v| violations.check("body", input::article_body(Some(v))));
+        let tags = changes
+            .tags
+            .and_then(|v| violations.check("tagList", input::tag_list(Some(v))));
+        violations.finish()?;
+
+        let current = self.article_by_slug(slug).await?;
+        if current.author_id != user {
+            return Err(Error::Forbidden("only the author can change this article"));
+        }
+        // A new title gives a new slug; a title that slugifies the same keeps the old one.
+        let new_base = title
+            .as_deref()
+            .map(input::slugify)
+            .filter(|base| *base != input::slugify(&current.title));
+        let updated_at = std::cmp::max(now_ms(), current.updated_at);
+        let updated = self
+            .write_with_free_slug(new_base.as_deref(), |slug, txn| {
+                let mut model: articles::ActiveModel = current.clone().into();
+                if let Some(slug) = slug {
+                    model.slug = Set(slug);
+                }
+                if let Some(title) = &title {
+                    model.title = Set(title.clone());
+                }
+                if let Some(description) = &description {
+                    model.description = Set(description.clone());
+                }
+                if let Some(body) = &body {
+                    model.body = Set(body.clone());
+                }
+                model.updated_at = Set(updated_at);
+                let tags = tags.clone();
+                Box::pin(async move {
+                    let updated = model.update(txn).await?;
+                    if let Some(tags) = tags {
+                        article_tags::Entity::delete_many()
+                            .filter(article_tags::Column::ArticleId.eq(updated.id))
+                            .exec(txn)
+                            .await?;
+                        set_tags(txn, updated.id, &tags).await?;
+                    }
+                    Ok(updated)
+                })
+            })
+            .await?;
+        self.invalidate(Write::Article).await;
+        let mut article = self.full_article(updated).await?;
+        self.overlay_articles(Some(user), std::slice::from_mut(&mut article))
+            .await?;
+        Ok(article)
+    }
+
+    /// Comments, favorites and tag links go with the article (foreign keys cascade).
+    pub async fn delete_article(&self, user: i64, slug: &str) -> Result<()> {
+        let article = self.article_by_slug(slug).await?;
+        if article.author_id != user {
+            return Err(Error::Forbidden("only the author can delete this article"));
+        }
+        articles::Entity::delete_by_id(article.id)
+            .exec(&self.db)
+            .await?;
+        self.invalidate(Write::Article).await;
+        Ok(())
+    }
+
+    /// Runs `write` in a transaction with a slug for `base` (or `None` when the slug stays as
+    /// it is): the bare base when it is free and not a route's name, otherwise the base with a
+    /// random suffix. A write that loses the slug to a concurrent one runs again with another.
+    async fn write_with_free_slug<T, F>(&self, base: Option<&str>, write: F) -> Result<T>
+    where
+        T: Send,
+        F: for<'c> Fn(Option<String>, &'c DatabaseTransaction) -> TxnWork<'c, T> + Send + Sync,
+    {
+        for attempt in 0..SLUG_ATTEMPTS {
+            let slug = match base {
+                Some(base) => Some(self.candidate_slug(base, attempt).await?),
+                None => None,
+            };
+            match self.in_transaction(|txn| write(slug.clone(), txn)).await {
+                Ok(value) => return Ok(value),
+                Err(err) if slug.is_some() && is_unique_violation(&err) => continue,
+                // The article was deleted by a concurrent request.
+                Err(DbErr::RecordNotUpdated) => return Err(Error::NotFound("article")),
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(Error::Internal(anyhow::anyhow!(
+            "no free slug for '{}'",
+            base.unwrap_or_default()
+        )))
+    }
+
+    /// The bare slug when it is free (first attempt), otherwise the slug with a random suffix.
+    async fn candidate_slug(&self, base: &str, attempt: usize) -> Result<String> {
+        if attempt == 0 && !input::RESERVED_SLUGS.contains(&base) {
+            let taken = articles::Entity::find()
+                .filter(articles::Column::Slug.eq(base))
+                .count(&self.db)
+                .await?
+                > 0;
+            if !taken {
+                return Ok(base.to_owned());
+            }
+        }
+        Ok(format!("{base}-{}", random_suffix()))
+    }
+}
+
+fn random_suffix() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..6)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Links an article to its tags, creating the tags that do not exist yet.
+async fn set_tags(
+    txn: &DatabaseTransaction,
+    article_id: i64,
+    names: &[String],
+) -> Result<(), DbErr> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    tags::Entity::insert_many(names.iter().map(|name| tags::ActiveModel {
+        name: Set(name.clone()),
+        ..Default::default()
+    }))
+    .on_conflict(
+        OnConflict::column(tags::Column::Name)
+            .do_nothing_on([tags::Column::Name])
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    let tag_ids: Vec<i64> = tags::Entity::find()
+        .select_only()
+        .column(tags::Column::Id)
+        .filter(tags::Column::Name.is_in(names.iter().cloned()))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    article_tags::Entity::insert_many(tag_ids.into_iter().map(|tag_id| {
+        article_tags::ActiveModel {
+            article_id: Set(article_id),
+            tag_id: Set(tag_id),
+        }
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Reading a request body for a JSON API: the media type must be JSON (415), the size is bounded
+//! (413), and so is the time the client may take to send it (408), so that a slow sender cannot
+//! hold a connection and a handler for the whole request time-out.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode, header};
+
+/// Why a body could not be read; each API renders it in its own error shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    NotJson,
+    TooLarge,
+    TooSlow,
+    Unreadable,
+}
+
+impl BodyError {
+    pub fn status(self) -> StatusCode {
+        match self {
+            BodyError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::TooSlow => StatusCode::REQUEST_TIMEOUT,
+            BodyError::Unreadable => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            BodyError::NotJson => "the body must be JSON: send `Content-Type: application/json`",
+            BodyError::TooLarge => "request body is too large",
+            BodyError::TooSlow => "the request body was not sent in time",
+            BodyError::Unreadable => "could not read the request body",
+        }
+    }
+}
+
+/// `application/json`, or any `application/*+json`, with or without parameters.
+pub fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let media_type = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    media_type == "application/json"
+        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+}
+
+/// The whole body of a JSON request, read within `timeout` and the configured size limit.
+pub async fn read_json(request: Request, timeout: Duration) -> Result<Bytes, BodyError> {
+    if !is_json(request.headers()) {
+        return Err(BodyError::NotJson);
+    }
+    match tokio::time::timeout(timeout, Bytes::from_request(request, &())).await {
+        Err(_) => Err(BodyError::TooSlow),
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(rejection)) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(BodyError::TooLarge)
+        }
+        Ok(Err(_)) => Err(BodyError::Unreadable),
+    }
+}
+
+/// Whether the text is a JSON object at the top level (not an array, string or number).
+pub fn starts_as_object(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{')
+}

@@ -1,0 +1,58 @@
+//! The application state every handler and middleware shares. Imports no routes: handlers and
+//! extractors take the parts they need through [`FromRef`].
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::auth::jwt::TokenIssuer;
+use crate::auth::password;
+use crate::cache::Cache;
+use crate::config::Settings;
+use crate::db;
+use crate::domain::{Domain, cache_keys};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub domain: Domain,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// Connects to the database and applies pending migrations.
+    pub async fn init(settings: Settings) -> anyhow::Result<Self> {
+        let db = db::connect(&settings).await?;
+        db::migrate(&db).await?;
+        let tokens = TokenIssuer::new(&settings.jwt_secret, settings.jwt_ttl);
+        let (namespace, layout) = (&settings.cache_namespace, cache_keys::LAYOUT);
+        let cache = match &settings.redis_url {
+            _ if !settings.cache_enabled => Cache::disabled(namespace, layout),
+            Some(url) => Cache::redis(namespace, layout, url)?,
+            None => Cache::local(namespace, layout),
+        };
+        // The first unknown-e-mail login must not be the one that pays for the dummy hash.
+        password::prepare().await?;
+        Ok(AppState {
+            domain: Domain { db, cache, tokens },
+            settings: Arc::new(settings),
+        })
+    }
+}
+
+impl FromRef<AppState> for Domain {
+    fn from_ref(state: &AppState) -> Self {
+        state.domain.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Settings> {
+    fn from_ref(state: &AppState) -> Self {
+        state.settings.clone()
+    }
+}
+
+impl FromRef<AppState> for Cache {
+    fn from_ref(state: &AppState) -> Self {
+        state.domain.cache.clone()
+    }
+}
