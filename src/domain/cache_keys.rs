@@ -110,6 +110,11 @@ pub fn article_bodies(g: &Generations, ids: &[i64]) -> String {
     format!("bodies:c{}:{}", content(g), id_set(ids))
 }
 
+/// The body sizes of the articles `ids` (sorted, unique).
+pub fn article_body_sizes(g: &Generations, ids: &[i64]) -> String {
+    format!("body-sizes:c{}:{}", content(g), id_set(ids))
+}
+
 /// The newest `first` comments of each of the articles `ids` (sorted, unique).
 pub fn latest_comments(g: &Generations, ids: &[i64], first: u64) -> String {
     format!(

@@ -9,6 +9,8 @@ use rand::seq::IndexedRandom;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use quire::domain::cache_keys::Kind;
+
 use crate::support::{TestApp, free_port, recorded_sql, unique};
 
 fn redis_url() -> Option<String> {
@@ -544,4 +546,97 @@ async fn the_cache_can_be_switched_off() {
         !statements.lock().unwrap().is_empty(),
         "with the cache off every read hits the database"
     );
+}
+
+/// The body of the article at `path`, read anonymously (through the shared cache).
+async fn read(app: &TestApp, path: &str) -> String {
+    let response = app.get(path, None).await;
+    response.body["article"]["body"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", response.text))
+        .to_owned()
+}
+
+/// Runs a Redis command against the server on `port`.
+async fn redis_command(port: u16, args: &[&str]) {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let mut command = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        command.arg(*arg);
+    }
+    command.query_async::<()>(&mut connection).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_redis_that_refuses_writes_never_leaves_instances_stale() {
+    if redis_url().is_none() {
+        return; // runs in the Redis suite
+    }
+    let port = free_port();
+    let Some(mut redis) = start_redis(port) else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "redis-server is needed in CI"
+        );
+        return;
+    };
+    wait_for_port(port).await;
+    let url = format!("redis://127.0.0.1:{port}");
+    let (a, b) = TestApp::spawn_pair(&[("redis_url", url.as_str())]).await;
+    let (_, token) = a.user().await;
+    let slug = a.article(&token, "Replicated", &[]).await;
+    let path = format!("/api/articles/{slug}");
+    assert_eq!(read(&b, &path).await, "the body");
+    assert_eq!(read(&b, &path).await, "the body"); // now cached on B
+
+    // A replica after fail-over: reads answer, writes are refused.
+    redis_command(port, &["CONFIG", "SET", "min-replicas-to-write", "1"]).await;
+    let updated = a
+        .put(
+            &path,
+            Some(&token),
+            json!({"article": {"body": "while read-only"}}),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
+    // The writer knows its bump was lost: it stops reading the shared cache at once.
+    assert_eq!(read(&a, &path).await, "while read-only");
+    // The other instance notices within the watch's interval (the README's bound).
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(read(&b, &path).await, "while read-only");
+    let edited = b
+        .put(
+            &path,
+            Some(&token),
+            json!({"article": {"body": "still read-only"}}),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK);
+    assert_eq!(read(&a, &path).await, "still read-only");
+    assert_eq!(read(&b, &path).await, "still read-only");
+
+    // Writes are taken again: every lost bump is made good before the cache is read again.
+    redis_command(port, &["CONFIG", "SET", "min-replicas-to-write", "0"]).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(read(&a, &path).await, "still read-only");
+    assert_eq!(read(&b, &path).await, "still read-only");
+    let hits = b.cache.stats(Kind::Response as usize).hits;
+    assert_eq!(read(&b, &path).await, "still read-only");
+    assert!(
+        b.cache.stats(Kind::Response as usize).hits > hits,
+        "the shared cache is in use again"
+    );
+    let last = a
+        .put(
+            &path,
+            Some(&token),
+            json!({"article": {"body": "writable again"}}),
+        )
+        .await;
+    assert_eq!(last.status, StatusCode::OK);
+    assert_eq!(read(&b, &path).await, "writable again");
+    redis.kill().unwrap();
+    redis.wait().unwrap();
 }

@@ -18,7 +18,7 @@ fn quire(dir: &std::path::Path) -> Command {
 }
 
 /// Registers a fresh user through a spawned server; returns the token.
-async fn register(client: &reqwest::Client, port: u16, prefix: &str) -> String {
+pub(crate) async fn register(client: &reqwest::Client, port: u16, prefix: &str) -> String {
     let username = unique(prefix);
     let registered: serde_json::Value = client
         .post(format!("http://127.0.0.1:{port}/api/users"))
@@ -32,7 +32,7 @@ async fn register(client: &reqwest::Client, port: u16, prefix: &str) -> String {
     registered["user"]["token"].as_str().unwrap().to_owned()
 }
 
-fn start(dir: &std::path::Path, port: u16) -> Child {
+pub(crate) fn start(dir: &std::path::Path, port: u16) -> Child {
     quire(dir)
         .env("QUIRE_LISTEN", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
@@ -42,7 +42,7 @@ fn start(dir: &std::path::Path, port: u16) -> Child {
 }
 
 /// Waits until the server answers; a server that stops instead fails the test with its stderr.
-async fn wait_ready(server: &mut Child, port: u16) {
+pub(crate) async fn wait_ready(server: &mut Child, port: u16) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Some(status) = server.try_wait().unwrap() {
@@ -63,7 +63,7 @@ async fn wait_ready(server: &mut Child, port: u16) {
     panic!("quire did not start on port {port}");
 }
 
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn terminate(child: &mut Child) -> std::process::ExitStatus {
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -10,6 +10,7 @@ mod graphql;
 mod graphql_http;
 mod http;
 mod indexes;
+mod memory;
 mod profiles;
 mod races;
 mod routing;

@@ -12,35 +12,47 @@ use super::budget::ResponseBudget;
 use crate::domain::Domain;
 use crate::domain::articles::Comment;
 
-/// Bodies are loaded a page at a time (one statement for a page), each batch counted against
-/// the request's budget before the next is read: a query naming a thousand long articles
-/// stops at the budget instead of holding them all.
-const BODIES_PER_BATCH: usize = crate::domain::input::PAGE_LIMIT_MAX as usize;
-
-/// Article bodies, which list pages leave out.
+/// Article bodies, which list pages leave out. Their sizes are read first and counted against
+/// the request's budget, so bodies that would not fit are never loaded. One request's loads
+/// run one at a time and share what they loaded, so aliases that repeat a page load it once.
 pub(crate) struct ArticleBodies {
     domain: Domain,
     budget: Arc<ResponseBudget>,
+    /// Shared, so that handing a body to each alias that asks for it copies nothing.
+    loaded: tokio::sync::Mutex<HashMap<i64, Arc<str>>>,
 }
 
 impl ArticleBodies {
     pub(crate) fn new(domain: Domain, budget: Arc<ResponseBudget>) -> Self {
-        ArticleBodies { domain, budget }
+        ArticleBodies {
+            domain,
+            budget,
+            loaded: Default::default(),
+        }
     }
 }
 
 impl Loader<i64> for ArticleBodies {
-    type Value = String;
+    type Value = Arc<str>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, ids: &[i64]) -> Result<HashMap<i64, String>, Self::Error> {
-        let mut bodies = HashMap::with_capacity(ids.len());
-        for batch in ids.chunks(BODIES_PER_BATCH) {
-            let loaded = self.domain.article_bodies(batch).await.extend()?;
-            self.budget.load(loaded.values().map(String::len).sum())?;
-            bodies.extend(loaded);
+    async fn load(&self, ids: &[i64]) -> Result<HashMap<i64, Arc<str>>, Self::Error> {
+        let mut loaded = self.loaded.lock().await;
+        let missing: Vec<i64> = ids
+            .iter()
+            .copied()
+            .filter(|id| !loaded.contains_key(id))
+            .collect();
+        if !missing.is_empty() {
+            let sizes = self.domain.article_body_sizes(&missing).await.extend()?;
+            self.budget.load(sizes.values().sum::<u64>() as usize)?;
+            let bodies = self.domain.article_bodies(&missing).await.extend()?;
+            loaded.extend(bodies.into_iter().map(|(id, body)| (id, Arc::from(body))));
         }
-        Ok(bodies)
+        Ok(ids
+            .iter()
+            .filter_map(|id| loaded.get(id).map(|body| (*id, body.clone())))
+            .collect())
     }
 }
 

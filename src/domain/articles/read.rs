@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::{Article, ArticleFilter, ArticlePage, ArticleRow, Page, SummaryRow};
@@ -281,6 +281,39 @@ impl Domain {
                     .all(&self.db)
                     .await?;
                 Ok(rows.into_iter().collect())
+            },
+        )
+        .await
+    }
+
+    /// The size in bytes of the bodies of the articles `ids`, through the cache: a caller can
+    /// refuse to load bodies that would not fit its budget without reading them.
+    pub async fn article_body_sizes(&self, ids: &[i64]) -> Result<HashMap<i64, u64>> {
+        let ids = sorted_unique(ids);
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.cached(
+            Kind::Article,
+            |g| keys::article_body_sizes(g, &ids),
+            || async {
+                let bytes = match self.db.get_database_backend() {
+                    DbBackend::Postgres => "CAST(octet_length(body) AS BIGINT)",
+                    DbBackend::MySql => "CAST(LENGTH(body) AS SIGNED)",
+                    _ => "length(CAST(body AS BLOB))",
+                };
+                let rows: Vec<(i64, i64)> = articles::Entity::find()
+                    .select_only()
+                    .column(articles::Column::Id)
+                    .column_as(Expr::cust(bytes), "bytes")
+                    .filter(articles::Column::Id.is_in(ids.iter().copied()))
+                    .into_tuple()
+                    .all(&self.db)
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, bytes)| (id, u64::try_from(bytes).unwrap_or_default()))
+                    .collect())
             },
         )
         .await
