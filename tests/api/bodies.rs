@@ -126,12 +126,6 @@ async fn a_body_is_exactly_one_object_in_its_envelope() {
         (r#"{"user": "#.to_owned(), "body"),
     ] {
         let response = post_raw(&app, "/api/users", json_type, &body, None).await;
-        assert_eq!(
-            response.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}: {}",
-            response.text
-        );
         response.assert_field_error(field);
     }
     // Nothing of the refused bodies was written: the valid one registers now.
@@ -156,12 +150,6 @@ async fn a_body_is_exactly_one_object_in_its_envelope() {
         ),
     ] {
         let response = post_raw(&app, path, json_type, body, Some(&token)).await;
-        assert_eq!(
-            response.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}: {}",
-            response.text
-        );
         response.assert_field_error(field);
     }
     let slug = app.article(&token, "Shapes", &[]).await;

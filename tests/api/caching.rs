@@ -332,21 +332,28 @@ async fn wait_for_port(port: u16) {
     panic!("nothing listens on {port}");
 }
 
-#[tokio::test]
-async fn redis_stopping_mid_run_degrades_to_the_database_and_recovers() {
-    if redis_url().is_none() {
-        return; // runs in the Redis suite
-    }
+/// A Redis of the test's own, which it may stop or reconfigure, with its port; `None` outside
+/// the Redis suite (or without `redis-server`, which CI must have).
+async fn private_redis() -> Option<(Child, u16)> {
+    redis_url()?;
     let port = free_port();
-    let Some(mut redis) = start_redis(port) else {
+    let Some(redis) = start_redis(port) else {
         assert_ne!(
             std::env::var("CI").as_deref(),
             Ok("true"),
             "redis-server is needed in CI"
         );
-        return;
+        return None;
     };
     wait_for_port(port).await;
+    Some((redis, port))
+}
+
+#[tokio::test]
+async fn redis_stopping_mid_run_degrades_to_the_database_and_recovers() {
+    let Some((mut redis, port)) = private_redis().await else {
+        return; // runs in the Redis suite
+    };
     let url = format!("redis://127.0.0.1:{port}");
     let (app, statements) = TestApp::spawn_recording_with(&[("redis_url", url.as_str())]).await;
     let (author, token) = app.user().await;
@@ -570,19 +577,9 @@ async fn redis_command(port: u16, args: &[&str]) {
 
 #[tokio::test]
 async fn a_redis_that_refuses_writes_never_leaves_instances_stale() {
-    if redis_url().is_none() {
+    let Some((mut redis, port)) = private_redis().await else {
         return; // runs in the Redis suite
-    }
-    let port = free_port();
-    let Some(mut redis) = start_redis(port) else {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "redis-server is needed in CI"
-        );
-        return;
     };
-    wait_for_port(port).await;
     let url = format!("redis://127.0.0.1:{port}");
     let (a, b) = TestApp::spawn_pair(&[("redis_url", url.as_str())]).await;
     let (_, token) = a.user().await;

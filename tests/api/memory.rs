@@ -63,30 +63,26 @@ async fn peak_memory_stays_bounded_under_huge_answer_attacks() {
     let token = register(&client, port, "hog").await;
     let tag = unique("huge");
     let body = "x".repeat(100_000);
+    let write = |path: String, body: Value| {
+        let request = client
+            .post(format!("{base}{path}"))
+            .header("authorization", format!("Token {token}"))
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            assert!(response.status().is_success(), "{}", response.status());
+            response.json::<Value>().await.unwrap()
+        }
+    };
     let mut slug = String::new();
     for i in 0..100 {
-        let created: Value = client
-            .post(format!("{base}/api/articles"))
-            .header("authorization", format!("Token {token}"))
-            .json(&json!({"article": {"title": format!("Huge {i}"), "description": "d", "body": body, "tagList": [tag]}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let article = json!({"title": format!("Huge {i}"), "description": "d", "body": body, "tagList": [tag]});
+        let created = write("/api/articles".into(), json!({ "article": article })).await;
         slug = created["article"]["slug"].as_str().unwrap().to_owned();
     }
-    let comment = escaped_comment();
+    let comment = json!({"comment": {"body": escaped_comment()}});
     for _ in 0..75 {
-        let response = client
-            .post(format!("{base}/api/articles/{slug}/comments"))
-            .header("authorization", format!("Token {token}"))
-            .json(&json!({"comment": {"body": comment}}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
+        write(format!("/api/articles/{slug}/comments"), comment.clone()).await;
     }
     let baseline = peak_rss(server.id());
 
