@@ -205,3 +205,33 @@ async fn every_username_is_one_reachable_path_segment() {
     let profile = app.get(&format!("/api/profiles/{username}"), None).await;
     assert_eq!(profile.body["profile"]["username"], username.as_str());
 }
+
+#[tokio::test]
+async fn a_browser_preflight_passes_on_slashed_routes() {
+    let app = TestApp::spawn().await;
+    for path in ["/api/articles/", "/api/users/login/", "/graphql/"] {
+        let response = app
+            .raw(
+                app.client
+                    .request(Method::OPTIONS, app.url(path))
+                    .header("origin", "http://localhost:4200")
+                    .header("access-control-request-method", "POST")
+                    .header(
+                        "access-control-request-headers",
+                        "authorization,content-type",
+                    ),
+            )
+            .await;
+        assert!(response.status.is_success(), "{path}: {}", response.status);
+        let allowed = response
+            .headers
+            .get("access-control-allow-headers")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        assert!(
+            allowed.contains("content-type") && allowed.contains("authorization"),
+            "{allowed}"
+        );
+    }
+}
