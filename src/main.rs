@@ -6,10 +6,11 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay` (not named by the bindings). Rows are decoded on the
-/// SQLite driver's thread per connection and freed on the runtime's threads; with the default
-/// delay the pages of idle connections' threads stayed committed, and a few large reads left the
-/// process hundreds of MiB larger. Purging at once returns them.
+/// mimalloc's `mi_option_purge_delay` (index 15 in its v2 and v3 headers; the bindings do not
+/// name it). Rows are decoded on the SQLite driver's thread per connection and freed on the
+/// runtime's threads; with the default delay the pages of idle connections' threads stayed
+/// committed, and a few large reads left the process hundreds of MiB larger. Purging at once
+/// returns them.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 use quire::app;
