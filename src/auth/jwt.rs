@@ -16,6 +16,18 @@ struct Claims {
     iss: String,
     iat: u64,
     exp: u64,
+    /// `iat` in milliseconds, so that a token issued just after a revocation (in the same
+    /// second) is told from one issued just before it. Older tokens fall back to `iat`.
+    #[serde(default)]
+    iat_ms: u64,
+}
+
+/// What a valid token says.
+#[derive(Debug, Clone, Copy)]
+pub struct Verified {
+    pub user_id: i64,
+    /// When it was issued, in milliseconds since the Unix epoch.
+    pub issued_at_ms: i64,
 }
 
 #[derive(Clone)]
@@ -24,10 +36,15 @@ pub struct TokenIssuer {
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
+    /// Lifetimes of the bearer access token and the refresh token of `POST /api/auth/token`.
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
 }
 
 impl TokenIssuer {
-    pub fn new(secret: &[u8], ttl: Duration) -> Self {
+    /// `ttl` is the RealWorld token's lifetime; `access_ttl` and `refresh_ttl` those of a
+    /// bearer and refresh token pair.
+    pub fn new(secret: &[u8], ttl: Duration, access_ttl: Duration, refresh_ttl: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
@@ -37,31 +54,48 @@ impl TokenIssuer {
             decoding: DecodingKey::from_secret(secret),
             validation,
             ttl,
+            access_ttl,
+            refresh_ttl,
         }
     }
 
+    /// A token with the configured lifetime (the RealWorld `user.token`).
     pub fn issue(&self, user_id: i64) -> Result<String> {
+        self.issue_for(user_id, self.ttl)
+    }
+
+    /// A token that lives for `ttl`.
+    pub fn issue_for(&self, user_id: i64, ttl: Duration) -> Result<String> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+            .unwrap_or_default();
         let claims = Claims {
             sub: user_id.to_string(),
             iss: ISSUER.to_owned(),
-            iat: now,
-            exp: now + self.ttl.as_secs(),
+            iat: now.as_secs(),
+            exp: now.as_secs() + ttl.as_secs(),
+            iat_ms: now.as_millis() as u64,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| Error::Internal(e.into()))
     }
 
-    /// The user id a valid token was issued for.
-    pub fn verify(&self, token: &str) -> Result<i64> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| Error::Unauthorized("invalid or expired token"))?;
-        data.claims
+    /// Who a valid token was issued for, and when.
+    pub fn verify(&self, token: &str) -> Result<Verified> {
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| Error::Unauthorized("invalid or expired token"))?
+            .claims;
+        let user_id = claims
             .sub
             .parse()
-            .map_err(|_| Error::Unauthorized("invalid or expired token"))
+            .map_err(|_| Error::Unauthorized("invalid or expired token"))?;
+        let issued_at_ms = match claims.iat_ms {
+            0 => claims.iat.saturating_mul(1000),
+            ms => ms,
+        };
+        Ok(Verified {
+            user_id,
+            issued_at_ms: i64::try_from(issued_at_ms).unwrap_or(i64::MAX),
+        })
     }
 }

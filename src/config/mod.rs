@@ -37,6 +37,8 @@ struct RawSettings {
     redis_url: Option<String>,
     log: String,
     jwt_ttl_seconds: u64,
+    access_token_ttl_seconds: u64,
+    refresh_token_ttl_seconds: u64,
     db_max_connections: u32,
     request_timeout_seconds: u64,
     body_timeout_seconds: u64,
@@ -66,6 +68,11 @@ pub struct Settings {
     pub redis_url: Option<String>,
     pub log: String,
     pub jwt_ttl: Duration,
+    /// Lifetime of a bearer access token from `POST /api/auth/token` (short: it cannot be
+    /// revoked one by one, only all at once).
+    pub access_token_ttl: Duration,
+    /// Lifetime of a refresh token (each refresh issues a new one).
+    pub refresh_token_ttl: Duration,
     pub db_max_connections: u32,
     pub request_timeout: Duration,
     /// The longest a client may take to send a request body (408 after it); never more than
@@ -152,6 +159,8 @@ impl Settings {
             .set_default("env", "development")?
             .set_default("log", "info")?
             .set_default("jwt_ttl_seconds", 86_400)?
+            .set_default("access_token_ttl_seconds", 900)?
+            .set_default("refresh_token_ttl_seconds", 30 * 86_400)?
             .set_default("db_max_connections", 16)?
             .set_default("request_timeout_seconds", 30)?
             .set_default("body_timeout_seconds", 10)?
@@ -214,6 +223,12 @@ impl Settings {
         if raw.jwt_ttl_seconds < 60 || raw.jwt_ttl_seconds > 30 * 86_400 {
             bail!("QUIRE_JWT_TTL_SECONDS must be between 60 and 2592000");
         }
+        if !(60..=86_400).contains(&raw.access_token_ttl_seconds) {
+            bail!("QUIRE_ACCESS_TOKEN_TTL_SECONDS must be between 60 and 86400");
+        }
+        if !(3_600..=365 * 86_400).contains(&raw.refresh_token_ttl_seconds) {
+            bail!("QUIRE_REFRESH_TOKEN_TTL_SECONDS must be between 3600 and 31536000");
+        }
         if raw.db_max_connections == 0 || raw.db_max_connections > 1000 {
             bail!("QUIRE_DB_MAX_CONNECTIONS must be between 1 and 1000");
         }
@@ -275,6 +290,8 @@ impl Settings {
             redis_url: raw.redis_url,
             log: raw.log,
             jwt_ttl: Duration::from_secs(raw.jwt_ttl_seconds),
+            access_token_ttl: Duration::from_secs(raw.access_token_ttl_seconds),
+            refresh_token_ttl: Duration::from_secs(raw.refresh_token_ttl_seconds),
             db_max_connections: raw.db_max_connections,
             request_timeout: Duration::from_secs(raw.request_timeout_seconds),
             body_timeout: Duration::from_secs(
@@ -301,6 +318,8 @@ const KEYS: &[&str] = &[
     "redis_url",
     "log",
     "jwt_ttl_seconds",
+    "access_token_ttl_seconds",
+    "refresh_token_ttl_seconds",
     "db_max_connections",
     "request_timeout_seconds",
     "body_timeout_seconds",

@@ -5,6 +5,7 @@ pub mod cache_keys;
 pub mod input;
 pub mod profiles;
 pub mod tags;
+pub mod tokens;
 pub mod users;
 
 use std::future::Future;

@@ -4,7 +4,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 
 use super::cache_keys::Write;
 use super::{Domain, input, now_ms};
-use crate::auth::password;
+use crate::auth::{password, refresh};
 use crate::db::entities::users;
 use crate::db::unique_violation_column;
 use crate::error::{Error, Result, Violations};
@@ -55,14 +55,19 @@ impl Domain {
         })
     }
 
-    /// The user behind a verified token; a token for a deleted account is refused.
+    /// The user behind a verified token. A token for a deleted account is refused, and so is
+    /// one issued before the account's last password change or "log out everywhere": the
+    /// check reads the same row, so it costs nothing more and holds on every instance at once.
     pub async fn authenticate(&self, token: &str) -> Result<i64> {
-        let user_id = self.tokens.verify(token)?;
-        users::Entity::find_by_id(user_id)
+        let verified = self.tokens.verify(token)?;
+        let user = users::Entity::find_by_id(verified.user_id)
             .one(&self.db)
             .await?
-            .map(|u| u.id)
-            .ok_or(Error::Unauthorized("invalid or expired token"))
+            .ok_or(Error::Unauthorized("invalid or expired token"))?;
+        if verified.issued_at_ms < user.tokens_valid_after {
+            return Err(Error::Unauthorized("token revoked: sign in again"));
+        }
+        Ok(user.id)
     }
 
     pub async fn register(&self, input: Registration) -> Result<SignedIn> {
@@ -95,6 +100,12 @@ impl Domain {
     }
 
     pub async fn login(&self, input: Credentials) -> Result<SignedIn> {
+        let user = self.check_credentials(input).await?;
+        self.signed_in(user)
+    }
+
+    /// The account the credentials open, or 401.
+    pub(crate) async fn check_credentials(&self, input: Credentials) -> Result<users::Model> {
         let mut violations = Violations::default();
         let email = violations.check("email", input::email(input.email.clone()));
         let password = violations.check(
@@ -114,7 +125,7 @@ impl Domain {
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let verified = password::verify(password.unwrap(), stored).await?;
         match user {
-            Some(user) if verified => self.signed_in(user),
+            Some(user) if verified => Ok(user),
             _ => Err(Error::Unauthorized("email or password is invalid")),
         }
     }
@@ -164,8 +175,12 @@ impl Domain {
         if let Some(email) = email {
             model.email = Set(email);
         }
+        let now = now_ms();
+        let password_changed = password.is_some();
         if let Some(password) = password {
             model.password_hash = Set(password::hash(password).await?);
+            // Every token issued before the change is refused from now on.
+            model.tokens_valid_after = Set(now);
         }
         if let Some(bio) = bio {
             model.bio = Set(bio);
@@ -173,8 +188,20 @@ impl Domain {
         if let Some(image) = image {
             model.image = Set(image);
         }
-        model.updated_at = Set(now_ms());
-        let user = model.update(&self.db).await.map_err(uniqueness_error)?;
+        model.updated_at = Set(now);
+        let user = self
+            .in_transaction(|txn| {
+                let model = model.clone();
+                Box::pin(async move {
+                    let user = model.update(txn).await?;
+                    if password_changed {
+                        refresh::revoke_all(txn, user.id, now).await?;
+                    }
+                    Ok(user)
+                })
+            })
+            .await
+            .map_err(uniqueness_error)?;
         // Authors are embedded in cached articles, comments and profiles.
         self.invalidate(Write::UserProfile).await;
         self.signed_in(user)

@@ -16,4 +16,5 @@ mod races;
 mod routing;
 mod support;
 mod timeouts;
+mod tokens;
 mod users;

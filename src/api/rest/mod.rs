@@ -1,6 +1,7 @@
 //! The RealWorld REST API: thin handlers that parse, call one domain function and render.
 
 mod articles;
+mod auth;
 mod profiles;
 mod users;
 mod wire;
@@ -42,6 +43,10 @@ pub fn router() -> Router<AppState> {
             delete(articles::delete_comment),
         )
         .route("/tags", get(articles::tags))
+        .route("/auth/token", post(auth::token))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/logout-all", post(auth::logout_all))
 }
 
 /// The object inside a request envelope, or 422 naming the missing envelope key.

@@ -21,6 +21,9 @@ pub struct Model {
     pub image: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Access tokens issued before this time (ms) are refused: set by a password change and by
+    /// "log out everywhere".
+    pub tokens_valid_after: i64,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

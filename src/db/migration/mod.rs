@@ -3,6 +3,7 @@
 
 mod m001_core_schema;
 mod m002_exact_text;
+mod m003_refresh_tokens;
 
 use sea_orm_migration::prelude::*;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m001_core_schema::CoreSchema),
             Box::new(m002_exact_text::ExactText),
+            Box::new(m003_refresh_tokens::RefreshTokens),
         ]
     }
 }
