@@ -18,7 +18,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::cache::Cache;
-use crate::config::Settings;
+use crate::config::{Environment, Settings};
 use crate::state::AppState;
 use crate::{api, db, http};
 
@@ -61,6 +61,14 @@ pub fn router(state: AppState) -> Router {
                     header::REFERRER_POLICY,
                     HeaderValue::from_static("no-referrer"),
                 ))
+                // Production is served over HTTPS (behind a terminating proxy): browsers are
+                // told never to use plain HTTP for it again.
+                .option_layer((settings.env == Environment::Production).then(|| {
+                    SetResponseHeaderLayer::if_not_present(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+                    )
+                }))
                 .layer(CatchPanicLayer::custom(http::panic_response))
                 .layer(CompressionLayer::new())
                 .layer(cors(&settings))

@@ -1,4 +1,4 @@
-// Starts GraphiQL against the page's own address (so it works behind a path prefix too).
+// Starts GraphiQL against the page's own address (`/graphql`, with or without a trailing slash).
 const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
 const root = ReactDOM.createRoot(document.getElementById('graphiql'));
 root.render(

@@ -1059,35 +1059,44 @@ async fn introspection_serves_the_ide_and_can_be_switched_off() {
 #[tokio::test]
 async fn the_ide_is_served_from_quire_itself() {
     let app = TestApp::spawn().await;
-    let page = app.get("/graphql", None).await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(
-        page.headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    assert!(
-        !page.text.contains("http://")
-            && !page.text.contains("https://")
-            && !page.text.contains("//cdn"),
-        "the page loads something from elsewhere"
-    );
-    let sources = regex::Regex::new(r#"(?:src|href)="([^"]+)""#).unwrap();
-    let assets: Vec<String> = sources
-        .captures_iter(&page.text)
-        .map(|c| c[1].to_owned())
-        .collect();
-    assert_eq!(assets.len(), 5, "{assets:?}");
-    for asset in assets {
-        let response = app.raw(app.client.get(app.url(&format!("/{asset}")))).await;
-        assert_eq!(response.status, StatusCode::OK, "{asset}");
-        let content_type = response.headers["content-type"].to_str().unwrap();
+    // Browsers resolve the page's assets against its address, with or without the slash.
+    for page_path in ["/graphql", "/graphql/"] {
+        let page = app.get(page_path, None).await;
+        assert_eq!(page.status, StatusCode::OK);
         assert!(
-            content_type.starts_with("text/javascript") || content_type.starts_with("text/css"),
-            "{asset}: {content_type}"
+            page.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
         );
-        assert!(!response.text.is_empty());
+        let policy = page.headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"),
+            "{policy}"
+        );
+        assert!(
+            !page.text.contains("http://")
+                && !page.text.contains("https://")
+                && !page.text.contains("//cdn"),
+            "the page loads something from elsewhere"
+        );
+        let sources = regex::Regex::new(r#"(?:src|href)="([^"]+)""#).unwrap();
+        let assets: Vec<String> = sources
+            .captures_iter(&page.text)
+            .map(|c| c[1].to_owned())
+            .collect();
+        assert_eq!(assets.len(), 5, "{assets:?}");
+        let base = reqwest::Url::parse(&app.url(page_path)).unwrap();
+        for asset in assets {
+            let response = app.raw(app.client.get(base.join(&asset).unwrap())).await;
+            assert_eq!(response.status, StatusCode::OK, "{page_path}: {asset}");
+            let content_type = response.headers["content-type"].to_str().unwrap();
+            assert!(
+                content_type.starts_with("text/javascript") || content_type.starts_with("text/css"),
+                "{asset}: {content_type}"
+            );
+            assert!(!response.text.is_empty());
+        }
     }
     let missing = app.get("/graphql/assets/nope.js", None).await;
     missing.assert_error(StatusCode::NOT_FOUND);

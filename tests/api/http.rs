@@ -131,3 +131,16 @@ async fn the_bench_ceiling_route_exists_only_when_enabled() {
     assert_eq!(response.text.len(), 5000);
     assert!(response.body["pad"].is_string());
 }
+
+#[tokio::test]
+async fn production_tells_browsers_to_keep_to_https() {
+    let production = TestApp::spawn_with(&[("env", "production")]).await;
+    let response = production.get("/api/tags", None).await;
+    let hsts = response.headers["strict-transport-security"]
+        .to_str()
+        .unwrap();
+    assert!(hsts.starts_with("max-age=31536000"), "{hsts}");
+    let development = TestApp::spawn().await;
+    let response = development.get("/api/tags", None).await;
+    assert!(response.headers.get("strict-transport-security").is_none());
+}
