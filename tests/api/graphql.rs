@@ -1059,6 +1059,7 @@ async fn introspection_serves_the_ide_and_can_be_switched_off() {
 #[tokio::test]
 async fn the_ide_is_served_from_quire_itself() {
     let app = TestApp::spawn().await;
+    let sources = regex::Regex::new(r#"(?:src|href)="([^"]+)""#).unwrap();
     // Browsers resolve the page's assets against its address, with or without the slash.
     for page_path in ["/graphql", "/graphql/"] {
         let page = app.get(page_path, None).await;
@@ -1080,7 +1081,6 @@ async fn the_ide_is_served_from_quire_itself() {
                 && !page.text.contains("//cdn"),
             "the page loads something from elsewhere"
         );
-        let sources = regex::Regex::new(r#"(?:src|href)="([^"]+)""#).unwrap();
         let assets: Vec<String> = sources
             .captures_iter(&page.text)
             .map(|c| c[1].to_owned())
