@@ -80,13 +80,10 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
+/// Any origin may call the API with a header token (not an ambient credential); cookies are
+/// sent cross-origin only by origins on `QUIRE_CORS_ORIGINS`, never with `*`.
 fn cors(settings: &Settings) -> CorsLayer {
-    let origin = match &settings.cors_origins {
-        None => AllowOrigin::any(),
-        Some(list) => AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok())),
-    };
-    CorsLayer::new()
-        .allow_origin(origin)
+    let layer = CorsLayer::new()
         .allow_methods([
             Method::GET,
             Method::POST,
@@ -98,8 +95,17 @@ fn cors(settings: &Settings) -> CorsLayer {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::IF_NONE_MATCH,
+            HeaderName::from_static(http::csrf::CSRF_HEADER),
         ])
-        .max_age(std::time::Duration::from_secs(3600))
+        .max_age(std::time::Duration::from_secs(3600));
+    match &settings.cors_origins {
+        None => layer.allow_origin(AllowOrigin::any()),
+        Some(list) => layer
+            .allow_origin(AllowOrigin::list(
+                list.iter().filter_map(|o| HeaderValue::from_str(o).ok()),
+            ))
+            .allow_credentials(true),
+    }
 }
 
 async fn live() -> impl IntoResponse {

@@ -16,6 +16,9 @@ pub enum Error {
     /// Authenticated, but the resource belongs to someone else.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// An unsafe request authenticated by the session cookie failed the CSRF check.
+    #[error("csrf: {0}")]
+    Csrf(&'static str),
     /// The named thing does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),

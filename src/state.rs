@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 
 use crate::auth::jwt::TokenIssuer;
 use crate::auth::password;
+use crate::auth::session::SessionStore;
 use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db;
@@ -37,8 +38,18 @@ impl AppState {
         };
         // The first unknown-e-mail login must not be the one that pays for the dummy hash.
         password::prepare().await?;
+        let sessions = SessionStore::new(
+            cache.clone(),
+            settings.session_idle_timeout,
+            settings.session_max_age,
+        );
         Ok(AppState {
-            domain: Domain { db, cache, tokens },
+            domain: Domain {
+                db,
+                cache,
+                tokens,
+                sessions,
+            },
             settings: Arc::new(settings),
         })
     }

@@ -1,5 +1,6 @@
-//! Credentials: password hashing and access tokens.
+//! Credentials: password hashing, access and refresh tokens, browser sessions.
 
 pub mod jwt;
 pub mod password;
 pub mod refresh;
+pub mod session;

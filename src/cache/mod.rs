@@ -19,7 +19,7 @@ mod stats;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use sha2::{Digest, Sha256};
@@ -31,6 +31,14 @@ use self::stats::{Outcome, Stats};
 /// Entries outlive no generation bump; the TTL only reclaims memory from superseded ones.
 pub const ENTRY_TTL: Duration = Duration::from_secs(300);
 const LOCAL_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The longest a plain value may live.
+pub const MAX_VALUE_TTL: Duration = Duration::from_secs(366 * 86_400);
+
+/// The shared store could not be read or written: the caller decides what that means (a
+/// session that cannot be checked is refused, never assumed).
+#[derive(Debug, Clone, Copy)]
+pub struct Unavailable;
 
 /// What the application caches: the names of its generations and of its kinds of entry (for
 /// the hit/miss/error counters). Generations and kinds are then named by their index.
@@ -49,6 +57,9 @@ pub(crate) struct Inner {
     namespace: String,
     layout: Layout,
     local: moka::future::Cache<String, Bytes>,
+    /// Plain values with their own lifetime (sessions), when they live in this process: with
+    /// no Redis, and also with caching switched off (sessions must work regardless).
+    values: moka::future::Cache<String, (Instant, Bytes)>,
     backend: Backend,
     stats: Stats,
 }
@@ -109,11 +120,19 @@ impl Cache {
             })
             .time_to_live(ENTRY_TTL)
             .build();
+        let values = moka::future::Cache::builder()
+            .max_capacity(LOCAL_CAPACITY_BYTES)
+            .weigher(|key: &String, (_, value): &(Instant, Bytes)| {
+                (key.len() + value.len()).try_into().unwrap_or(u32::MAX)
+            })
+            .time_to_live(MAX_VALUE_TTL)
+            .build();
         Cache {
             inner: Arc::new(Inner {
                 namespace: namespace.to_owned(),
                 layout,
                 local,
+                values,
                 backend,
                 stats: Stats::new(layout.kinds.len()),
             }),
@@ -173,6 +192,54 @@ impl Cache {
         self.inner.local.insert(key, value).await;
     }
 
+    /// Stores a plain value (not versioned by generations) for `ttl`: shared by every instance
+    /// with Redis, in this process otherwise.
+    pub async fn put_value(
+        &self,
+        key: &str,
+        value: Bytes,
+        ttl: Duration,
+    ) -> Result<(), Unavailable> {
+        let key = self.inner.value_key(key);
+        let ttl = ttl.min(MAX_VALUE_TTL);
+        match &self.inner.backend {
+            Backend::Redis(redis) => redis.put_value(&self.inner, &key, &value, ttl).await,
+            Backend::Local { .. } | Backend::Disabled => {
+                self.inner
+                    .values
+                    .insert(key, (Instant::now() + ttl, value))
+                    .await;
+                Ok(())
+            }
+        }
+    }
+
+    /// A plain value, if it is there and alive.
+    pub async fn get_value(&self, key: &str) -> Result<Option<Bytes>, Unavailable> {
+        let key = self.inner.value_key(key);
+        match &self.inner.backend {
+            Backend::Redis(redis) => redis.get_value(&self.inner, &key).await,
+            Backend::Local { .. } | Backend::Disabled => Ok(self
+                .inner
+                .values
+                .get(&key)
+                .await
+                .filter(|(deadline, _)| *deadline > Instant::now())
+                .map(|(_, value)| value)),
+        }
+    }
+
+    pub async fn delete_value(&self, key: &str) -> Result<(), Unavailable> {
+        let key = self.inner.value_key(key);
+        match &self.inner.backend {
+            Backend::Redis(redis) => redis.delete_value(&self.inner, &key).await,
+            Backend::Local { .. } | Backend::Disabled => {
+                self.inner.values.invalidate(&key).await;
+                Ok(())
+            }
+        }
+    }
+
     pub fn layout(&self) -> Layout {
         self.inner.layout
     }
@@ -189,6 +256,10 @@ impl Cache {
 impl Inner {
     fn entry_key(&self, key: &str) -> String {
         format!("{}:{key}", self.namespace)
+    }
+
+    fn value_key(&self, key: &str) -> String {
+        format!("{}:value:{key}", self.namespace)
     }
 
     fn generation_key(&self, generation: usize) -> String {

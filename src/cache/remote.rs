@@ -18,7 +18,7 @@ use axum::body::Bytes;
 use rand::Rng;
 
 use super::stats::Outcome;
-use super::{ENTRY_TTL, Inner};
+use super::{ENTRY_TTL, Inner, Unavailable};
 
 /// After a Redis error, requests skip Redis for this long instead of each waiting on it.
 const READ_BACKOFF: Duration = Duration::from_secs(1);
@@ -158,6 +158,54 @@ impl RedisBackend {
         if let Err(err) = stored {
             let _: Option<()> = self.write_failed(inner, err);
         }
+    }
+
+    pub(crate) async fn put_value(
+        &self,
+        inner: &Inner,
+        key: &str,
+        value: &Bytes,
+        ttl: Duration,
+    ) -> Result<(), Unavailable> {
+        let mut connection = self.connection.clone();
+        ::redis::cmd("SET")
+            .arg(key)
+            .arg(value.as_ref())
+            .arg("PX")
+            .arg(ttl.as_millis().max(1) as u64)
+            .query_async::<()>(&mut connection)
+            .await
+            .map_err(|err| self.value_failed(inner, err))
+    }
+
+    pub(crate) async fn get_value(
+        &self,
+        inner: &Inner,
+        key: &str,
+    ) -> Result<Option<Bytes>, Unavailable> {
+        let mut connection = self.connection.clone();
+        ::redis::cmd("GET")
+            .arg(key)
+            .query_async::<Option<Vec<u8>>>(&mut connection)
+            .await
+            .map(|value| value.map(Bytes::from))
+            .map_err(|err| self.value_failed(inner, err))
+    }
+
+    pub(crate) async fn delete_value(&self, inner: &Inner, key: &str) -> Result<(), Unavailable> {
+        let mut connection = self.connection.clone();
+        ::redis::cmd("DEL")
+            .arg(key)
+            .query_async::<()>(&mut connection)
+            .await
+            .map_err(|err| self.value_failed(inner, err))
+    }
+
+    /// Plain values (sessions) have no database behind them: a failure is reported, not hidden.
+    fn value_failed(&self, inner: &Inner, err: RedisError) -> Unavailable {
+        let errors = inner.stats.redis_failed();
+        tracing::warn!(error = %err, redis_errors = errors, "Redis unavailable for a stored value");
+        Unavailable
     }
 
     fn read_failed<T>(&self, inner: &Inner, err: RedisError) -> Option<T> {

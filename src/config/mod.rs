@@ -39,6 +39,8 @@ struct RawSettings {
     jwt_ttl_seconds: u64,
     access_token_ttl_seconds: u64,
     refresh_token_ttl_seconds: u64,
+    session_idle_seconds: u64,
+    session_max_age_seconds: u64,
     db_max_connections: u32,
     request_timeout_seconds: u64,
     body_timeout_seconds: u64,
@@ -73,6 +75,10 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     /// Lifetime of a refresh token (each refresh issues a new one).
     pub refresh_token_ttl: Duration,
+    /// A browser session ends after this long unused...
+    pub session_idle_timeout: Duration,
+    /// ...or this long after sign-in, whichever comes first.
+    pub session_max_age: Duration,
     pub db_max_connections: u32,
     pub request_timeout: Duration,
     /// The longest a client may take to send a request body (408 after it); never more than
@@ -161,6 +167,8 @@ impl Settings {
             .set_default("jwt_ttl_seconds", 86_400)?
             .set_default("access_token_ttl_seconds", 900)?
             .set_default("refresh_token_ttl_seconds", 30 * 86_400)?
+            .set_default("session_idle_seconds", 2 * 86_400)?
+            .set_default("session_max_age_seconds", 14 * 86_400)?
             .set_default("db_max_connections", 16)?
             .set_default("request_timeout_seconds", 30)?
             .set_default("body_timeout_seconds", 10)?
@@ -229,6 +237,14 @@ impl Settings {
         if !(3_600..=365 * 86_400).contains(&raw.refresh_token_ttl_seconds) {
             bail!("QUIRE_REFRESH_TOKEN_TTL_SECONDS must be between 3600 and 31536000");
         }
+        if !(60..=365 * 86_400).contains(&raw.session_idle_seconds)
+            || !(raw.session_idle_seconds..=365 * 86_400).contains(&raw.session_max_age_seconds)
+        {
+            bail!(
+                "QUIRE_SESSION_IDLE_SECONDS must be between 60 and 31536000, and \
+                 QUIRE_SESSION_MAX_AGE_SECONDS between it and 31536000"
+            );
+        }
         if raw.db_max_connections == 0 || raw.db_max_connections > 1000 {
             bail!("QUIRE_DB_MAX_CONNECTIONS must be between 1 and 1000");
         }
@@ -292,6 +308,8 @@ impl Settings {
             jwt_ttl: Duration::from_secs(raw.jwt_ttl_seconds),
             access_token_ttl: Duration::from_secs(raw.access_token_ttl_seconds),
             refresh_token_ttl: Duration::from_secs(raw.refresh_token_ttl_seconds),
+            session_idle_timeout: Duration::from_secs(raw.session_idle_seconds),
+            session_max_age: Duration::from_secs(raw.session_max_age_seconds),
             db_max_connections: raw.db_max_connections,
             request_timeout: Duration::from_secs(raw.request_timeout_seconds),
             body_timeout: Duration::from_secs(
@@ -320,6 +338,8 @@ const KEYS: &[&str] = &[
     "jwt_ttl_seconds",
     "access_token_ttl_seconds",
     "refresh_token_ttl_seconds",
+    "session_idle_seconds",
+    "session_max_age_seconds",
     "db_max_connections",
     "request_timeout_seconds",
     "body_timeout_seconds",

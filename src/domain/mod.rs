@@ -4,6 +4,7 @@ pub mod articles;
 pub mod cache_keys;
 pub mod input;
 pub mod profiles;
+pub mod sessions;
 pub mod tags;
 pub mod tokens;
 pub mod users;
@@ -18,16 +19,18 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::jwt::TokenIssuer;
+use crate::auth::session::SessionStore;
 use crate::cache::{Cache, Generations};
 use crate::error::Result;
 use cache_keys::{Kind, Write};
 
-/// Shared by every API: the database, the cache and the token issuer.
+/// Shared by every API: the database, the cache, the token issuer and the session store.
 #[derive(Clone)]
 pub struct Domain {
     pub db: DatabaseConnection,
     pub cache: Cache,
     pub tokens: TokenIssuer,
+    pub sessions: SessionStore,
 }
 
 /// A user as others see them, with the viewer's `following` flag.

@@ -1,9 +1,14 @@
-//! Who is asking: one resolution of the `Authorization` header for every API.
+//! Who is asking: one resolution of the credentials — an `Authorization` header, or the
+//! session cookie (with its CSRF check) — for every API.
+
+use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Method, header};
 
+use super::csrf;
+use crate::config::Settings;
 use crate::domain::Domain;
 use crate::error::Error;
 
@@ -34,18 +39,38 @@ impl Viewer {
         ))
     }
 
-    /// Resolves the request's credentials. Only a failure to check them (the database is
-    /// down) is an error; a bad token is [`Viewer::Rejected`].
-    pub async fn resolve(domain: &Domain, headers: &HeaderMap) -> Result<Viewer, Error> {
-        let token = match bearer_token(headers) {
-            Ok(None) => return Ok(Viewer::Anonymous),
-            Ok(Some(token)) => token,
+    /// Resolves the request's credentials: the `Authorization` header if sent, else the
+    /// session cookie. A bad token is [`Viewer::Rejected`]; a session that ended is no
+    /// session (anonymous, as Django does). An unsafe request the session cookie authenticates
+    /// must pass the CSRF check (an error); so must a failure to check credentials at all.
+    pub async fn resolve(
+        domain: &Domain,
+        settings: &Settings,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<Viewer, Error> {
+        match bearer_token(headers) {
+            Ok(Some(token)) => {
+                return match domain.authenticate(token).await {
+                    Ok(id) => Ok(Viewer::User(id)),
+                    Err(Error::Unauthorized(reason)) => Ok(Viewer::Rejected(reason)),
+                    Err(err) => Err(err),
+                };
+            }
             Err(reason) => return Ok(Viewer::Rejected(reason)),
+            Ok(None) => {}
+        }
+        let Some(session) = csrf::cookie(headers, csrf::SESSION_COOKIE) else {
+            return Ok(Viewer::Anonymous);
         };
-        match domain.authenticate(token).await {
-            Ok(id) => Ok(Viewer::User(id)),
-            Err(Error::Unauthorized(reason)) => Ok(Viewer::Rejected(reason)),
-            Err(err) => Err(err),
+        match domain.session_user(&session).await? {
+            Some(id) => {
+                if csrf::is_unsafe(method) {
+                    csrf::check(headers, settings)?;
+                }
+                Ok(Viewer::User(id))
+            }
+            None => Ok(Viewer::Anonymous),
         }
     }
 }
@@ -53,12 +78,20 @@ impl Viewer {
 impl<S> FromRequestParts<S> for Viewer
 where
     Domain: FromRef<S>,
+    Arc<Settings>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Viewer::resolve(&Domain::from_ref(state), &parts.headers).await
+        let settings = Arc::<Settings>::from_ref(state);
+        Viewer::resolve(
+            &Domain::from_ref(state),
+            &settings,
+            &parts.method,
+            &parts.headers,
+        )
+        .await
     }
 }
 
@@ -71,6 +104,7 @@ pub struct MaybeUser(pub Option<i64>);
 impl<S> FromRequestParts<S> for MaybeUser
 where
     Domain: FromRef<S>,
+    Arc<Settings>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = Error;
@@ -85,6 +119,7 @@ where
 impl<S> FromRequestParts<S> for AuthUser
 where
     Domain: FromRef<S>,
+    Arc<Settings>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = Error;

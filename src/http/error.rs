@@ -29,6 +29,11 @@ impl IntoResponse for Error {
                 response
             }
             Error::Forbidden(message) => error_response(StatusCode::FORBIDDEN, message),
+            Error::Csrf(message) => (
+                StatusCode::FORBIDDEN,
+                Json(json!({ "errors": { "csrf": [message] } })),
+            )
+                .into_response(),
             Error::NotFound(what) => {
                 error_response(StatusCode::NOT_FOUND, &format!("{what} not found"))
             }

@@ -6,6 +6,7 @@ pub mod answer_cache;
 pub mod auth;
 pub mod body;
 pub mod caching;
+pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod server;

@@ -14,6 +14,7 @@ mod memory;
 mod profiles;
 mod races;
 mod routing;
+mod sessions;
 mod support;
 mod timeouts;
 mod tokens;

@@ -24,6 +24,7 @@ impl ErrorExtensions for Error {
             }
             Error::Unauthorized(reason) => ((*reason).to_owned(), "UNAUTHENTICATED"),
             Error::Forbidden(reason) => ((*reason).to_owned(), "FORBIDDEN"),
+            Error::Csrf(reason) => ((*reason).to_owned(), "CSRF_FAILED"),
             Error::NotFound(what) => (format!("{what} not found"), "NOT_FOUND"),
             Error::Unavailable(reason) => ((*reason).to_owned(), "SERVICE_UNAVAILABLE"),
             Error::Internal(err) => {
@@ -47,10 +48,11 @@ impl ErrorExtensions for Error {
     }
 }
 
-/// A failure before or after execution (the viewer's token could not be checked, the answer
-/// could not be rendered): 503 when the database is unreachable, otherwise 500.
+/// A failure before or after execution (the viewer could not be checked, the answer could not
+/// be rendered): 403 for a failed CSRF check, 503 when the database is unreachable, else 500.
 pub(super) fn request_failure(err: Error) -> HttpResponse {
     match err {
+        Error::Csrf(reason) => request_error(StatusCode::FORBIDDEN, "CSRF_FAILED", reason),
         Error::Unavailable(reason) => request_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "SERVICE_UNAVAILABLE",

@@ -210,7 +210,7 @@ async fn run(
         return refusal;
     }
     let domain = &state.domain;
-    let viewer = match Viewer::resolve(domain, headers).await {
+    let viewer = match Viewer::resolve(domain, &state.settings, &method, headers).await {
         Ok(viewer) => viewer,
         Err(err) => return error::request_failure(err),
     };

@@ -3,6 +3,7 @@
 mod articles;
 mod auth;
 mod profiles;
+mod session;
 mod users;
 mod wire;
 
@@ -47,6 +48,13 @@ pub fn router() -> Router<AppState> {
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/logout-all", post(auth::logout_all))
+        .route("/session/csrf", get(session::csrf_token))
+        .route(
+            "/session",
+            get(session::current)
+                .post(session::sign_in)
+                .delete(session::sign_out),
+        )
 }
 
 /// The object inside a request envelope, or 422 naming the missing envelope key.

@@ -1,0 +1,133 @@
+//! Browser sessions: `/api/session/csrf`, and `/api/session` to sign in (POST), see who is
+//! signed in (GET) and sign out (DELETE). The session is a cookie the server looks up; see
+//! `http::csrf` for the CSRF rules.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use super::unwrap_envelope;
+use super::wire::{LoginBody, UserEnvelope};
+use crate::auth::refresh::random_text;
+use crate::config::{Environment, Settings};
+use crate::domain::Domain;
+use crate::domain::users::{Credentials, SignedIn};
+use crate::error::{Error, Result};
+use crate::http::csrf::{self, CSRF_COOKIE, SESSION_COOKIE};
+use crate::http::extract::JsonBody;
+
+/// The signed-in user as a session sees it: RealWorld's user object without a token.
+#[derive(Serialize)]
+struct SessionUserJson {
+    email: String,
+    username: String,
+    bio: String,
+    image: String,
+}
+
+fn user_json(user: SignedIn) -> Json<serde_json::Value> {
+    Json(json!({ "user": SessionUserJson {
+        email: user.email,
+        username: user.username,
+        bio: user.bio,
+        image: user.image,
+    } }))
+}
+
+/// Cookies are marked `Secure` except in development, which may run on plain HTTP.
+fn secure(settings: &Settings) -> bool {
+    settings.env == Environment::Production
+}
+
+/// A CSRF token we issued: URL-safe text of a sane length (anything else is replaced).
+fn issued_token(headers: &HeaderMap) -> Option<String> {
+    csrf::cookie(headers, CSRF_COOKIE).filter(|token| {
+        token.len() <= 64
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// `GET /api/session/csrf`: sets the `csrftoken` cookie (kept if already set) and returns it.
+pub async fn csrf_token(State(settings): State<Arc<Settings>>, headers: HeaderMap) -> Response {
+    let token = issued_token(&headers).unwrap_or_else(|| random_text(32));
+    let mut response = Json(json!({ "csrfToken": token })).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        csrf::csrf_cookie(&token, secure(&settings)),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `POST /api/session`: signs in with a cookie. Needs the CSRF token too (login CSRF: another
+/// site must not sign a browser in to an account of its choosing). A new session id every
+/// time, and a new CSRF token.
+pub async fn sign_in(
+    State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<UserEnvelope<LoginBody>>,
+) -> Result<Response> {
+    csrf::check(&headers, &settings)?;
+    let body = unwrap_envelope("user", body.user)?;
+    let credentials = Credentials {
+        email: body.email,
+        password: body.password,
+    };
+    let (user, session) = domain.start_session(credentials).await?;
+    if let Some(previous) = csrf::cookie(&headers, SESSION_COOKIE) {
+        domain.end_session(&previous).await?;
+    }
+    let secure = secure(&settings);
+    let mut response = user_json(user).into_response();
+    let cookies = response.headers_mut();
+    cookies.append(header::SET_COOKIE, csrf::session_cookie(&session, secure));
+    cookies.append(
+        header::SET_COOKIE,
+        csrf::csrf_cookie(&random_text(32), secure),
+    );
+    Ok(response)
+}
+
+/// `GET /api/session`: the user the session cookie belongs to, or 401.
+pub async fn current(
+    State(domain): State<Domain>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>> {
+    let session = csrf::cookie(&headers, SESSION_COOKIE)
+        .ok_or(Error::Unauthorized("no session: sign in first"))?;
+    let user = domain
+        .session_user(&session)
+        .await?
+        .ok_or(Error::Unauthorized("the session ended: sign in again"))?;
+    Ok(user_json(domain.current_user(user).await?))
+}
+
+/// `DELETE /api/session`: ends the session on every instance and removes the cookie.
+pub async fn sign_out(
+    State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    if let Some(session) = csrf::cookie(&headers, SESSION_COOKIE) {
+        if domain.session_user(&session).await?.is_some() {
+            csrf::check(&headers, &settings)?;
+        }
+        domain.end_session(&session).await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        csrf::removal(SESSION_COOKIE, secure(&settings)),
+    );
+    Ok(response)
+}

@@ -1,0 +1,111 @@
+//! Cookies and Django-style CSRF protection for requests authenticated by the session cookie:
+//! an unsafe request must send the `csrftoken` cookie's value in `X-CSRFToken` (a site that
+//! cannot read the cookie cannot forge the header), must not come from another site
+//! (`Sec-Fetch-Site`), and its `Origin`, when sent, must be this server or an allowed origin.
+//! Requests authenticated by an `Authorization` header are exempt: it is not ambient.
+
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use cookie::{Cookie, SameSite};
+use subtle::ConstantTimeEq;
+
+use crate::config::Settings;
+use crate::error::Error;
+
+pub const SESSION_COOKIE: &str = "quire_session";
+pub const CSRF_COOKIE: &str = "csrftoken";
+pub const CSRF_HEADER: &str = "x-csrftoken";
+
+/// The value of cookie `name` among the request's `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// Methods that may change something.
+pub fn is_unsafe(method: &Method) -> bool {
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// Refuses a cross-site or tokenless unsafe request (403 `{"errors": {"csrf": [...]}}`).
+pub fn check(headers: &HeaderMap, settings: &Settings) -> Result<(), Error> {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if text("sec-fetch-site") == Some("cross-site") {
+        return Err(Error::Csrf("cross-site requests are refused"));
+    }
+    if let Some(origin) = text("origin")
+        && !origin_allowed(origin, text("host"), settings)
+    {
+        return Err(Error::Csrf("the request's Origin is not allowed"));
+    }
+    let Some(expected) = cookie(headers, CSRF_COOKIE) else {
+        return Err(Error::Csrf(
+            "CSRF cookie not set: GET /api/session/csrf first",
+        ));
+    };
+    let Some(sent) = text(CSRF_HEADER) else {
+        return Err(Error::Csrf(
+            "CSRF token missing: send the csrftoken cookie's value in X-CSRFToken",
+        ));
+    };
+    if bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        Err(Error::Csrf("CSRF token incorrect"))
+    }
+}
+
+/// This server itself (the `Host` it was asked as), or an origin of `QUIRE_CORS_ORIGINS`.
+fn origin_allowed(origin: &str, host: Option<&str>, settings: &Settings) -> bool {
+    let same_host = origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| Some(authority) == host);
+    same_host
+        || settings
+            .cors_origins
+            .as_ref()
+            .is_some_and(|allowed| allowed.iter().any(|a| a == origin))
+}
+
+/// `Set-Cookie` for the session id: invisible to scripts, not sent on cross-site subrequests.
+pub fn session_cookie(id: &str, secure: bool) -> HeaderValue {
+    set_cookie(
+        Cookie::build((SESSION_COOKIE, id.to_owned())).http_only(true),
+        secure,
+    )
+}
+
+/// `Set-Cookie` for the CSRF token: readable by the site's scripts, which echo it in a header.
+pub fn csrf_cookie(token: &str, secure: bool) -> HeaderValue {
+    set_cookie(Cookie::build((CSRF_COOKIE, token.to_owned())), secure)
+}
+
+/// `Set-Cookie` that removes cookie `name`.
+pub fn removal(name: &'static str, secure: bool) -> HeaderValue {
+    set_cookie(
+        Cookie::build((name, "")).max_age(cookie::time::Duration::ZERO),
+        secure,
+    )
+}
+
+fn set_cookie(builder: cookie::CookieBuilder<'static>, secure: bool) -> HeaderValue {
+    let cookie = builder
+        .path("/")
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).expect("cookie values are URL-safe text")
+}
