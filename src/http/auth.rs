@@ -95,10 +95,11 @@ where
     }
 }
 
-/// The signed-in user's id; 401 when the header is missing or the token is bad.
+/// The signed-in user's id (by token or session cookie); 401 when there are no credentials or
+/// the token is bad.
 pub struct AuthUser(pub i64);
 
-/// The viewer's id when a token is sent; a bad token is still 401.
+/// The viewer's id when credentials are sent; a bad token is still 401.
 pub struct MaybeUser(pub Option<i64>);
 
 impl<S> FromRequestParts<S> for MaybeUser

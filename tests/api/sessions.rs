@@ -66,8 +66,8 @@ async fn send(
     response
 }
 
-/// Signs `username` in with a cookie; returns the browser's jar.
-async fn sign_in(app: &TestApp, username: &str) -> Jar {
+/// A fresh browser that has fetched its CSRF token.
+async fn with_csrf_token(app: &TestApp) -> Jar {
     let mut jar = Jar::default();
     let csrf = send(
         app,
@@ -80,6 +80,12 @@ async fn sign_in(app: &TestApp, username: &str) -> Jar {
     )
     .await;
     assert_eq!(csrf.body["csrfToken"], jar.get("csrftoken").unwrap());
+    jar
+}
+
+/// Signs `username` in with a cookie; returns the browser's jar.
+async fn sign_in(app: &TestApp, username: &str) -> Jar {
+    let mut jar = with_csrf_token(app).await;
     let credentials =
         json!({"user": {"email": format!("{username}@example.com"), "password": PASSWORD}});
     let signed_in = send(
@@ -104,17 +110,7 @@ async fn cookie_sessions_need_the_csrf_token_for_every_unsafe_request() {
         json!({"user": {"email": format!("{username}@example.com"), "password": PASSWORD}});
 
     // Login CSRF: no token, a wrong one, or no cookie at all are refused.
-    let mut jar = Jar::default();
-    send(
-        &app,
-        &mut jar,
-        Method::GET,
-        "/api/session/csrf",
-        None,
-        false,
-        &[],
-    )
-    .await;
+    let mut jar = with_csrf_token(&app).await;
     for (csrf, extra) in [(false, vec![]), (false, vec![("x-csrftoken", "forged")])] {
         let refused = send(
             &app,
@@ -311,17 +307,7 @@ async fn cookie_sessions_need_the_csrf_token_for_every_unsafe_request() {
         .assert_error(StatusCode::UNAUTHORIZED);
 
     // Wrong credentials are 401, as for tokens.
-    let mut jar = Jar::default();
-    send(
-        &app,
-        &mut jar,
-        Method::GET,
-        "/api/session/csrf",
-        None,
-        false,
-        &[],
-    )
-    .await;
+    let mut jar = with_csrf_token(&app).await;
     let wrong =
         json!({"user": {"email": format!("{username}@example.com"), "password": "wrong-password"}});
     send(
