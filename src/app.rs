@@ -43,6 +43,10 @@ pub fn router(state: AppState) -> Router {
             state.domain.cache.clone(),
             http::caching::http_cache,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::rate_limit::limit_requests,
+        ))
         .with_state(state)
         .layer(
             ServiceBuilder::new()

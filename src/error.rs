@@ -22,6 +22,9 @@ pub enum Error {
     /// The named thing does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Over a rate limit: 429 with `Retry-After` and the `RateLimit` headers.
+    #[error("rate limited: {}", .0.class.name())]
+    RateLimited(crate::limits::Decision),
     /// A dependency (the database) cannot be reached right now: 503, worth retrying.
     #[error("unavailable: {0}")]
     Unavailable(&'static str),
@@ -53,7 +56,7 @@ impl From<sea_orm::DbErr> for Error {
 }
 
 /// No connection could be had or kept: the pool timed out, or the server went away mid-query.
-fn database_unreachable(err: &sea_orm::DbErr) -> bool {
+pub(crate) fn database_unreachable(err: &sea_orm::DbErr) -> bool {
     use sea_orm::sqlx::Error as Sqlx;
     use sea_orm::{DbErr, RuntimeErr};
     match err {

@@ -12,6 +12,7 @@ use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db;
 use crate::domain::{Domain, cache_keys};
+use crate::limits::RateLimiter;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -43,12 +44,14 @@ impl AppState {
             settings.session_idle_timeout,
             settings.session_max_age,
         );
+        let limiter = RateLimiter::new(&settings.rate_limits, cache.clone());
         Ok(AppState {
             domain: Domain {
                 db,
                 cache,
                 tokens,
                 sessions,
+                limiter,
             },
             settings: Arc::new(settings),
         })

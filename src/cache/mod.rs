@@ -240,6 +240,22 @@ impl Cache {
         }
     }
 
+    /// Runs `script` atomically on Redis with `keys` (namespaced like plain values) and `args`.
+    /// `None` when there is no Redis to run it on; an error when Redis failed to (the caller
+    /// falls back to something in-process).
+    pub async fn run_script(
+        &self,
+        script: &::redis::Script,
+        keys: &[&str],
+        args: &[String],
+    ) -> Option<Result<Vec<i64>, Unavailable>> {
+        let Backend::Redis(redis) = &self.inner.backend else {
+            return None;
+        };
+        let keys: Vec<String> = keys.iter().map(|key| self.inner.value_key(key)).collect();
+        Some(redis.run_script(&self.inner, script, &keys, args).await)
+    }
+
     pub fn layout(&self) -> Layout {
         self.inner.layout
     }

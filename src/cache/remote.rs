@@ -55,9 +55,12 @@ impl RedisBackend {
     }
 
     fn usable(&self) -> bool {
-        self.writes_settled()
-            && self.started.elapsed().as_millis() as u64
-                >= self.retry_after_ms.load(Ordering::Relaxed)
+        self.writes_settled() && self.answering()
+    }
+
+    /// False for a while after Redis failed to answer.
+    fn answering(&self) -> bool {
+        self.started.elapsed().as_millis() as u64 >= self.retry_after_ms.load(Ordering::Relaxed)
     }
 
     fn writes_settled(&self) -> bool {
@@ -201,6 +204,35 @@ impl RedisBackend {
             .map_err(|err| self.value_failed(inner, err))
     }
 
+    /// Runs a script unless Redis failed within the last [`READ_BACKOFF`]: while it is down,
+    /// callers fall back at once instead of each waiting for the timeout.
+    pub(crate) async fn run_script(
+        &self,
+        inner: &Inner,
+        script: &::redis::Script,
+        keys: &[String],
+        args: &[String],
+    ) -> Result<Vec<i64>, Unavailable> {
+        if !self.answering() {
+            return Err(Unavailable);
+        }
+        let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(key);
+        }
+        for arg in args {
+            invocation.arg(arg);
+        }
+        let mut connection = self.connection.clone();
+        invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|err| {
+                let _: Option<()> = self.read_failed(inner, err);
+                Unavailable
+            })
+    }
+
     /// Plain values (sessions) have no database behind them: a failure is reported, not hidden.
     fn value_failed(&self, inner: &Inner, err: RedisError) -> Unavailable {
         let errors = inner.stats.redis_failed();
@@ -213,7 +245,7 @@ impl RedisBackend {
         let retry_at = self.started.elapsed() + READ_BACKOFF;
         self.retry_after_ms
             .store(retry_at.as_millis() as u64, Ordering::Relaxed);
-        tracing::warn!(error = %err, redis_errors = errors, "Redis unavailable; serving from the database");
+        tracing::warn!(error = %err, redis_errors = errors, "Redis unavailable; serving from the database and in-process limits");
         None
     }
 

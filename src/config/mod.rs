@@ -2,15 +2,18 @@
 //! validated once at start-up so that a bad value stops the process with the setting's name.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
+mod limits;
 mod secret;
+mod urls;
 
 use anyhow::{Context, anyhow, bail};
 use serde::Deserialize;
 
+pub use limits::{Quota, RateLimitSettings};
 use secret::resolve_jwt_secret;
+pub use urls::{backend_of, redact_url, sqlite_file};
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://quire.db";
 
@@ -56,6 +59,13 @@ struct RawSettings {
     graphql_max_complexity: usize,
     graphql_max_query_bytes: usize,
     graphql_max_response_bytes: usize,
+    sessions_enabled: bool,
+    rate_limits_enabled: bool,
+    rate_limit_auth: String,
+    rate_limit_login_failures: String,
+    rate_limit_write: String,
+    rate_limit_read: String,
+    trusted_proxies: String,
 }
 
 /// Validated settings. `jwt_secret` is resolved (explicit, or generated and kept beside the
@@ -98,6 +108,9 @@ pub struct Settings {
     /// `false` turns every cache layer off (for measurements and debugging).
     pub cache_enabled: bool,
     pub graphql: GraphqlSettings,
+    /// Cookie sessions (`/api/session`): off leaves header tokens as the only credential.
+    pub sessions_enabled: bool,
+    pub rate_limits: RateLimitSettings,
 }
 
 /// Limits and switches of the GraphQL API.
@@ -127,25 +140,6 @@ impl std::fmt::Debug for Settings {
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("log", &self.log)
             .finish_non_exhaustive()
-    }
-}
-
-/// Hides the password part of a connection URL.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &credentials[..colon],
-                    &url[at..]
-                ),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
     }
 }
 
@@ -182,7 +176,14 @@ impl Settings {
             .set_default("graphql_max_depth", 15)?
             .set_default("graphql_max_complexity", 5_000)?
             .set_default("graphql_max_query_bytes", 16_384)?
-            .set_default("graphql_max_response_bytes", 8 * 1024 * 1024)?;
+            .set_default("graphql_max_response_bytes", 8 * 1024 * 1024)?
+            .set_default("sessions_enabled", true)?
+            .set_default("rate_limits_enabled", true)?
+            .set_default("rate_limit_auth", "10/min")?
+            .set_default("rate_limit_login_failures", "5/min")?
+            .set_default("rate_limit_write", "60/min")?
+            .set_default("rate_limit_read", "1200/min")?
+            .set_default("trusted_proxies", "")?;
         builder = match &file {
             Some(path) => builder.add_source(config::File::with_name(path).required(true)),
             None => builder.add_source(config::File::with_name("quire.toml").required(false)),
@@ -278,6 +279,16 @@ impl Settings {
                     .collect(),
             ),
         };
+        let rate_limits = RateLimitSettings::parse(
+            raw.rate_limits_enabled,
+            [
+                &raw.rate_limit_auth,
+                &raw.rate_limit_login_failures,
+                &raw.rate_limit_write,
+                &raw.rate_limit_read,
+            ],
+            &raw.trusted_proxies,
+        )?;
         if !(2..=64).contains(&raw.graphql_max_depth) {
             bail!("QUIRE_GRAPHQL_MAX_DEPTH must be between 2 and 64");
         }
@@ -297,6 +308,14 @@ impl Settings {
             max_response_bytes: raw.graphql_max_response_bytes,
         };
         let jwt_secret = resolve_jwt_secret(raw.jwt_secret, env, &raw.database_url, backend)?;
+        // A credentialed cross-origin request is only possible for listed origins; a session
+        // cookie with "any origin" would mean a misconfiguration waiting to be relaxed.
+        if env == Environment::Production && raw.sessions_enabled && cors_origins.is_none() {
+            bail!(
+                "production refuses QUIRE_CORS_ORIGINS=* with cookie sessions on: list the \
+                 origins of your web apps, or set QUIRE_SESSIONS_ENABLED=false"
+            );
+        }
         Ok(Settings {
             database_url: raw.database_url,
             backend,
@@ -323,6 +342,8 @@ impl Settings {
             cache_namespace: raw.cache_namespace,
             cache_enabled: raw.cache_enabled,
             graphql,
+            sessions_enabled: raw.sessions_enabled,
+            rate_limits,
         })
     }
 }
@@ -355,6 +376,13 @@ const KEYS: &[&str] = &[
     "graphql_max_complexity",
     "graphql_max_query_bytes",
     "graphql_max_response_bytes",
+    "sessions_enabled",
+    "rate_limits_enabled",
+    "rate_limit_auth",
+    "rate_limit_login_failures",
+    "rate_limit_write",
+    "rate_limit_read",
+    "trusted_proxies",
 ];
 
 /// A type error from the layers, reworded to name the variable a user would set.
@@ -366,31 +394,5 @@ fn name_the_setting(message: &str) -> anyhow::Error {
     {
         Some(key) => anyhow!("QUIRE_{} is invalid: {message}", key.to_uppercase()),
         None => anyhow!("invalid configuration: {message}"),
-    }
-}
-
-pub fn backend_of(url: &str) -> anyhow::Result<Backend> {
-    let scheme = url.split(':').next().unwrap_or_default();
-    match scheme {
-        "sqlite" => Ok(Backend::Sqlite),
-        "postgres" | "postgresql" => Ok(Backend::Postgres),
-        "mysql" | "mariadb" => Ok(Backend::MySql),
-        _ => bail!(
-            "QUIRE_DATABASE_URL must start with sqlite://, postgres:// or mysql://, got `{}`",
-            redact_url(url)
-        ),
-    }
-}
-
-/// The file path of an SQLite URL (`sqlite://quire.db?mode=rwc` -> `quire.db`), if it is a file.
-pub fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
-        None
-    } else {
-        Some(PathBuf::from(path))
     }
 }

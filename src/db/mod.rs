@@ -3,7 +3,7 @@
 pub mod entities;
 pub mod migration;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rand::Rng;
@@ -11,6 +11,10 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
 use crate::config::{Backend, Settings, redact_url};
+use crate::error::database_unreachable;
+
+/// How long a starting instance waits for its database before it gives up.
+const STARTUP_PATIENCE: Duration = Duration::from_secs(30);
 
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(settings.database_url.clone());
@@ -32,13 +36,21 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         });
     }
     // Switching a new SQLite file to WAL needs an exclusive lock and does not wait for it: an
-    // instance starting beside another one on a fresh file retries instead of giving up.
+    // instance starting beside another one on a fresh file retries instead of giving up. A
+    // database server that is still starting, or too busy to answer within the acquire timeout,
+    // gets the same patience for a while: requests fail fast later, but a start should not.
+    let patience = Instant::now() + STARTUP_PATIENCE;
     let mut attempt: u32 = 1;
     loop {
         match Database::connect(options.clone()).await {
             Ok(db) => return Ok(db),
-            Err(err) if settings.backend == Backend::Sqlite && attempt < 10 && is_locked(&err) => {
-                let pause = rand::rng().random_range(50..300) * u64::from(attempt);
+            Err(err)
+                if Instant::now() < patience
+                    && (settings.backend == Backend::Sqlite && is_locked(&err)
+                        || database_unreachable(&err)) =>
+            {
+                tracing::warn!(error = %err, attempt, "the database is not answering yet; retrying");
+                let pause = rand::rng().random_range(50..300) * u64::from(attempt.min(10));
                 tokio::time::sleep(Duration::from_millis(pause)).await;
                 attempt += 1;
             }

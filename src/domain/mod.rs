@@ -22,15 +22,18 @@ use crate::auth::jwt::TokenIssuer;
 use crate::auth::session::SessionStore;
 use crate::cache::{Cache, Generations};
 use crate::error::Result;
+use crate::limits::RateLimiter;
 use cache_keys::{Kind, Write};
 
-/// Shared by every API: the database, the cache, the token issuer and the session store.
+/// Shared by every API: the database, the cache, the token issuer, the session store and the
+/// rate limits.
 #[derive(Clone)]
 pub struct Domain {
     pub db: DatabaseConnection,
     pub cache: Cache,
     pub tokens: TokenIssuer,
     pub sessions: SessionStore,
+    pub limiter: RateLimiter,
 }
 
 /// A user as others see them, with the viewer's `following` flag.

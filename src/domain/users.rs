@@ -8,6 +8,7 @@ use crate::auth::{password, refresh};
 use crate::db::entities::users;
 use crate::db::unique_violation_column;
 use crate::error::{Error, Result, Violations};
+use crate::limits::Class;
 
 /// The signed-in user as they see themselves (with their e-mail and a fresh token).
 #[derive(Debug, Clone)]
@@ -116,8 +117,22 @@ impl Domain {
                 .ok_or_else(|| "can't be blank".to_owned()),
         );
         violations.finish()?;
+        let email = email.unwrap();
+        // Every attempt spends the account's budget before the password is checked, so
+        // concurrent guesses cannot all slip through before the first failure is counted.
+        if let Some(decision) = self
+            .limiter
+            .check(
+                Class::LoginFailures,
+                &format!("account:{}", email.to_lowercase()),
+            )
+            .await
+            && !decision.allowed
+        {
+            return Err(Error::RateLimited(decision));
+        }
         let user = users::Entity::find()
-            .filter(users::Column::Email.eq(email.unwrap()))
+            .filter(users::Column::Email.eq(email))
             .one(&self.db)
             .await?;
         // Verified whether or not the account exists (against a dummy hash when it does not):

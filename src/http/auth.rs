@@ -60,7 +60,9 @@ impl Viewer {
             Err(reason) => return Ok(Viewer::Rejected(reason)),
             Ok(None) => {}
         }
-        let Some(session) = csrf::cookie(headers, csrf::SESSION_COOKIE) else {
+        let Some(session) =
+            csrf::cookie(headers, csrf::SESSION_COOKIE).filter(|_| settings.sessions_enabled)
+        else {
             return Ok(Viewer::Anonymous);
         };
         match domain.session_user(&session).await? {

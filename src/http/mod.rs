@@ -9,6 +9,7 @@ pub mod caching;
 pub mod csrf;
 pub mod error;
 pub mod extract;
+pub mod rate_limit;
 pub mod server;
 
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
@@ -26,9 +26,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let app = NormalizePathLayer::trim_trailing_slash().layer(router);
-    let service = TowerToHyperService::new(
-        app.map_request(|r: Request<Incoming>| r.map(axum::body::Body::new)),
-    );
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -38,9 +35,9 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(err) => {
                     // Out of file descriptors and the like: pause rather than spin.
                     tracing::warn!(error = %err, "accepting a connection failed");
@@ -51,8 +48,15 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        // Each request learns its peer's address (rate limits are per client).
+        let service =
+            TowerToHyperService::new(app.clone().map_request(move |request: Request<Incoming>| {
+                let mut request = request.map(axum::body::Body::new);
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            }));
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service.clone())
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

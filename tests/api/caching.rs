@@ -13,7 +13,7 @@ use quire::domain::cache_keys::Kind;
 
 use crate::support::{TestApp, free_port, recorded_sql, unique};
 
-fn redis_url() -> Option<String> {
+pub(crate) fn redis_url() -> Option<String> {
     std::env::var("QUIRE_TEST_REDIS_URL")
         .ok()
         .filter(|u| !u.is_empty())
@@ -334,7 +334,7 @@ async fn wait_for_port(port: u16) {
 
 /// A Redis of the test's own, which it may stop or reconfigure, with its port; `None` outside
 /// the Redis suite (or without `redis-server`, which CI must have).
-async fn private_redis() -> Option<(Child, u16)> {
+pub(crate) async fn private_redis() -> Option<(Child, u16)> {
     redis_url()?;
     let port = free_port();
     let Some(redis) = start_redis(port) else {

@@ -14,6 +14,8 @@ fn quire(dir: &std::path::Path) -> Command {
         command.env_remove(key);
     }
     command.env("QUIRE_LOG", "warn");
+    // Tests hammer one server from one address; the limits have their own tests.
+    command.env("QUIRE_RATE_LIMITS_ENABLED", "false");
     command
 }
 
@@ -106,12 +108,45 @@ fn production_refuses_a_missing_or_short_jwt_secret() {
         .arg("migrate")
         .env("QUIRE_ENV", "production")
         .env("QUIRE_JWT_SECRET", "a".repeat(32))
+        .env("QUIRE_CORS_ORIGINS", "https://app.example")
         .output()
         .unwrap();
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn production_refuses_cookie_sessions_for_any_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let production = |extra: &[(&str, &str)]| {
+        let mut command = quire(dir.path());
+        command
+            .arg("migrate")
+            .env("QUIRE_ENV", "production")
+            .env("QUIRE_JWT_SECRET", "a".repeat(32));
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        command.output().unwrap()
+    };
+    let refused = production(&[("QUIRE_CORS_ORIGINS", "*")]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("QUIRE_CORS_ORIGINS") && stderr.contains("QUIRE_SESSIONS_ENABLED"),
+        "{stderr}"
+    );
+    let tokens_only = production(&[
+        ("QUIRE_CORS_ORIGINS", "*"),
+        ("QUIRE_SESSIONS_ENABLED", "false"),
+    ]);
+    assert!(
+        tokens_only.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tokens_only.stderr)
     );
 }
 
@@ -126,6 +161,11 @@ fn bad_settings_stop_start_up_naming_the_setting() {
         ("QUIRE_LOG", "=[bad"),
         ("QUIRE_CACHE_NAMESPACE", "has space"),
         ("QUIRE_CACHE_ENABLED", "perhaps"),
+        ("QUIRE_RATE_LIMIT_AUTH", "10 per minute"),
+        ("QUIRE_RATE_LIMIT_READ", "0/s"),
+        ("QUIRE_RATE_LIMITS_ENABLED", "sometimes"),
+        ("QUIRE_TRUSTED_PROXIES", "10.0.0.0/40"),
+        ("QUIRE_SESSIONS_ENABLED", "maybe"),
     ] {
         let output = quire(dir.path())
             .arg("migrate")

@@ -134,7 +134,11 @@ async fn the_bench_ceiling_route_exists_only_when_enabled() {
 
 #[tokio::test]
 async fn production_tells_browsers_to_keep_to_https() {
-    let production = TestApp::spawn_with(&[("env", "production")]).await;
+    let production = TestApp::spawn_with(&[
+        ("env", "production"),
+        ("cors_origins", "https://app.example"),
+    ])
+    .await;
     let response = production.get("/api/tags", None).await;
     let hsts = response.headers["strict-transport-security"]
         .to_str()

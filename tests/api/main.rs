@@ -13,6 +13,7 @@ mod indexes;
 mod memory;
 mod profiles;
 mod races;
+mod rate_limits;
 mod routing;
 mod sessions;
 mod support;

@@ -78,6 +78,18 @@ fn migrate_shared_once(url: &str) {
     }
 }
 
+/// Warnings and errors of in-process servers go to the test's captured output, so a failing
+/// test shows the cause of an unexpected 5xx beside its assertion.
+fn capture_server_logs() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("warn")
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 /// With `QUIRE_TEST_REDIS_URL` set, every server caches in that Redis under its own namespace
 /// (unless the test names one), so tests never read each other's entries.
 pub fn settings_for(url: &str, extra: Option<&[(&str, &str)]>) -> Settings {
@@ -90,6 +102,9 @@ pub fn settings_for(url: &str, extra: Option<&[(&str, &str)]>) -> Settings {
         ("db_max_connections", "5"),
         ("log", "warn"),
         ("cache_namespace", namespace.as_str()),
+        // Tests register users by the dozen from one address; the limits' own tests turn
+        // them back on.
+        ("rate_limits_enabled", "false"),
     ];
     if !redis.is_empty() {
         overrides.push(("redis_url", redis.as_str()));
@@ -155,6 +170,7 @@ impl TestApp {
         extra: &[(&str, &str)],
         statements: Option<Arc<Mutex<Vec<Statement>>>>,
     ) -> TestApp {
+        capture_server_logs();
         let mut state = AppState::init(settings_for(&url, Some(extra)))
             .await
             .expect("app starts");

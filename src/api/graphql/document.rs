@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use async_graphql::Name;
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    SelectionSet,
 };
 
 /// Whether any field of the document (fragments included) is `__schema` or `__type`.
@@ -29,12 +30,12 @@ pub(super) fn asks_for_introspection(document: &ExecutableDocument) -> bool {
             .any(|fragment| in_set(&fragment.node.selection_set.node))
 }
 
-/// The kind of the operation the request would run (`None` when the name selects none). A
-/// document with one named operation runs it when no name is given, as async-graphql does.
-pub(super) fn operation_type(
-    document: &ExecutableDocument,
+/// The operation the request would run (`None` when the name selects none). A document with
+/// one named operation runs it when no name is given, as async-graphql does.
+fn selected_operation<'d>(
+    document: &'d ExecutableDocument,
     operation_name: Option<&str>,
-) -> Option<OperationType> {
+) -> Option<&'d OperationDefinition> {
     let operation = match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
@@ -43,7 +44,57 @@ pub(super) fn operation_type(
         }
         (DocumentOperations::Multiple(_), None) => None,
     };
-    operation.map(|op| op.node.ty)
+    operation.map(|op| &op.node)
+}
+
+/// The kind of the operation the request would run.
+pub(super) fn operation_type(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
+    selected_operation(document, operation_name).map(|op| op.ty)
+}
+
+/// The names of the root fields the selected operation asks for, through fragments too.
+pub(super) fn root_field_names<'d>(
+    document: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Vec<&'d str> {
+    fn collect<'d>(
+        document: &'d ExecutableDocument,
+        set: &'d SelectionSet,
+        seen: &mut Vec<&'d str>,
+        names: &mut Vec<&'d str>,
+    ) {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => names.push(field.node.name.node.as_str()),
+                Selection::InlineFragment(fragment) => {
+                    collect(document, &fragment.node.selection_set.node, seen, names);
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    if !seen.contains(&name)
+                        && let Some(fragment) =
+                            document.fragments.get(&spread.node.fragment_name.node)
+                    {
+                        seen.push(name);
+                        collect(document, &fragment.node.selection_set.node, seen, names);
+                    }
+                }
+            }
+        }
+    }
+    let mut names = Vec::new();
+    if let Some(operation) = selected_operation(document, operation_name) {
+        collect(
+            document,
+            &operation.selection_set.node,
+            &mut Vec::new(),
+            &mut names,
+        );
+    }
+    names
 }
 
 /// Whether any operation of the document, named or not, is a mutation or a subscription.

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::config::GraphqlSettings;
 use crate::error::Error;
+use crate::http::rate_limit;
 
 const INTERNAL_MESSAGE: &str = "internal server error";
 
@@ -27,6 +28,13 @@ impl ErrorExtensions for Error {
             Error::Csrf(reason) => ((*reason).to_owned(), "CSRF_FAILED"),
             Error::NotFound(what) => (format!("{what} not found"), "NOT_FOUND"),
             Error::Unavailable(reason) => ((*reason).to_owned(), "SERVICE_UNAVAILABLE"),
+            Error::RateLimited(decision) => (
+                format!(
+                    "too many {} requests: try again later",
+                    decision.class.name()
+                ),
+                "RATE_LIMITED",
+            ),
             Error::Internal(err) => {
                 tracing::error!(error = %format!("{err:#}"), "internal error");
                 (INTERNAL_MESSAGE.to_owned(), "INTERNAL_SERVER_ERROR")
@@ -34,6 +42,12 @@ impl ErrorExtensions for Error {
         };
         async_graphql::Error::new(message).extend_with(|_, extensions| {
             extensions.set("code", code);
+            if let Error::RateLimited(decision) = self {
+                extensions.set(
+                    "retryAfterSeconds",
+                    decision.retry_after.as_millis().div_ceil(1000) as u64,
+                );
+            }
             if let Error::Validation(fields) = self {
                 let fields: async_graphql::indexmap::IndexMap<_, _> = fields
                     .iter()
@@ -58,6 +72,22 @@ pub(super) fn request_failure(err: Error) -> HttpResponse {
             "SERVICE_UNAVAILABLE",
             reason,
         ),
+        Error::RateLimited(decision) => {
+            let mut response = request_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                &format!(
+                    "too many {} requests: try again later",
+                    decision.class.name()
+                ),
+            );
+            let seconds = decision.retry_after.as_millis().div_ceil(1000).max(1) as u64;
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+            rate_limit::add_headers(response.headers_mut(), &decision);
+            response
+        }
         err => {
             tracing::error!(error = %format!("{err:#}"), "internal error");
             request_error(

@@ -9,20 +9,22 @@ mod error;
 mod ide;
 mod loaders;
 mod order;
+mod rate_limits;
 mod schema;
 mod types;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 
 use crate::config::{GraphqlSettings, Settings};
 use crate::domain::Domain;
@@ -31,6 +33,7 @@ use crate::http::answer_cache::AnswerSlot;
 use crate::http::auth::{Viewer, is_anonymous};
 use crate::http::body::{read_json, starts_as_object};
 use crate::http::extract::QueryParams;
+use crate::http::rate_limit::{self, ClientIp};
 use crate::state::AppState;
 use budget::ResponseBudget;
 use loaders::{ArticleBodies, LatestComments};
@@ -90,6 +93,7 @@ fn refuse(code: &str, message: &str) -> Response {
 /// prescribes, so that a link or a prefetch can never write); without one, the IDE.
 async fn get_endpoint(
     State(state): State<GraphqlState>,
+    Extension(ClientIp(client)): Extension<ClientIp>,
     headers: HeaderMap,
     params: QueryParams,
 ) -> Response {
@@ -106,12 +110,16 @@ async fn get_endpoint(
             Err(_) => return refuse("BAD_REQUEST", "`variables` must be a JSON object"),
         }
     }
-    run(&state, &headers, request, Method::GET).await
+    run(&state, &headers, client, request, Method::GET).await
 }
 
 /// `POST /graphql`: one request as one JSON object (`application/json`).
 async fn post_endpoint(State(state): State<GraphqlState>, request: Request) -> Response {
     let headers = request.headers().clone();
+    let client = request
+        .extensions()
+        .get::<ClientIp>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |client| client.0);
     let body = match read_json(request, state.settings.body_timeout).await {
         Ok(body) => body,
         Err(err) => {
@@ -144,12 +152,13 @@ async fn post_endpoint(State(state): State<GraphqlState>, request: Request) -> R
             return refuse("BAD_REQUEST", &message);
         }
     };
-    run(&state, &headers, request, Method::POST).await
+    run(&state, &headers, client, request, Method::POST).await
 }
 
 async fn run(
     state: &GraphqlState,
     headers: &HeaderMap,
+    client: IpAddr,
     mut request: async_graphql::Request,
     method: Method,
 ) -> Response {
@@ -209,6 +218,36 @@ async fn run(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return refusal;
     }
+    let domain = &state.domain;
+    let spent = match &executed {
+        Some(document) => {
+            match rate_limits::spend(domain, headers, client, document, operation_name.as_deref())
+                .await
+            {
+                Ok(decision) => decision,
+                Err(err) => return error::request_failure(err),
+            }
+        }
+        None => None,
+    };
+    let mut response = answer(state, headers, request, executed, operation, method).await;
+    if let Some(decision) = spent {
+        rate_limit::add_headers(response.headers_mut(), &decision);
+    }
+    response
+}
+
+/// Runs a parsed, admitted operation (or answers it from the anonymous answer cache).
+async fn answer(
+    state: &GraphqlState,
+    headers: &HeaderMap,
+    request: async_graphql::Request,
+    executed: Option<ExecutableDocument>,
+    operation: Option<OperationType>,
+    method: Method,
+) -> Response {
+    let limits = &state.settings.graphql;
+    let operation_name = request.operation_name.clone();
     let domain = &state.domain;
     let viewer = match Viewer::resolve(domain, &state.settings, &method, headers).await {
         Ok(viewer) => viewer,

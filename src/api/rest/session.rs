@@ -55,7 +55,11 @@ fn issued_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// `GET /api/session/csrf`: sets the `csrftoken` cookie (kept if already set) and returns it.
-pub async fn csrf_token(State(settings): State<Arc<Settings>>, headers: HeaderMap) -> Response {
+pub async fn csrf_token(
+    State(settings): State<Arc<Settings>>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    sessions_on(&settings)?;
     let token = issued_token(&headers).unwrap_or_else(|| random_text(32));
     let mut response = Json(json!({ "csrfToken": token })).into_response();
     response.headers_mut().append(
@@ -65,7 +69,16 @@ pub async fn csrf_token(State(settings): State<Arc<Settings>>, headers: HeaderMa
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    Ok(response)
+}
+
+/// With `QUIRE_SESSIONS_ENABLED=false` the session routes do not exist.
+fn sessions_on(settings: &Settings) -> Result<()> {
+    if settings.sessions_enabled {
+        Ok(())
+    } else {
+        Err(Error::NotFound("route"))
+    }
 }
 
 /// `POST /api/session`: signs in with a cookie. Needs the CSRF token too (login CSRF: another
@@ -77,6 +90,7 @@ pub async fn sign_in(
     headers: HeaderMap,
     JsonBody(body): JsonBody<UserEnvelope<LoginBody>>,
 ) -> Result<Response> {
+    sessions_on(&settings)?;
     csrf::check(&headers, &settings)?;
     let body = unwrap_envelope("user", body.user)?;
     let credentials = Credentials {
@@ -101,8 +115,10 @@ pub async fn sign_in(
 /// `GET /api/session`: the user the session cookie belongs to, or 401.
 pub async fn current(
     State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>> {
+    sessions_on(&settings)?;
     let session = csrf::cookie(&headers, SESSION_COOKIE)
         .ok_or(Error::Unauthorized("no session: sign in first"))?;
     let user = domain
@@ -118,6 +134,7 @@ pub async fn sign_out(
     State(settings): State<Arc<Settings>>,
     headers: HeaderMap,
 ) -> Result<Response> {
+    sessions_on(&settings)?;
     if let Some(session) = csrf::cookie(&headers, SESSION_COOKIE) {
         if domain.session_user(&session).await?.is_some() {
             csrf::check(&headers, &settings)?;
