@@ -101,6 +101,12 @@ fn cors(settings: &Settings) -> CorsLayer {
             header::IF_NONE_MATCH,
             HeaderName::from_static(http::csrf::CSRF_HEADER),
         ])
+        // Scripts on other origins may read how much of their budget is left.
+        .expose_headers([
+            header::RETRY_AFTER,
+            HeaderName::from_static("ratelimit"),
+            HeaderName::from_static("ratelimit-policy"),
+        ])
         .max_age(std::time::Duration::from_secs(3600));
     match &settings.cors_origins {
         None => layer.allow_origin(AllowOrigin::any()),

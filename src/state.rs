@@ -25,12 +25,12 @@ impl AppState {
     pub async fn init(settings: Settings) -> anyhow::Result<Self> {
         let db = db::connect(&settings).await?;
         db::migrate(&db).await?;
-        let tokens = TokenIssuer::new(
+        let tokens = Arc::new(TokenIssuer::new(
             &settings.jwt_secret,
             settings.jwt_ttl,
             settings.access_token_ttl,
             settings.refresh_token_ttl,
-        );
+        ));
         let (namespace, layout) = (&settings.cache_namespace, cache_keys::LAYOUT);
         let cache = match &settings.redis_url {
             _ if !settings.cache_enabled => Cache::disabled(namespace, layout),

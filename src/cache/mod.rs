@@ -240,6 +240,11 @@ impl Cache {
         }
     }
 
+    /// Whether a Redis is configured (up or not): what is shared goes there first.
+    pub fn has_redis(&self) -> bool {
+        matches!(self.inner.backend, Backend::Redis(_))
+    }
+
     /// Runs `script` atomically on Redis with `keys` (namespaced like plain values) and `args`.
     /// `None` when there is no Redis to run it on; an error when Redis failed to (the caller
     /// falls back to something in-process).

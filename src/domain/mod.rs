@@ -11,6 +11,7 @@ pub mod users;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
@@ -31,7 +32,9 @@ use cache_keys::{Kind, Write};
 pub struct Domain {
     pub db: DatabaseConnection,
     pub cache: Cache,
-    pub tokens: TokenIssuer,
+    /// Behind an `Arc`: its keys and validation rules would otherwise be copied with every
+    /// clone of the domain (one per extractor, per request).
+    pub tokens: Arc<TokenIssuer>,
     pub sessions: SessionStore,
     pub limiter: RateLimiter,
 }

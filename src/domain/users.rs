@@ -124,7 +124,7 @@ impl Domain {
             .limiter
             .check(
                 Class::LoginFailures,
-                &format!("account:{}", email.to_lowercase()),
+                format!("account:{}", email.to_lowercase()),
             )
             .await
             && !decision.allowed

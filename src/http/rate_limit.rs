@@ -58,7 +58,7 @@ pub async fn limit_requests(
         Class::Auth => address_key(client),
         _ => requester_key(&state.domain, request.headers(), client),
     };
-    match state.domain.limiter.check(class, &key).await {
+    match state.domain.limiter.check(class, key).await {
         None => next.run(request).await,
         Some(decision) if !decision.allowed => refusal(&decision),
         Some(decision) => {

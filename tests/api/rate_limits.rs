@@ -114,8 +114,22 @@ async fn sign_in_routes_share_a_budget_per_address_and_say_so() {
         "RATE_LIMITED"
     );
     assert!(graphql.headers.contains_key("retry-after"));
-    // Reads are another class: still answered.
-    assert_eq!(app.get("/api/tags", None).await.status, StatusCode::OK);
+    // Reads are another class: still answered, and scripts on other origins may read the budget.
+    let read = app
+        .raw(
+            app.client
+                .get(app.url("/api/tags"))
+                .header("origin", "https://app.example"),
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK);
+    let exposed = header(&read, "access-control-expose-headers").to_ascii_lowercase();
+    assert!(
+        ["ratelimit", "ratelimit-policy", "retry-after"]
+            .iter()
+            .all(|name| exposed.split(',').any(|e| e.trim() == *name)),
+        "{exposed}"
+    );
 }
 
 #[tokio::test]
@@ -276,6 +290,28 @@ async fn two_instances_share_one_budget_over_redis() {
     ]))
     .await;
     assert_eq!(admitted_by_pair(&first, &second, 12).await, 5);
+}
+
+#[tokio::test]
+async fn busy_budgets_shared_by_instances_never_admit_more_than_the_quota() {
+    if redis_url().is_none() {
+        return; // runs in the Redis suite
+    }
+    // 100/h lets each instance lease up to 10 cells at a time (and refills too slowly to
+    // matter during the test): the sum must still hold.
+    let (first, second) = TestApp::spawn_pair(&limited(&[("rate_limit_read", "100/h")])).await;
+    let reads = (0..160).map(|i| {
+        let app = if i % 2 == 0 { &first } else { &second };
+        async move { app.get("/api/tags", None).await.status }
+    });
+    let statuses = futures::future::join_all(reads).await;
+    let admitted = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(admitted + refused, statuses.len(), "{statuses:?}");
+    assert!((80..=100).contains(&admitted), "{admitted} admitted");
 }
 
 #[tokio::test]

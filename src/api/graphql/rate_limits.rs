@@ -45,7 +45,7 @@ pub(super) async fn spend(
             Class::Auth => address_key(client),
             _ => requester_key(domain, headers, client),
         };
-        match domain.limiter.check(class, &key).await {
+        match domain.limiter.check(class, key).await {
             Some(decision) if !decision.allowed => return Err(Error::RateLimited(decision)),
             decision => last = decision.or(last),
         }
