@@ -35,7 +35,13 @@ pub(crate) async fn register(client: &reqwest::Client, port: u16, prefix: &str) 
 }
 
 pub(crate) fn start(dir: &std::path::Path, port: u16) -> Child {
+    start_with(dir, port, &[])
+}
+
+/// [`start`] with more settings.
+pub(crate) fn start_with(dir: &std::path::Path, port: u16, settings: &[(&str, &str)]) -> Child {
     quire(dir)
+        .envs(settings.iter().copied())
         .env("QUIRE_LISTEN", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
