@@ -44,7 +44,7 @@ pub fn router(state: AppState) -> Router {
             http::caching::http_cache,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            http::rate_limit::RateLimitState::new(&state),
             http::rate_limit::limit_requests,
         ))
         .with_state(state)

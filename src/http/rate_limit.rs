@@ -3,6 +3,7 @@
 //! GraphQL classifies its own requests (by operation) with the same helpers.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Request, State};
@@ -13,15 +14,15 @@ use ipnet::IpNet;
 use serde_json::json;
 
 use super::csrf;
-use crate::domain::Domain;
-use crate::limits::{Class, Decision};
+use crate::auth::jwt::TokenIssuer;
+use crate::limits::{Class, Decision, RateLimiter};
 use crate::state::AppState;
 
 const RATE_LIMIT: HeaderName = HeaderName::from_static("ratelimit");
 const RATE_LIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 
-/// The client's address as limits see it, put in the request's extensions by
-/// [`limit_requests`].
+/// The client's address as limits see it, put in the extensions of requests that spend their
+/// budget later (GraphQL) by [`limit_requests`] when limits are on.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
@@ -34,39 +35,66 @@ const AUTH_ROUTES: &[&str] = &[
     "/api/auth/refresh",
 ];
 
+/// What the rate-limit layer needs: one `Arc` to clone per request, not the whole state.
+pub struct RateLimitState {
+    limiter: RateLimiter,
+    tokens: Arc<TokenIssuer>,
+    trusted_proxies: Vec<IpNet>,
+}
+
+impl RateLimitState {
+    pub fn new(state: &AppState) -> Arc<RateLimitState> {
+        Arc::new(RateLimitState {
+            limiter: state.domain.limiter.clone(),
+            tokens: state.domain.tokens.clone(),
+            trusted_proxies: state.settings.rate_limits.trusted_proxies.clone(),
+        })
+    }
+}
+
 /// Spends the request's budget before it runs; over the limit it is answered 429 instead.
-/// Every limited answer carries the `RateLimit-Policy` and `RateLimit` headers.
+/// Refusals and admitted requests worth it ([`worth_reporting`]) carry the `RateLimit-Policy`
+/// and `RateLimit` headers.
 pub async fn limit_requests(
-    State(state): State<AppState>,
+    State(state): State<Arc<RateLimitState>>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    if !state.limiter.is_enabled() {
+        return next.run(request).await;
+    }
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip());
-    let client = client_ip(
-        peer,
-        request.headers(),
-        &state.settings.rate_limits.trusted_proxies,
-    );
-    request.extensions_mut().insert(ClientIp(client));
+    let client = client_ip(peer, request.headers(), &state.trusted_proxies);
     let Some(class) = classify(request.method(), request.uri().path()) else {
+        // GraphQL spends per operation, in its handler.
+        request.extensions_mut().insert(ClientIp(client));
         return next.run(request).await;
     };
     let key = match class {
         Class::Auth => address_key(client),
-        _ => requester_key(&state.domain, request.headers(), client),
+        _ => requester_key(&state.tokens, request.headers(), client),
     };
-    match state.domain.limiter.check(class, key).await {
+    match state.limiter.check(class, key).await {
         None => next.run(request).await,
         Some(decision) if !decision.allowed => refusal(&decision),
         Some(decision) => {
             let mut response = next.run(request).await;
-            add_headers(response.headers_mut(), &decision);
+            if worth_reporting(&decision) {
+                add_headers(response.headers_mut(), &decision);
+            }
             response
         }
     }
+}
+
+/// Whether an admitted request's answer states its budget: always for sign-ins and writes;
+/// for reads, the most frequent and cheapest requests, once a tenth of the budget is left
+/// (formatting the headers on every cached read would cost a measurable share of it).
+pub fn worth_reporting(decision: &Decision) -> bool {
+    decision.class != Class::Read || decision.remaining.saturating_mul(10) < decision.quota.count
 }
 
 /// The class a REST request spends; `None` for what is not limited here (GraphQL decides per
@@ -133,13 +161,13 @@ pub fn address_key(ip: IpAddr) -> String {
 /// The budget key of whoever sends a request: the user of a genuine token (its signature is
 /// enough here: revocation is the handler's business), the browser session of a session
 /// cookie, else the client's address.
-pub fn requester_key(domain: &Domain, headers: &HeaderMap, client: IpAddr) -> String {
+pub fn requester_key(tokens: &TokenIssuer, headers: &HeaderMap, client: IpAddr) -> String {
     if let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().split_once(' '))
         .map(|(_, token)| token.trim())
-        && let Ok(verified) = domain.tokens.verify(token)
+        && let Ok(verified) = tokens.verify(token)
     {
         return format!("user:{}", verified.user_id);
     }

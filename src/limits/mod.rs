@@ -111,6 +111,10 @@ impl RateLimiter {
         RateLimiter { inner: Some(inner) }
     }
 
+    pub fn is_enabled(&self) -> bool {
+        self.inner.is_some()
+    }
+
     /// Spends one request of `key`'s budget in `class`. `None` when limits are off.
     pub async fn check(&self, class: Class, key: String) -> Option<Decision> {
         let inner = self.inner.as_ref()?;

@@ -242,12 +242,17 @@ async fn writes_and_reads_are_limited_per_user_over_both_apis() {
 
     // Anonymous reads count per address (REST and GraphQL queries alike); a user's are theirs.
     for _ in 0..2 {
-        assert_eq!(app.get("/api/tags", None).await.status, StatusCode::OK);
+        let read = app.get("/api/tags", None).await;
+        assert_eq!(read.status, StatusCode::OK);
+        // Reads state their budget only once little of it is left.
+        assert!(!read.headers.contains_key("ratelimit"));
     }
     let query = app
         .post("/graphql", None, json!({"query": "{ tags }"}))
         .await;
     assert_eq!(query.status, StatusCode::OK);
+    assert_eq!(header(&query, "ratelimit-policy"), "\"read\";q=3;w=60");
+    assert!(header(&query, "ratelimit").starts_with("\"read\";r=0;"));
     assert_refused(&app.get("/api/tags", None).await, "\"read\";q=3;w=60");
     let signed_in = app.get("/api/tags", Some(&bob)).await;
     assert_eq!(signed_in.status, StatusCode::OK);

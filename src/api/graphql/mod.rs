@@ -84,6 +84,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/graphql/assets/{file}", get(ide::asset))
 }
 
+/// The client's address when limits are off (nothing spends a budget then).
+const UNKNOWN_CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+
 /// A request-level refusal (the body is not a GraphQL request at all): HTTP 400.
 fn refuse(code: &str, message: &str) -> Response {
     error::request_error(StatusCode::BAD_REQUEST, code, message)
@@ -93,7 +96,7 @@ fn refuse(code: &str, message: &str) -> Response {
 /// prescribes, so that a link or a prefetch can never write); without one, the IDE.
 async fn get_endpoint(
     State(state): State<GraphqlState>,
-    Extension(ClientIp(client)): Extension<ClientIp>,
+    client: Option<Extension<ClientIp>>,
     headers: HeaderMap,
     params: QueryParams,
 ) -> Response {
@@ -110,6 +113,7 @@ async fn get_endpoint(
             Err(_) => return refuse("BAD_REQUEST", "`variables` must be a JSON object"),
         }
     }
+    let client = client.map_or(UNKNOWN_CLIENT, |Extension(ClientIp(ip))| ip);
     run(&state, &headers, client, request, Method::GET).await
 }
 
@@ -119,7 +123,7 @@ async fn post_endpoint(State(state): State<GraphqlState>, request: Request) -> R
     let client = request
         .extensions()
         .get::<ClientIp>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |client| client.0);
+        .map_or(UNKNOWN_CLIENT, |client| client.0);
     let body = match read_json(request, state.settings.body_timeout).await {
         Ok(body) => body,
         Err(err) => {
@@ -231,7 +235,7 @@ async fn run(
         None => None,
     };
     let mut response = answer(state, headers, request, executed, operation, method).await;
-    if let Some(decision) = spent {
+    if let Some(decision) = spent.filter(rate_limit::worth_reporting) {
         rate_limit::add_headers(response.headers_mut(), &decision);
     }
     response
