@@ -59,7 +59,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let settings = Settings::load()?;
-    telemetry::init(&settings.log);
+    let _flush_logs_at_exit = telemetry::init(&settings.log);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => app::serve(AppState::init(settings).await?).await,
         Command::Migrate => {
@@ -69,8 +69,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed(options) => {
-            let db = db::connect(&settings).await?;
-            db::migrate(&db).await?;
+            let db = db::open_migrated(&settings).await?;
             seed::run(&db, &options).await
         }
         Command::Schema => unreachable!("handled before the settings are loaded"),

@@ -23,8 +23,7 @@ pub struct AppState {
 impl AppState {
     /// Connects to the database and applies pending migrations.
     pub async fn init(settings: Settings) -> anyhow::Result<Self> {
-        let db = db::connect(&settings).await?;
-        db::migrate(&db).await?;
+        let db = db::open_migrated(&settings).await?;
         let tokens = Arc::new(TokenIssuer::new(
             &settings.jwt_secret,
             settings.jwt_ttl,

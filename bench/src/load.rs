@@ -1,15 +1,24 @@
 //! The scenarios and the fixed-concurrency load loop.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::seed::{Fixture, PASSWORD};
+
+/// Distinguishes this run's created articles from every earlier run's.
+static RUN_ID: LazyLock<String> = LazyLock::new(|| {
+    let mut rng = rand::rng();
+    (0..8)
+        .map(|_| char::from(rng.random_range(b'a'..=b'z')))
+        .collect()
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
@@ -118,7 +127,9 @@ impl Scenario {
                 path: "/api/articles".into(),
                 token: Some(user.token.clone()),
                 body: Some(json!({"article": {
-                    "title": format!("Load test article {n}"),
+                    // Unique across requests, targets and runs: some servers refuse a title
+                    // (or its slug) that exists already.
+                    "title": format!("Load test article {} {n}", *RUN_ID),
                     "description": "Written by the benchmark",
                     "body": "A short body written under load.",
                     "tagList": ["benchmark"]

@@ -1,5 +1,5 @@
 //! `bench/run`: seeds a RealWorld server through its public API, then measures fixed-concurrency
-//! scenarios against it (or two servers side by side) and prints a Markdown table.
+//! scenarios against it (or several servers side by side) and prints a Markdown table.
 
 mod load;
 mod rss;
@@ -16,7 +16,8 @@ use load::{Scenario, Stats};
 #[derive(Parser, Debug)]
 #[command(about = "Load benchmark for Quire and any other RealWorld API server")]
 struct Args {
-    /// `name=URL` of a running server (its API under URL/api). Give two to compare side by side.
+    /// `name=URL` of a running server (its API under URL/api). Give several to compare them side
+    /// by side (ratios against the first).
     #[arg(long = "target", required = true)]
     targets: Vec<String>,
     /// Smoke mode: a small seed and a few seconds per scenario.
@@ -119,9 +120,6 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .map(|t| parse_target(t, args.allow_remote))
         .collect::<Result<_, _>>()?;
-    if targets.len() > 2 {
-        bail!("at most two targets can be compared at once");
-    }
     let duration =
         Duration::from_secs_f64(args.duration.unwrap_or(if args.quick { 2.0 } else { 10.0 }));
     let warmup = Duration::from_secs_f64(args.warmup.unwrap_or(if args.quick { 1.0 } else { 2.0 }));
@@ -166,11 +164,9 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     let mut rows = Vec::new();
     for (index, scenario) in scenarios.iter().enumerate() {
-        // Alternate which target goes first, so drift over the run hits both alike.
+        // Rotate which target goes first, so drift over the run hits every target alike.
         let mut order: Vec<usize> = (0..targets.len()).collect();
-        if index % 2 == 1 {
-            order.reverse();
-        }
+        order.rotate_left(index % targets.len());
         for t in order {
             let target = &targets[t];
             let plan = load::Plan {
@@ -275,12 +271,16 @@ fn print_markdown(report: &Report, targets: &[Target], scenarios: &[Scenario]) {
             }
         }
     }
-    if targets.len() == 2 {
-        println!(
-            "\n| scenario | {} / {} (req/s) |",
-            targets[0].name, targets[1].name
-        );
-        println!("|---|---:|");
+    // Every other target against the first, one column each.
+    if let [first, others @ ..] = targets
+        && !others.is_empty()
+    {
+        let headings: Vec<String> = others
+            .iter()
+            .map(|t| format!("{} / {}", first.name, t.name))
+            .collect();
+        println!("\n| scenario | {} (req/s) |", headings.join(" | "));
+        println!("|---|{}", "---:|".repeat(others.len()));
         for scenario in scenarios {
             let rate = |t: &Target| {
                 report
@@ -290,10 +290,14 @@ fn print_markdown(report: &Report, targets: &[Target], scenarios: &[Scenario]) {
                     .and_then(|r| r.stats.as_ref())
                     .map(|s| s.requests_per_second)
             };
-            match (rate(&targets[0]), rate(&targets[1])) {
-                (Some(a), Some(b)) if b > 0.0 => println!("| {} | {:.2} |", scenario.name(), a / b),
-                _ => println!("| {} | n/a |", scenario.name()),
-            }
+            let ratios: Vec<String> = others
+                .iter()
+                .map(|other| match (rate(first), rate(other)) {
+                    (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+                    _ => "n/a".to_owned(),
+                })
+                .collect();
+            println!("| {} | {} |", scenario.name(), ratios.join(" | "));
         }
     }
 }

@@ -16,10 +16,31 @@ use crate::error::database_unreachable;
 /// How long a starting instance waits for its database before it gives up.
 const STARTUP_PATIENCE: Duration = Duration::from_secs(30);
 
+/// Applies pending migrations over a connection of its own, closed before the serving pool
+/// opens: no serving connection can hold a schema, or a statement prepared against one, from
+/// before a migration (SQLite answered rows without a column added by a migration that ran
+/// while the pool was already open).
+pub async fn open_migrated(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let migrator = connect_with(settings, 1).await?;
+    migrate(&migrator).await?;
+    migrator
+        .close()
+        .await
+        .context("closing the migration connection")?;
+    connect(settings).await
+}
+
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    connect_with(settings, settings.db_max_connections).await
+}
+
+async fn connect_with(
+    settings: &Settings,
+    max_connections: u32,
+) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(settings.database_url.clone());
     options
-        .max_connections(settings.db_max_connections)
+        .max_connections(max_connections)
         .min_connections(1)
         // Fail fast when the database is gone: requests answer 503 instead of queueing.
         .acquire_timeout(settings.db_acquire_timeout)
