@@ -202,16 +202,23 @@ async fn send(
 }
 
 /// `None` when the server does not offer the scenario (the ceiling route on other servers).
+/// The ceiling's body is as large as the list page of `page_base` (the target itself, or for
+/// the bare server, which has no list, the first target).
 pub async fn run(
     client: &reqwest::Client,
     base: &str,
+    page_base: &str,
     scenario: Scenario,
     fixture: &Fixture,
     plan: &Plan,
 ) -> anyhow::Result<Option<Stats>> {
-    let page_bytes = send(client, base, &Scenario::ArticlesList.call(fixture, 0, 0))
-        .await?
-        .1;
+    let page_bytes = send(
+        client,
+        page_base,
+        &Scenario::ArticlesList.call(fixture, 0, 0),
+    )
+    .await?
+    .1;
     let probe = send(client, base, &scenario.call(fixture, 0, page_bytes)).await?;
     // Routes other servers do not have: the ceiling, and GraphQL on a REST-only server.
     let optional = matches!(scenario, Scenario::Ceiling | Scenario::GraphqlArticles);

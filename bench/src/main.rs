@@ -1,6 +1,7 @@
 //! `bench/run`: seeds a RealWorld server through its public API, then measures fixed-concurrency
 //! scenarios against it (or several servers side by side) and prints a Markdown table.
 
+mod bare;
 mod load;
 mod rss;
 mod seed;
@@ -18,8 +19,15 @@ use load::{Scenario, Stats};
 struct Args {
     /// `name=URL` of a running server (its API under URL/api). Give several to compare them side
     /// by side (ratios against the first).
-    #[arg(long = "target", required = true)]
+    #[arg(long = "target", required_unless_present = "serve_bare")]
     targets: Vec<String>,
+    /// Also run the ceiling scenario against a minimal axum server serving the same body
+    /// (started by the benchmark): what the machine can serve at all, in the same run.
+    #[arg(long)]
+    bare: bool,
+    /// Serve as that minimal server on this address (how the benchmark starts it).
+    #[arg(long, hide = true)]
+    serve_bare: Option<String>,
     /// Smoke mode: a small seed and a few seconds per scenario.
     #[arg(long)]
     quick: bool,
@@ -65,6 +73,8 @@ struct Args {
 struct Target {
     name: String,
     base: String,
+    /// Serves the ceiling scenario only (the bare server).
+    ceiling_only: bool,
 }
 
 #[derive(Serialize)]
@@ -109,13 +119,17 @@ fn parse_target(raw: &str, allow_remote: bool) -> anyhow::Result<Target> {
     Ok(Target {
         name: name.to_owned(),
         base: url.to_owned(),
+        ceiling_only: false,
     })
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let targets: Vec<Target> = args
+    if let Some(listen) = &args.serve_bare {
+        return bare::serve(listen).await;
+    }
+    let mut targets: Vec<Target> = args
         .targets
         .iter()
         .map(|t| parse_target(t, args.allow_remote))
@@ -152,6 +166,19 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("  seeded in {:.1}s", started.elapsed().as_secs_f64());
         monitors.push(rss::Monitor::start(&target.base));
     }
+    let bare_server = if args.bare {
+        let server = bare::start().await?;
+        targets.push(Target {
+            name: "bare".to_owned(),
+            base: server.base.clone(),
+            ceiling_only: true,
+        });
+        fixtures.push(fixtures[0].clone());
+        monitors.push(rss::Monitor::start(&server.base));
+        Some(server)
+    } else {
+        None
+    };
 
     let settle = args.settle.unwrap_or(if args.quick { 0.0 } else { 10.0 });
     if settle > 0.0 {
@@ -169,13 +196,29 @@ async fn main() -> anyhow::Result<()> {
         order.rotate_left(index % targets.len());
         for t in order {
             let target = &targets[t];
+            if target.ceiling_only && *scenario != Scenario::Ceiling {
+                continue;
+            }
             let plan = load::Plan {
                 concurrency: args.concurrency,
                 warmup,
                 duration,
                 max_requests: args.max_requests,
             };
-            let stats = load::run(&client, &target.base, *scenario, &fixtures[t], &plan).await?;
+            let page_base = if target.ceiling_only {
+                &targets[0].base
+            } else {
+                &target.base
+            };
+            let stats = load::run(
+                &client,
+                &target.base,
+                page_base,
+                *scenario,
+                &fixtures[t],
+                &plan,
+            )
+            .await?;
             match &stats {
                 Some(s) => eprintln!(
                     "  {:<16} {:<10} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
@@ -204,6 +247,7 @@ async fn main() -> anyhow::Result<()> {
         .zip(monitors)
         .map(|(t, m)| (t.name.clone(), m.finish()))
         .collect();
+    drop(bare_server);
 
     let report = Report {
         date: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),

@@ -71,6 +71,7 @@ impl SeedSize {
     }
 }
 
+#[derive(Clone)]
 pub struct User {
     pub username: String,
     pub email: String,
@@ -78,6 +79,7 @@ pub struct User {
 }
 
 /// What the scenarios draw from.
+#[derive(Clone)]
 pub struct Fixture {
     pub users: Vec<User>,
     pub slugs: Vec<String>,
