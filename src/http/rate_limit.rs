@@ -26,6 +26,9 @@ const RATE_LIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy"
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
+/// The client of a request whose peer is not known (only in-process calls have none).
+pub const UNKNOWN_CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+
 /// The routes that sign someone in or create credentials: limited per client address.
 const AUTH_ROUTES: &[&str] = &[
     "/api/users",
@@ -115,10 +118,9 @@ fn classify(method: &Method, path: &str) -> Option<Class> {
 /// in `X-Forwarded-For` that is not one (each proxy appends the address it received from, so
 /// only the entries added by trusted proxies can be believed).
 pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
-    let unspecified = IpAddr::from([0, 0, 0, 0]);
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     let Some(mut client) = peer else {
-        return unspecified;
+        return UNKNOWN_CLIENT;
     };
     if !is_trusted(&client) {
         return client;
@@ -179,7 +181,7 @@ pub fn requester_key(tokens: &TokenIssuer, headers: &HeaderMap, client: IpAddr) 
 
 /// The 429 answer for a spent budget.
 pub fn refusal(decision: &Decision) -> Response {
-    let seconds = whole_seconds(decision.retry_after).max(1);
+    let seconds = decision.retry_after_seconds();
     let message = format!(
         "too many {} requests: try again in {seconds} second{}",
         decision.class.name(),
@@ -190,11 +192,17 @@ pub fn refusal(decision: &Decision) -> Response {
         Json(json!({ "errors": { "rate_limit": [message] } })),
     )
         .into_response();
-    add_headers(response.headers_mut(), decision);
+    add_refusal_headers(response.headers_mut(), decision);
     response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    response
+}
+
+/// `Retry-After` and the `RateLimit` headers of a refusal, in either API's shape.
+pub fn add_refusal_headers(headers: &mut HeaderMap, decision: &Decision) {
+    headers.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(decision.retry_after_seconds()),
+    );
+    add_headers(headers, decision);
 }
 
 /// `RateLimit-Policy: "read";q=1200;w=60` and `RateLimit: "read";r=1187;t=7`, unless an inner

@@ -57,6 +57,13 @@ pub struct Decision {
     pub retry_after: Duration,
 }
 
+impl Decision {
+    /// `retry_after` in whole seconds, at least one: what `Retry-After` says.
+    pub fn retry_after_seconds(&self) -> u64 {
+        (self.retry_after.as_millis().div_ceil(1000) as u64).max(1)
+    }
+}
+
 #[derive(Clone)]
 pub struct RateLimiter {
     inner: Option<Arc<Inner>>,

@@ -43,10 +43,7 @@ impl ErrorExtensions for Error {
         async_graphql::Error::new(message).extend_with(|_, extensions| {
             extensions.set("code", code);
             if let Error::RateLimited(decision) = self {
-                extensions.set(
-                    "retryAfterSeconds",
-                    decision.retry_after.as_millis().div_ceil(1000) as u64,
-                );
+                extensions.set("retryAfterSeconds", decision.retry_after_seconds());
             }
             if let Error::Validation(fields) = self {
                 let fields: async_graphql::indexmap::IndexMap<_, _> = fields
@@ -81,11 +78,7 @@ pub(super) fn request_failure(err: Error) -> HttpResponse {
                     decision.class.name()
                 ),
             );
-            let seconds = decision.retry_after.as_millis().div_ceil(1000).max(1) as u64;
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, seconds.into());
-            rate_limit::add_headers(response.headers_mut(), &decision);
+            rate_limit::add_refusal_headers(response.headers_mut(), &decision);
             response
         }
         err => {

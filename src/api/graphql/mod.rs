@@ -33,7 +33,7 @@ use crate::http::answer_cache::AnswerSlot;
 use crate::http::auth::{Viewer, is_anonymous};
 use crate::http::body::{read_json, starts_as_object};
 use crate::http::extract::QueryParams;
-use crate::http::rate_limit::{self, ClientIp};
+use crate::http::rate_limit::{self, ClientIp, UNKNOWN_CLIENT};
 use crate::state::AppState;
 use budget::ResponseBudget;
 use loaders::{ArticleBodies, LatestComments};
@@ -83,9 +83,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/graphql/assets/{file}", get(ide::asset))
 }
-
-/// The client's address when limits are off (nothing spends a budget then).
-const UNKNOWN_CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
 
 /// A request-level refusal (the body is not a GraphQL request at all): HTTP 400.
 fn refuse(code: &str, message: &str) -> Response {
