@@ -34,7 +34,9 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(live))
         .route("/health/ready", get(ready));
     if settings.bench_endpoints {
-        routes = routes.route("/bench/ceiling", get(http::bench_ceiling));
+        routes = routes
+            .route("/bench/ceiling", get(http::bench_ceiling))
+            .route("/bench/cache", get(http::bench_cache));
     }
     routes
         .fallback(http::not_found)

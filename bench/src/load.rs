@@ -33,7 +33,21 @@ pub enum Scenario {
     Login,
     Ceiling,
     GraphqlArticles,
+    /// The reads of `mixed` alone: its baseline in the same run.
+    MixedReads,
+    /// Reads (`articles`, `articles_by_tag`, `article`, `comments`, `feed` in turn) while a
+    /// steady stream of writes (create, favorite or unfavorite, comment) goes on.
+    Mixed,
 }
+
+/// The reads `mixed` and `mixed_reads` rotate through.
+const MIXED_READS: [Scenario; 5] = [
+    Scenario::ArticlesList,
+    Scenario::ArticlesByTag,
+    Scenario::Article,
+    Scenario::Comments,
+    Scenario::Feed,
+];
 
 /// The GraphQL scenario's query: a page of 20 articles with their authors, the viewer's
 /// flags, tags and the first 5 comments of each with their authors.
@@ -75,6 +89,8 @@ impl Scenario {
             CreateArticle,
             Login,
             GraphqlArticles,
+            MixedReads,
+            Mixed,
         ]
     }
 
@@ -91,6 +107,8 @@ impl Scenario {
             Scenario::Login => "login",
             Scenario::Ceiling => "ceiling",
             Scenario::GraphqlArticles => "graphql_articles",
+            Scenario::MixedReads => "mixed_reads",
+            Scenario::Mixed => "mixed",
         }
     }
 
@@ -108,6 +126,9 @@ impl Scenario {
             graphql: false,
         };
         match self {
+            Scenario::MixedReads | Scenario::Mixed => {
+                MIXED_READS[n % MIXED_READS.len()].call(fixture, (n / MIXED_READS.len()) as u64, 0)
+            }
             Scenario::Tags => get("/api/tags".into(), None),
             Scenario::ArticlesList => get("/api/articles?limit=20".into(), None),
             Scenario::ArticlesByTag => get(
@@ -157,8 +178,96 @@ impl Scenario {
     }
 }
 
+/// The `k`-th write of the `mixed` stream: a new article, a favorite (or, every other time
+/// round, its removal, so counts stay bounded) or a comment.
+fn mixed_write(fixture: &Fixture, k: u64) -> Call {
+    let k = k as usize;
+    let user = &fixture.users[k % fixture.users.len()];
+    let slug = &fixture.slugs[(k * 7) % fixture.slugs.len()];
+    let call = |method: Method, path: String, body: serde_json::Value, expect: StatusCode| Call {
+        method,
+        path,
+        token: Some(user.token.clone()),
+        body: Some(body),
+        expect,
+        graphql: false,
+    };
+    match k % 3 {
+        0 => call(
+            Method::POST,
+            "/api/articles".into(),
+            json!({"article": {
+                "title": format!("Mixed load article {} {k}", *RUN_ID),
+                "description": "Written by the benchmark",
+                "body": "A short body written while others read.",
+                "tagList": [fixture.top_tags[k % fixture.top_tags.len()]]
+            }}),
+            StatusCode::CREATED,
+        ),
+        1 if (k / 3) % 2 == 0 => call(
+            Method::POST,
+            format!("/api/articles/{slug}/favorite"),
+            json!({}),
+            StatusCode::OK,
+        ),
+        1 => call(
+            Method::DELETE,
+            format!("/api/articles/{slug}/favorite"),
+            json!({}),
+            StatusCode::OK,
+        ),
+        _ => call(
+            Method::POST,
+            format!("/api/articles/{slug}/comments"),
+            json!({"comment": {"body": "A comment written while others read."}}),
+            StatusCode::OK,
+        ),
+    }
+}
+
+/// Sends `rate` writes a second until `until`; returns how many succeeded and failed.
+async fn write_stream(
+    client: reqwest::Client,
+    base: String,
+    fixture: Fixture,
+    rate: f64,
+    until: Instant,
+    first: u64,
+) -> (u64, u64) {
+    let mut every = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(0.001)));
+    let (mut done, mut failed) = (0, 0);
+    let mut k = first;
+    loop {
+        every.tick().await;
+        if Instant::now() >= until {
+            return (done, failed);
+        }
+        match send(&client, &base, &mixed_write(&fixture, k)).await {
+            Ok((_, _, true)) => done += 1,
+            _ => failed += 1,
+        }
+        k += 1;
+    }
+}
+
+/// This instance's cache counters (hits, misses), where it offers them (`/bench/cache`).
+async fn cache_counters(client: &reqwest::Client, base: &str) -> Option<(u64, u64)> {
+    let response = client
+        .get(format!("{base}/bench/cache"))
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let counters: serde_json::Value = response.json().await.ok()?;
+    Some((counters["hits"].as_u64()?, counters["misses"].as_u64()?))
+}
+
 pub struct Plan {
     pub concurrency: usize,
+    /// Writes per second during `mixed`.
+    pub write_rate: f64,
     pub warmup: Duration,
     pub duration: Duration,
     pub max_requests: u64,
@@ -173,6 +282,14 @@ pub struct Stats {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub bytes_per_response: u64,
+    /// Hits among the server's cache lookups during the measurement (servers that report them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_hit_ratio: Option<f64>,
+    /// Writes per second that succeeded alongside the reads (`mixed`), and those that failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writes_per_second: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_errors: Option<u64>,
 }
 
 struct Worker {
@@ -230,6 +347,16 @@ pub async fn run(
     {
         return Ok(None);
     }
+    let writes = (scenario == Scenario::Mixed).then(|| {
+        tokio::spawn(write_stream(
+            client.clone(),
+            base.to_owned(),
+            fixture.clone(),
+            plan.write_rate,
+            Instant::now() + plan.warmup + plan.duration,
+            0,
+        ))
+    });
     // Warm-up: same load, not recorded.
     phase(
         client,
@@ -241,6 +368,7 @@ pub async fn run(
         page_bytes,
     )
     .await?;
+    let counters_before = cache_counters(client, base).await;
     let started = Instant::now();
     let workers = phase(
         client,
@@ -253,6 +381,21 @@ pub async fn run(
     )
     .await?;
     let elapsed = started.elapsed().as_secs_f64();
+    let cache_hit_ratio = match (counters_before, cache_counters(client, base).await) {
+        (Some((hits0, misses0)), Some((hits1, misses1))) => {
+            let (hits, misses) = (hits1 - hits0, misses1 - misses0);
+            (hits + misses > 0).then(|| hits as f64 / (hits + misses) as f64)
+        }
+        _ => None,
+    };
+    let (writes_per_second, write_errors) = match writes {
+        Some(stream) => {
+            let (done, failed) = stream.await?;
+            let seconds = (plan.warmup + plan.duration).as_secs_f64();
+            (Some(done as f64 / seconds), Some(failed))
+        }
+        None => (None, None),
+    };
     let mut latencies = Histogram::<u64>::new(3)?;
     let (mut requests, mut errors, mut bytes) = (0, 0, 0);
     for worker in workers {
@@ -270,6 +413,9 @@ pub async fn run(
         p99_ms: ms(latencies.value_at_quantile(0.99)),
         max_ms: ms(latencies.max()),
         bytes_per_response: bytes.checked_div(requests).unwrap_or(0),
+        cache_hit_ratio,
+        writes_per_second,
+        write_errors,
     }))
 }
 

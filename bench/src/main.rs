@@ -45,6 +45,9 @@ struct Args {
     /// (default 10, quick 0).
     #[arg(long)]
     settle: Option<f64>,
+    /// Writes per second alongside the reads of the `mixed` scenario.
+    #[arg(long, default_value_t = 5.0)]
+    write_rate: f64,
     /// Upper bound on requests per scenario and target, whatever the duration.
     #[arg(long, default_value_t = 2_000_000)]
     max_requests: u64,
@@ -201,6 +204,7 @@ async fn main() -> anyhow::Result<()> {
             }
             let plan = load::Plan {
                 concurrency: args.concurrency,
+                write_rate: args.write_rate,
                 warmup,
                 duration,
                 max_requests: args.max_requests,
@@ -277,7 +281,7 @@ async fn main() -> anyhow::Result<()> {
         .rows
         .iter()
         .filter_map(|r| r.stats.as_ref())
-        .map(|s| s.errors)
+        .map(|s| s.errors + s.write_errors.unwrap_or(0))
         .sum();
     if errors > 0 {
         bail!("{errors} requests failed their status check");
@@ -307,6 +311,7 @@ fn print_markdown(report: &Report, targets: &[Target], scenarios: &[Scenario]) {
             None => println!("| {} | {} | n/a | | | | |", row.scenario, row.target),
         }
     }
+    print_mixed(report, targets);
     for (name, rss) in &report.peak_rss_kib {
         match rss {
             Some(kib) => println!("\nPeak RSS of {name}: {:.1} MiB", *kib as f64 / 1024.0),
@@ -343,6 +348,48 @@ fn print_markdown(report: &Report, targets: &[Target], scenarios: &[Scenario]) {
                 .collect();
             println!("| {} | {} |", scenario.name(), ratios.join(" | "));
         }
+    }
+}
+
+/// What writes cost the reads: `mixed` against `mixed_reads` per target, with hit ratios.
+fn print_mixed(report: &Report, targets: &[Target]) {
+    let stats = |scenario: &str, target: &str| {
+        report
+            .rows
+            .iter()
+            .find(|r| r.scenario == scenario && r.target == target)
+            .and_then(|r| r.stats.as_ref())
+    };
+    let mut header = false;
+    for target in targets {
+        let (Some(quiet), Some(busy)) = (
+            stats("mixed_reads", &target.name),
+            stats("mixed", &target.name),
+        ) else {
+            continue;
+        };
+        if !header {
+            println!(
+                "\n| target | reads/s, no writes | reads/s while writing | ratio | writes/s | p99 ms | hit ratio (no writes → writing) |"
+            );
+            println!("|---|---:|---:|---:|---:|---:|---:|");
+            header = true;
+        }
+        let ratio = |s: &Stats| {
+            s.cache_hit_ratio
+                .map_or_else(|| "n/a".to_owned(), |r| format!("{:.1}%", r * 100.0))
+        };
+        println!(
+            "| {} | {:.0} | {:.0} | {:.2} | {:.1} | {:.2} | {} → {} |",
+            target.name,
+            quiet.requests_per_second,
+            busy.requests_per_second,
+            busy.requests_per_second / quiet.requests_per_second.max(f64::MIN_POSITIVE),
+            busy.writes_per_second.unwrap_or_default(),
+            busy.p99_ms,
+            ratio(quiet),
+            ratio(busy)
+        );
     }
 }
 

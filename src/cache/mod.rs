@@ -1,21 +1,29 @@
 //! One cache facade: Redis when `QUIRE_REDIS_URL` is set (shared by every instance), moka
-//! in-process otherwise. Generic: the application names its generations and entry kinds (see
+//! in-process otherwise. Generic: the application names its topics and entry kinds (see
 //! `domain::cache_keys`); this module knows nothing of articles or users.
 //!
-//! Entries are never updated in place. Every key carries the current *generation* of the data it
-//! was built from; a write bumps the generations it affects after it commits, so readers on
-//! every instance move to new keys at once and old entries simply expire. Because keys are
-//! versioned, the in-process moka layer in front of Redis stays coherent across instances: it
-//! can only ever hold entries for generations that some instance has read from Redis.
+//! Invalidation is by *topic versions* (key-based expiry). Every entry is kept with the version
+//! of each topic it was built from, read *before* its data was; a write bumps the versions of
+//! the topics it changed after it commits. A read compares the entry's versions with the
+//! current ones (one round trip for any number of topics) and rebuilds on a difference, so no
+//! instance ever serves data older than the last committed write it could have seen, and a write
+//! costs only the entries that show what it changed. Entries assembled from others (a whole
+//! rendered answer) keep the union of their parts' versions ([`tracking`]).
+//!
+//! Every read also checks the *epoch*, one version all entries depend on: it is what an
+//! instance bumps when it cannot know which topics changed.
 //!
 //! When Redis fails to answer, requests bypass the cache (served from the database) for a
 //! second, a warning and a counter record it, and the next request after that tries Redis again.
 //! When Redis answers reads but refuses writes (a replica after fail-over,
 //! `min-replicas-to-write`), a bump could be lost, so the instance stops reading the shared cache
-//! (see [`remote`]) until a write succeeds again and it has bumped every generation.
+//! (see [`remote`]) until a write succeeds again and it has bumped the epoch.
 
+mod entry;
 mod remote;
 mod stats;
+pub mod tracking;
+mod values;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,13 +32,25 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use sha2::{Digest, Sha256};
 
+use self::entry::Entry;
+pub use self::entry::Reads;
 use self::remote::RedisBackend;
 pub use self::stats::KindStats;
 use self::stats::{Outcome, Stats};
 
-/// Entries outlive no generation bump; the TTL only reclaims memory from superseded ones.
+/// Versions are compared, never expired, so the TTL only reclaims memory from superseded
+/// entries.
 pub const ENTRY_TTL: Duration = Duration::from_secs(300);
 const LOCAL_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
+/// Topic versions kept in process (without Redis). One that is evicted starts again at a
+/// fresh value, which only costs a rebuild.
+const LOCAL_TOPICS: u64 = 200_000;
+
+/// The most topics an assembled entry may observe (a feed following thousands of authors).
+const MOST_OBSERVED: usize = 1_000;
+
+/// The topic every entry depends on (domain topics never start with `#`).
+pub const EPOCH: &str = "#epoch";
 
 /// The longest a plain value may live.
 pub const MAX_VALUE_TTL: Duration = Duration::from_secs(366 * 86_400);
@@ -40,11 +60,10 @@ pub const MAX_VALUE_TTL: Duration = Duration::from_secs(366 * 86_400);
 #[derive(Debug, Clone, Copy)]
 pub struct Unavailable;
 
-/// What the application caches: the names of its generations and of its kinds of entry (for
-/// the hit/miss/error counters). Generations and kinds are then named by their index.
+/// What the application caches: the names of its kinds of entry (for the hit/miss/error
+/// counters), which are then named by their index.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
-    pub generations: &'static [&'static str],
     pub kinds: &'static [&'static str],
 }
 
@@ -56,7 +75,7 @@ pub struct Cache {
 pub(crate) struct Inner {
     namespace: String,
     layout: Layout,
-    local: moka::future::Cache<String, Bytes>,
+    local: moka::future::Cache<String, Arc<Entry>>,
     /// Plain values with their own lifetime (sessions), when they live in this process: with
     /// no Redis, and also with caching switched off (sessions must work regardless).
     values: moka::future::Cache<String, (Instant, Bytes)>,
@@ -67,32 +86,41 @@ pub(crate) struct Inner {
 enum Backend {
     /// Caching switched off (`QUIRE_CACHE_ENABLED=false`): every request reads the database.
     Disabled,
-    /// Generations live in this process: coherent for one instance only.
+    /// Versions live in this process: coherent for one instance only. Each new version is the
+    /// next value of one counter, so no topic ever returns to a version seen before.
     Local {
-        generations: Vec<AtomicU64>,
+        versions: moka::sync::Cache<String, u64>,
+        next: AtomicU64,
     },
     Redis(RedisBackend),
 }
 
-/// A snapshot of every generation, indexed as the [`Layout`] names them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Generations(Vec<u64>);
+/// What a read found: the entry, or the versions to build it under (read before the data).
+pub enum Lookup {
+    Hit(Bytes),
+    Miss(Ticket),
+    /// The cache must not be used: read the data and keep nothing.
+    Bypass,
+}
 
-impl Generations {
-    pub fn get(&self, generation: usize) -> u64 {
-        self.0.get(generation).copied().unwrap_or_default()
-    }
+/// Where a missing entry goes, with the versions it is to be kept under.
+pub struct Ticket {
+    key: String,
+    reads: Reads,
 }
 
 impl Cache {
     /// An in-process cache (no Redis configured).
     pub fn local(namespace: &str, layout: Layout) -> Cache {
-        let generations = layout.generations.iter().map(|_| AtomicU64::new(0));
+        let versions = moka::sync::Cache::builder()
+            .max_capacity(LOCAL_TOPICS)
+            .build();
         Self::build(
             namespace,
             layout,
             Backend::Local {
-                generations: generations.collect(),
+                versions,
+                next: AtomicU64::new(1),
             },
         )
     }
@@ -115,8 +143,8 @@ impl Cache {
     fn build(namespace: &str, layout: Layout, backend: Backend) -> Cache {
         let local = moka::future::Cache::builder()
             .max_capacity(LOCAL_CAPACITY_BYTES)
-            .weigher(|key: &String, value: &Bytes| {
-                (key.len() + value.len()).try_into().unwrap_or(u32::MAX)
+            .weigher(|key: &String, entry: &Arc<Entry>| {
+                (key.len() + entry.weight()).try_into().unwrap_or(u32::MAX)
             })
             .time_to_live(ENTRY_TTL)
             .build();
@@ -139,126 +167,163 @@ impl Cache {
         }
     }
 
-    /// The current generations, or `None` when the cache must not be used (bypass it).
-    pub async fn generations(&self) -> Option<Generations> {
-        match &self.inner.backend {
-            Backend::Disabled => None,
-            Backend::Local { generations } => Some(Generations(
-                generations
-                    .iter()
-                    .map(|g| g.load(Ordering::Acquire))
-                    .collect(),
-            )),
-            Backend::Redis(redis) => redis.generations(&self.inner).await.map(Generations),
-        }
-    }
-
-    /// Moves `generations` on, so that every entry built from the old data is unreachable.
-    /// Called after the write has committed.
-    pub async fn bump(&self, generations: &[usize]) {
-        match &self.inner.backend {
-            Backend::Disabled => {}
-            Backend::Local {
-                generations: current,
-            } => {
-                for g in generations {
-                    current[*g].fetch_add(1, Ordering::AcqRel);
-                }
-            }
-            Backend::Redis(redis) => redis.bump(&self.inner, generations).await,
-        }
-    }
-
-    pub async fn get(&self, kind: usize, key: &str) -> Option<Bytes> {
+    /// The entry under `key` if it is current for `topics`; otherwise the versions to build it
+    /// under. One round trip to Redis when this instance holds the entry or nobody does.
+    pub async fn lookup(&self, kind: usize, key: &str, topics: &[String]) -> Lookup {
+        let topics = with_epoch(topics);
         let key = self.inner.entry_key(key);
-        if let Some(value) = self.inner.local.get(&key).await {
+        let local = self.inner.local.get(&key).await;
+        let had_local = local.is_some();
+        let found = match &self.inner.backend {
+            Backend::Disabled => None,
+            Backend::Local { .. } => Some((self.local_versions(&topics), None)),
+            Backend::Redis(redis) => match &local {
+                Some(_) => redis
+                    .versions(&self.inner, &topics)
+                    .await
+                    .map(|versions| (versions, None)),
+                None => {
+                    redis
+                        .versions_and_entry(&self.inner, kind, &topics, &key)
+                        .await
+                }
+            },
+        };
+        let Some((versions, remote)) = found else {
+            tracking::record_bypass();
+            self.inner.stats.count(kind, Outcome::Error);
+            return Lookup::Bypass;
+        };
+        tracking::record(&topics, &versions);
+        let current = |entry: &Entry| {
+            entry.is_current(&versions)
+                && entry
+                    .reads
+                    .iter()
+                    .zip(&topics)
+                    .all(|((t, _), topic)| t == topic)
+        };
+        if let Some(entry) = local.filter(|entry| current(entry)) {
             self.inner.stats.count(kind, Outcome::Hit);
-            return Some(value);
+            return Lookup::Hit(entry.payload.clone());
         }
-        let Backend::Redis(redis) = &self.inner.backend else {
+        let remote = match (remote, &self.inner.backend) {
+            (Some(remote), _) => Some(remote),
+            // Stale here: another instance may have rebuilt it already.
+            (None, Backend::Redis(redis)) if had_local => {
+                redis.entry(&self.inner, kind, &key).await
+            }
+            _ => None,
+        };
+        if let Some(entry) = remote.filter(|entry| current(entry)) {
+            self.inner.stats.count(kind, Outcome::Hit);
+            let payload = entry.payload.clone();
+            self.inner.local.insert(key, Arc::new(entry)).await;
+            return Lookup::Hit(payload);
+        }
+        self.inner.stats.count(kind, Outcome::Miss);
+        Lookup::Miss(Ticket {
+            key,
+            reads: topics.into_iter().zip(versions).collect(),
+        })
+    }
+
+    /// Keeps `payload` under the ticket's key and versions.
+    pub async fn store(&self, ticket: Ticket, payload: Bytes) {
+        self.put_entry(ticket.key, ticket.reads, payload).await;
+    }
+
+    /// An entry kept with the versions it was assembled from ([`Cache::keep`]), if they are
+    /// all still current.
+    pub async fn recall(&self, kind: usize, key: &str) -> Option<Bytes> {
+        let key = self.inner.entry_key(key);
+        let entry = match self.inner.local.get(&key).await {
+            Some(entry) => entry,
+            None => match &self.inner.backend {
+                Backend::Redis(redis) => Arc::new(redis.entry(&self.inner, kind, &key).await?),
+                _ => {
+                    self.inner.stats.count(kind, Outcome::Miss);
+                    return None;
+                }
+            },
+        };
+        let topics = entry.topics();
+        let versions = match &self.inner.backend {
+            Backend::Disabled => return None,
+            Backend::Local { .. } => self.local_versions(&topics),
+            Backend::Redis(redis) => redis.versions(&self.inner, &topics).await?,
+        };
+        if !entry.is_current(&versions) {
             self.inner.stats.count(kind, Outcome::Miss);
             return None;
+        }
+        tracking::record(&topics, &versions);
+        self.inner.stats.count(kind, Outcome::Hit);
+        let payload = entry.payload.clone();
+        self.inner.local.insert(key, entry).await;
+        Some(payload)
+    }
+
+    /// Reads the current versions of `topics` into what the enclosing [`tracking::track`]
+    /// records: for data an assembled entry reads from the database directly.
+    pub async fn observe(&self, topics: &[String]) {
+        let versions = match &self.inner.backend {
+            // Too many to check on every read: the assembled entry is simply not kept.
+            _ if topics.len() > MOST_OBSERVED => None,
+            Backend::Disabled => None,
+            Backend::Local { .. } => Some(self.local_versions(topics)),
+            Backend::Redis(redis) => redis.versions(&self.inner, topics).await,
         };
-        let value = redis.get(&self.inner, kind, &key).await?;
-        self.inner.local.insert(key, value.clone()).await;
-        Some(value)
+        match versions {
+            Some(versions) => tracking::record(topics, &versions),
+            None => tracking::record_bypass(),
+        }
     }
 
-    pub async fn put(&self, key: &str, value: Bytes) {
-        let key = self.inner.entry_key(key);
+    /// Keeps `payload` under `key` with the versions it was assembled from.
+    pub async fn keep(&self, key: &str, reads: Reads, payload: Bytes) {
+        if matches!(self.inner.backend, Backend::Disabled) {
+            return;
+        }
+        self.put_entry(self.inner.entry_key(key), reads, payload)
+            .await;
+    }
+
+    async fn put_entry(&self, key: String, reads: Reads, payload: Bytes) {
+        let entry = Entry { reads, payload };
         if let Backend::Redis(redis) = &self.inner.backend {
-            redis.put(&self.inner, &key, &value).await;
+            redis.put(&self.inner, &key, &entry).await;
         }
-        self.inner.local.insert(key, value).await;
+        self.inner.local.insert(key, Arc::new(entry)).await;
     }
 
-    /// Stores a plain value (not versioned by generations) for `ttl`: shared by every instance
-    /// with Redis, in this process otherwise.
-    pub async fn put_value(
-        &self,
-        key: &str,
-        value: Bytes,
-        ttl: Duration,
-    ) -> Result<(), Unavailable> {
-        let key = self.inner.value_key(key);
-        let ttl = ttl.min(MAX_VALUE_TTL);
+    /// Moves `topics` to new versions, so that every entry built from their old data is
+    /// rebuilt. Called after the write has committed.
+    pub async fn bump(&self, topics: &[String]) {
         match &self.inner.backend {
-            Backend::Redis(redis) => redis.put_value(&self.inner, &key, &value, ttl).await,
-            Backend::Local { .. } | Backend::Disabled => {
-                self.inner
-                    .values
-                    .insert(key, (Instant::now() + ttl, value))
-                    .await;
-                Ok(())
+            Backend::Disabled => {}
+            Backend::Local { versions, next } => {
+                for topic in topics {
+                    versions.insert(topic.clone(), next.fetch_add(1, Ordering::AcqRel));
+                }
             }
+            Backend::Redis(redis) => redis.bump(&self.inner, topics).await,
         }
     }
 
-    /// A plain value, if it is there and alive.
-    pub async fn get_value(&self, key: &str) -> Result<Option<Bytes>, Unavailable> {
-        let key = self.inner.value_key(key);
-        match &self.inner.backend {
-            Backend::Redis(redis) => redis.get_value(&self.inner, &key).await,
-            Backend::Local { .. } | Backend::Disabled => Ok(self
-                .inner
-                .values
-                .get(&key)
-                .await
-                .filter(|(deadline, _)| *deadline > Instant::now())
-                .map(|(_, value)| value)),
-        }
-    }
-
-    pub async fn delete_value(&self, key: &str) -> Result<(), Unavailable> {
-        let key = self.inner.value_key(key);
-        match &self.inner.backend {
-            Backend::Redis(redis) => redis.delete_value(&self.inner, &key).await,
-            Backend::Local { .. } | Backend::Disabled => {
-                self.inner.values.invalidate(&key).await;
-                Ok(())
-            }
-        }
+    fn local_versions(&self, topics: &[String]) -> Vec<u64> {
+        let Backend::Local { versions, next } = &self.inner.backend else {
+            return vec![];
+        };
+        topics
+            .iter()
+            .map(|topic| versions.get_with_by_ref(topic, || next.fetch_add(1, Ordering::AcqRel)))
+            .collect()
     }
 
     /// Whether a Redis is configured (up or not): what is shared goes there first.
     pub fn has_redis(&self) -> bool {
         matches!(self.inner.backend, Backend::Redis(_))
-    }
-
-    /// Runs `script` atomically on Redis with `keys` (namespaced like plain values) and `args`.
-    /// `None` when there is no Redis to run it on; an error when Redis failed to (the caller
-    /// falls back to something in-process).
-    pub async fn run_script(
-        &self,
-        script: &::redis::Script,
-        keys: &[&str],
-        args: &[String],
-    ) -> Option<Result<Vec<i64>, Unavailable>> {
-        let Backend::Redis(redis) = &self.inner.backend else {
-            return None;
-        };
-        let keys: Vec<String> = keys.iter().map(|key| self.inner.value_key(key)).collect();
-        Some(redis.run_script(&self.inner, script, &keys, args).await)
     }
 
     pub fn layout(&self) -> Layout {
@@ -283,12 +348,15 @@ impl Inner {
         format!("{}:value:{key}", self.namespace)
     }
 
-    fn generation_key(&self, generation: usize) -> String {
-        format!(
-            "{}:gen:{}",
-            self.namespace, self.layout.generations[generation]
-        )
+    fn version_key(&self, topic: &str) -> String {
+        format!("{}:v:{topic}", self.namespace)
     }
+}
+
+fn with_epoch(topics: &[String]) -> Vec<String> {
+    std::iter::once(EPOCH.to_owned())
+        .chain(topics.iter().cloned())
+        .collect()
 }
 
 /// Length-prefixed, so that no combination of user-supplied values can collide with another.

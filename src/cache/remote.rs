@@ -1,10 +1,10 @@
 //! The Redis side of the cache, and the watch that keeps it honest when Redis refuses writes.
 //!
-//! A generation bump that does not land would leave every instance serving the old data until
+//! A version bump that does not land would leave every instance serving the old data until
 //! the entries expire. So a failed write (a bump or an entry) marks this instance *dirty*: it
 //! stops reading the shared cache, and a watch task retries until Redis takes a write again,
-//! then bumps every generation (its own lost bumps and, as it cannot know, anyone else's) before
-//! the instance reads the cache again. While healthy the same task probes with a small write
+//! then bumps the epoch (its own lost bumps and, as it cannot know, anyone else's: every entry
+//! depends on the epoch) before the instance reads the cache again. While healthy the same task probes with a small write
 //! every [`PROBE_INTERVAL`], so an instance notices within about a second that Redis stopped
 //! taking writes (and with them other instances' bumps) and stops serving from it.
 
@@ -17,14 +17,17 @@ use ::redis::{RedisError, RedisResult};
 use axum::body::Bytes;
 use rand::Rng;
 
+use super::entry::Entry;
 use super::stats::Outcome;
-use super::{ENTRY_TTL, Inner, Unavailable};
+use super::{ENTRY_TTL, EPOCH, Inner, Unavailable};
 
 /// After a Redis error, requests skip Redis for this long instead of each waiting on it.
 const READ_BACKOFF: Duration = Duration::from_secs(1);
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 /// How often the watch task checks that Redis takes writes (and retries while it does not).
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(500);
+/// Versions of topics nobody writes any more expire; they start afresh when read again.
+const VERSION_TTL: Duration = Duration::from_secs(86_400);
 
 pub(crate) struct RedisBackend {
     connection: ConnectionManager,
@@ -67,13 +70,12 @@ impl RedisBackend {
         self.settled.load(Ordering::Acquire) == self.failed_writes.load(Ordering::Acquire)
     }
 
-    pub(crate) async fn generations(&self, inner: &Inner) -> Option<Vec<u64>> {
+    /// The current versions of `topics`, or `None` when the shared cache must not be used.
+    pub(crate) async fn versions(&self, inner: &Inner, topics: &[String]) -> Option<Vec<u64>> {
         if !self.usable() {
             return None;
         }
-        let keys: Vec<String> = (0..inner.layout.generations.len())
-            .map(|g| inner.generation_key(g))
-            .collect();
+        let keys: Vec<String> = topics.iter().map(|t| inner.version_key(t)).collect();
         let mut connection = self.connection.clone();
         let values: Vec<Option<u64>> = match ::redis::cmd("MGET")
             .arg(&keys)
@@ -83,22 +85,69 @@ impl RedisBackend {
             Ok(values) => values,
             Err(err) => return self.read_failed(inner, err),
         };
+        self.complete(inner, &keys, values).await
+    }
+
+    /// The versions of `topics` and the entry under `key`, in one round trip.
+    pub(crate) async fn versions_and_entry(
+        &self,
+        inner: &Inner,
+        kind: usize,
+        topics: &[String],
+        key: &str,
+    ) -> Option<(Vec<u64>, Option<Entry>)> {
+        if !self.usable() {
+            return None;
+        }
+        let keys: Vec<String> = topics.iter().map(|t| inner.version_key(t)).collect();
+        let mut connection = self.connection.clone();
+        let (values, entry): (Vec<Option<u64>>, Option<Vec<u8>>) = match ::redis::pipe()
+            .cmd("MGET")
+            .arg(&keys)
+            .cmd("GET")
+            .arg(key)
+            .query_async(&mut connection)
+            .await
+        {
+            Ok(answer) => answer,
+            Err(err) => {
+                inner.stats.count(kind, Outcome::Error);
+                return self.read_failed(inner, err);
+            }
+        };
+        let versions = self.complete(inner, &keys, values).await?;
+        Some((
+            versions,
+            entry.and_then(|bytes| Entry::decode(Bytes::from(bytes))),
+        ))
+    }
+
+    /// Versions as read, with any missing one started first. A topic never bumped, expired,
+    /// or lost with Redis's data starts at a random point, so that no entry built before can
+    /// match it again.
+    async fn complete(
+        &self,
+        inner: &Inner,
+        keys: &[String],
+        values: Vec<Option<u64>>,
+    ) -> Option<Vec<u64>> {
         if values.iter().all(Option::is_some) {
             return Some(values.into_iter().map(Option::unwrap_or_default).collect());
         }
-        // First use, or Redis lost its data: start each missing generation at a random point,
-        // so entries cached in-process before the loss can never match again.
         let mut pipe = ::redis::pipe();
         for (key, value) in keys.iter().zip(&values) {
             if value.is_none() {
                 pipe.cmd("SET")
                     .arg(key)
-                    .arg(rand::rng().random_range(1..u64::MAX >> 2))
+                    .arg(fresh_version())
                     .arg("NX")
+                    .arg("EX")
+                    .arg(VERSION_TTL.as_secs())
                     .ignore();
             }
         }
-        pipe.cmd("MGET").arg(&keys);
+        pipe.cmd("MGET").arg(keys);
+        let mut connection = self.connection.clone();
         match pipe
             .query_async::<(Vec<Option<u64>>,)>(&mut connection)
             .await
@@ -108,19 +157,28 @@ impl RedisBackend {
         }
     }
 
-    pub(crate) async fn bump(&self, inner: &Inner, generations: &[usize]) {
+    /// Gives each of `topics` a fresh version.
+    pub(crate) async fn bump(&self, inner: &Inner, topics: &[String]) {
+        if topics.is_empty() {
+            return;
+        }
         let mut pipe = ::redis::pipe();
-        for g in generations {
-            pipe.cmd("INCR").arg(inner.generation_key(*g)).ignore();
+        for topic in topics {
+            pipe.cmd("SET")
+                .arg(inner.version_key(topic))
+                .arg(fresh_version())
+                .arg("EX")
+                .arg(VERSION_TTL.as_secs())
+                .ignore();
         }
         let mut connection = self.connection.clone();
         if let Err(err) = pipe.query_async::<()>(&mut connection).await {
-            // The watch task lands it (with every other generation) once Redis takes writes.
+            // The watch task bumps the epoch once Redis takes writes again.
             let _: Option<()> = self.write_failed(inner, err);
         }
     }
 
-    pub(crate) async fn get(&self, inner: &Inner, kind: usize, key: &str) -> Option<Bytes> {
+    pub(crate) async fn entry(&self, inner: &Inner, kind: usize, key: &str) -> Option<Entry> {
         if !self.usable() {
             inner.stats.count(kind, Outcome::Error);
             return None;
@@ -131,14 +189,7 @@ impl RedisBackend {
             .query_async::<Option<Vec<u8>>>(&mut connection)
             .await
         {
-            Ok(Some(value)) => {
-                inner.stats.count(kind, Outcome::Hit);
-                Some(Bytes::from(value))
-            }
-            Ok(None) => {
-                inner.stats.count(kind, Outcome::Miss);
-                None
-            }
+            Ok(value) => value.and_then(|bytes| Entry::decode(Bytes::from(bytes))),
             Err(err) => {
                 inner.stats.count(kind, Outcome::Error);
                 self.read_failed(inner, err)
@@ -146,14 +197,14 @@ impl RedisBackend {
         }
     }
 
-    pub(crate) async fn put(&self, inner: &Inner, key: &str, value: &Bytes) {
+    pub(crate) async fn put(&self, inner: &Inner, key: &str, entry: &Entry) {
         if !self.usable() {
             return;
         }
         let mut connection = self.connection.clone();
         let stored = ::redis::cmd("SET")
             .arg(key)
-            .arg(value.as_ref())
+            .arg(Entry::encode(&entry.reads, &entry.payload))
             .arg("EX")
             .arg(ENTRY_TTL.as_secs())
             .query_async::<()>(&mut connection)
@@ -259,8 +310,7 @@ impl RedisBackend {
         None
     }
 
-    /// One round of the watch: a probe write while settled, otherwise a re-bump of every
-    /// generation (by a random step, so no generation can return to a value seen before).
+    /// One round of the watch: a probe write while settled, otherwise a fresh epoch.
     async fn watch_once(&self, inner: &Inner) {
         let failed = self.failed_writes.load(Ordering::Acquire);
         let settled = self.settled.load(Ordering::Acquire) == failed;
@@ -272,19 +322,19 @@ impl RedisBackend {
             .arg(10 * PROBE_INTERVAL.as_millis() as u64)
             .ignore();
         if !settled {
-            for g in 0..inner.layout.generations.len() {
-                pipe.cmd("INCRBY")
-                    .arg(inner.generation_key(g))
-                    .arg(rand::rng().random_range(1..1u64 << 32))
-                    .ignore();
-            }
+            pipe.cmd("SET")
+                .arg(inner.version_key(EPOCH))
+                .arg(fresh_version())
+                .arg("EX")
+                .arg(VERSION_TTL.as_secs())
+                .ignore();
         }
         let mut connection = self.connection.clone();
         let outcome: RedisResult<()> = pipe.query_async(&mut connection).await;
         match outcome {
             Ok(()) if !settled => {
                 self.settled.store(failed, Ordering::Release);
-                tracing::info!("Redis takes writes again; every generation bumped, cache in use");
+                tracing::info!("Redis takes writes again; epoch bumped, cache in use");
             }
             Ok(()) => {}
             Err(err) => {
@@ -292,6 +342,11 @@ impl RedisBackend {
             }
         }
     }
+}
+
+/// A random version: a bumped or restarted topic never returns to one seen before (2^62 values).
+fn fresh_version() -> u64 {
+    rand::rng().random_range(1..u64::MAX >> 2)
 }
 
 /// Runs the watch for as long as the cache lives.

@@ -1,23 +1,33 @@
-//! Every cache key that names domain data, and every invalidation rule, in one place.
+//! Every cache key and topic that names domain data, and every invalidation rule, in one place.
 //!
-//! Two generations version all entries:
-//! - `content`: articles, their tags and favorites counts, and users' public profiles (which are
-//!   embedded in articles and comments). Bumped by article create/update/delete,
-//!   favorite/unfavorite and user updates.
-//! - `comments`: comment threads. Bumped by comment add/delete.
+//! An entry is kept with the versions of its *topics* (see `cache`); a write bumps the topics
+//! of what it changed, after it commits. The topics, and what bumps them:
+//! - `article:{slug}`: the article shown at that slug (its fields, tags, favorites count and
+//!   author's profile). Its create, update (old and new slug), delete and favorites, and its
+//!   author's profile edits.
+//! - `thread:{slug}` / `comments:{id}`: the article's comments with their authors' profiles, by
+//!   slug (REST) and by id (GraphQL). Comments added or deleted, the article's update and delete,
+//!   and profile edits of anyone who commented there.
+//! - `body:{id}`: the article's body (GraphQL loads bodies by id). Update and delete.
+//! - `list:all`, `list:tag:{tag}`, `list:author:{username}`: list pages with that filter: any
+//!   write that adds to, removes from or changes an article of that list (a new article, an
+//!   update, a delete, a favorite, the author's profile edit). `list:favorited` covers every
+//!   favorited-by list (a favorite changes counts in the lists of all the article's fans, who
+//!   can be many, so one topic stands for them all).
+//! - `tags`: the tag list. New, changed and deleted articles.
+//! - `profile:{username}`: that profile. Its user's edits (old and new name) and registration.
+//! - `account:{id}`: what authenticating a request reads (and `GET /user` shows). Profile
+//!   edits, password changes and "log out everywhere".
+//! - `author:{id}`: the articles of that author as a feed shows them: the same writes as
+//!   `list:author:{username}`, named by id because a feed knows its authors by id.
+//! - `follows:{id}` / `favorites:{id}`: whom that user follows and what they favorited, for
+//!   the viewer's flags and feed. Their follows and favorites.
 //!
-//! Follows are not part of any cached entry: the viewer's `following` and `favorited` flags are
-//! overlaid per request, so follow/unfollow invalidates nothing. A new registration cannot
-//! change any cached entry either (lists by an unknown author are empty before and after).
+//! Shared entries hold no viewer's flags: they are overlaid per request from the viewer's own
+//! entries. Usernames are case-insensitive and appear lowercased.
 
-use crate::cache::{Generations, Layout, digest, part};
+use crate::cache::{EPOCH, Layout, digest, part};
 use crate::domain::articles::{ArticleFilter, Page};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Generation {
-    Content = 0,
-    Comments = 1,
-}
 
 /// The kinds of entry, for hit/miss/error counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,11 +38,11 @@ pub enum Kind {
     Tags = 3,
     Profile = 4,
     Response = 5,
+    Viewer = 6,
 }
 
-/// What the cache is told about the domain's generations and kinds, in index order.
+/// What the cache is told about the domain's kinds, in index order.
 pub const LAYOUT: Layout = Layout {
-    generations: &["content", "comments"],
     kinds: &[
         "article_list",
         "article",
@@ -40,63 +50,218 @@ pub const LAYOUT: Layout = Layout {
         "tags",
         "profile",
         "response",
+        "viewer",
     ],
 };
 
-fn content(g: &Generations) -> u64 {
-    g.get(Generation::Content as usize)
-}
+/// More topics than this in one write bump the epoch instead (every entry at once): a profile
+/// edit of a prolific author should not send thousands of bumps.
+const MOST_TOPICS: usize = 2_000;
 
-fn thread(g: &Generations) -> u64 {
-    g.get(Generation::Comments as usize)
-}
-
-/// What a write changed; [`Write::invalidates`] is the rule for each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a write changed; [`Write::topics`] is the rule for each. Names and slugs are what
+/// the write's data held (read after it committed, or before a delete).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
-    Article,
-    Favorite,
-    UserProfile,
-    Comment,
+    /// A new article.
+    ArticleCreated {
+        slug: String,
+        tags: Vec<String>,
+        author: Author,
+    },
+    /// An update (`slugs` old and new, `tags` old and new) or a delete.
+    ArticleChanged {
+        id: i64,
+        slugs: Vec<String>,
+        tags: Vec<String>,
+        author: Author,
+    },
+    /// A favorite added or removed by `fan`.
+    Favorite {
+        slug: String,
+        tags: Vec<String>,
+        author: Author,
+        fan: i64,
+    },
+    /// A follow added or removed by `follower`.
+    Follow { follower: i64 },
+    /// A password change or "log out everywhere".
+    Account { user_id: i64 },
+    /// A comment added or deleted.
+    Comment { article_id: i64, slug: String },
+    /// A new account.
+    Registered { username: String },
+    /// A profile edit: `usernames` old and new; the user's articles (slug, tags) and the
+    /// articles they commented on (id, slug).
+    Profile {
+        user_id: i64,
+        usernames: Vec<String>,
+        articles: Vec<String>,
+        tags: Vec<String>,
+        commented: Vec<(i64, String)>,
+    },
 }
 
-impl Write {
-    pub fn invalidates(self) -> &'static [usize] {
-        match self {
-            Write::Article | Write::Favorite | Write::UserProfile => {
-                &[Generation::Content as usize]
-            }
-            Write::Comment => &[Generation::Comments as usize],
-        }
+/// An article's author, by id and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    pub id: i64,
+    pub username: String,
+}
+
+impl Author {
+    fn topics(&self) -> [String; 2] {
+        [list_author(&self.username), author_feed(self.id)]
     }
 }
 
-pub fn article_list(g: &Generations, filter: &ArticleFilter, page: Page) -> String {
-    format!(
-        "list:c{}:{}{}{}:{}:{}:{}",
-        content(g),
-        part(filter.tag.as_deref().unwrap_or_default()),
-        part(&filter.author.as_deref().unwrap_or_default().to_lowercase()),
-        part(
-            &filter
-                .favorited_by
-                .as_deref()
-                .unwrap_or_default()
-                .to_lowercase()
-        ),
+impl Write {
+    pub fn topics(&self) -> Vec<String> {
+        let mut topics = match self {
+            Write::ArticleCreated { slug, tags, author } => {
+                let mut topics = vec![article(slug), thread(slug), LIST_ALL.into(), TAGS.into()];
+                topics.extend(author.topics());
+                topics.extend(tags.iter().map(|t| list_tag(t)));
+                topics
+            }
+            Write::ArticleChanged {
+                id,
+                slugs,
+                tags,
+                author,
+            } => {
+                let mut topics = vec![body(*id), comments_of(*id), LIST_ALL.into()];
+                topics.extend([LIST_FAVORITED.into(), TAGS.into()]);
+                topics.extend(author.topics());
+                topics.extend(slugs.iter().flat_map(|s| [article(s), thread(s)]));
+                topics.extend(tags.iter().map(|t| list_tag(t)));
+                topics
+            }
+            Write::Favorite {
+                slug,
+                tags,
+                author,
+                fan,
+            } => {
+                let mut topics = vec![article(slug), LIST_ALL.into(), LIST_FAVORITED.into()];
+                topics.push(favorites(*fan));
+                topics.extend(author.topics());
+                topics.extend(tags.iter().map(|t| list_tag(t)));
+                topics
+            }
+            Write::Follow { follower } => vec![follows(*follower)],
+            Write::Account { user_id } => vec![account(*user_id)],
+            Write::Comment { article_id, slug } => vec![thread(slug), comments_of(*article_id)],
+            Write::Registered { username } => vec![profile(username), list_author(username)],
+            Write::Profile {
+                user_id,
+                usernames,
+                articles,
+                tags,
+                commented,
+            } => {
+                let mut topics = vec![LIST_ALL.to_owned(), LIST_FAVORITED.to_owned()];
+                topics.extend([account(*user_id), author_feed(*user_id)]);
+                topics.extend(usernames.iter().flat_map(|u| [profile(u), list_author(u)]));
+                topics.extend(articles.iter().map(|s| article(s)));
+                topics.extend(tags.iter().map(|t| list_tag(t)));
+                topics.extend(
+                    commented
+                        .iter()
+                        .flat_map(|(id, s)| [comments_of(*id), thread(s)]),
+                );
+                topics
+            }
+        };
+        topics.sort_unstable();
+        topics.dedup();
+        if topics.len() > MOST_TOPICS {
+            return vec![EPOCH.to_owned()];
+        }
+        topics
+    }
+}
+
+const LIST_ALL: &str = "list:all";
+const LIST_FAVORITED: &str = "list:favorited";
+const TAGS: &str = "tags";
+
+fn article(slug: &str) -> String {
+    format!("article:{slug}")
+}
+
+fn thread(slug: &str) -> String {
+    format!("thread:{slug}")
+}
+
+fn comments_of(article_id: i64) -> String {
+    format!("comments:{article_id}")
+}
+
+fn body(article_id: i64) -> String {
+    format!("body:{article_id}")
+}
+
+fn list_tag(tag: &str) -> String {
+    format!("list:tag:{tag}")
+}
+
+fn list_author(username: &str) -> String {
+    format!("list:author:{}", username.to_lowercase())
+}
+
+fn profile(username: &str) -> String {
+    format!("profile:{}", username.to_lowercase())
+}
+
+fn account(user_id: i64) -> String {
+    format!("account:{user_id}")
+}
+
+fn author_feed(user_id: i64) -> String {
+    format!("author:{user_id}")
+}
+
+fn follows(user_id: i64) -> String {
+    format!("follows:{user_id}")
+}
+
+fn favorites(user_id: i64) -> String {
+    format!("favorites:{user_id}")
+}
+
+/// A list page: its key and topics (one per filter it applies).
+pub fn article_list(filter: &ArticleFilter, page: Page) -> (String, Vec<String>) {
+    let tag = filter.tag.as_deref();
+    let author = filter.author.as_deref().map(str::to_lowercase);
+    let fan = filter.favorited_by.as_deref().map(str::to_lowercase);
+    let key = format!(
+        "list:{}{}{}:{}:{}:{}",
+        part(tag.unwrap_or_default()),
+        part(author.as_deref().unwrap_or_default()),
+        part(fan.as_deref().unwrap_or_default()),
         page.limit,
         page.offset,
         page.after
             .map_or_else(|| "-".to_owned(), |p| format!("{}.{}", p.created_at, p.id))
-    )
+    );
+    let mut topics = vec![];
+    topics.extend(tag.map(list_tag));
+    topics.extend(author.as_deref().map(list_author));
+    if fan.is_some() {
+        topics.push(LIST_FAVORITED.to_owned());
+    }
+    if topics.is_empty() {
+        topics.push(LIST_ALL.to_owned());
+    }
+    (key, topics)
 }
 
-pub fn article(g: &Generations, slug: &str) -> String {
-    format!("article:c{}:{}", content(g), part(slug))
+pub fn article_by_slug(slug: &str) -> (String, Vec<String>) {
+    (format!("article:{}", part(slug)), vec![article(slug)])
 }
 
-pub fn comments(g: &Generations, slug: &str) -> String {
-    format!("comments:c{}:m{}:{}", content(g), thread(g), part(slug))
+pub fn comments(slug: &str) -> (String, Vec<String>) {
+    (format!("comments:{}", part(slug)), vec![thread(slug)])
 }
 
 /// A set of article ids, digested: a GraphQL page can name a thousand of them.
@@ -106,36 +271,72 @@ fn id_set(ids: &[i64]) -> String {
 }
 
 /// The bodies of the articles `ids` (sorted, unique).
-pub fn article_bodies(g: &Generations, ids: &[i64]) -> String {
-    format!("bodies:c{}:{}", content(g), id_set(ids))
+pub fn article_bodies(ids: &[i64]) -> (String, Vec<String>) {
+    let topics = ids.iter().map(|id| body(*id)).collect();
+    (format!("bodies:{}", id_set(ids)), topics)
 }
 
 /// The body sizes of the articles `ids` (sorted, unique).
-pub fn article_body_sizes(g: &Generations, ids: &[i64]) -> String {
-    format!("body-sizes:c{}:{}", content(g), id_set(ids))
+pub fn article_body_sizes(ids: &[i64]) -> (String, Vec<String>) {
+    let topics = ids.iter().map(|id| body(*id)).collect();
+    (format!("body-sizes:{}", id_set(ids)), topics)
 }
 
 /// The newest `first` comments of each of the articles `ids` (sorted, unique).
-pub fn latest_comments(g: &Generations, ids: &[i64], first: u64) -> String {
+pub fn latest_comments(ids: &[i64], first: u64) -> (String, Vec<String>) {
+    let topics = ids.iter().map(|id| comments_of(*id)).collect();
+    (format!("latest-comments:{first}:{}", id_set(ids)), topics)
+}
+
+pub fn tags() -> (String, Vec<String>) {
+    ("tags".to_owned(), vec![TAGS.to_owned()])
+}
+
+pub fn user_profile(username: &str) -> (String, Vec<String>) {
+    let name = username.to_lowercase();
+    (format!("profile:{}", part(&name)), vec![profile(&name)])
+}
+
+/// What authenticating `user_id` reads.
+pub fn user_account(user_id: i64) -> (String, Vec<String>) {
+    (format!("account:{user_id}"), vec![account(user_id)])
+}
+
+/// Whom `user_id` follows.
+pub fn followees(user_id: i64) -> (String, Vec<String>) {
+    (format!("followees:{user_id}"), vec![follows(user_id)])
+}
+
+/// The topics of the articles of `authors` (by id), for a feed.
+pub fn authors_feed(authors: &[i64]) -> Vec<String> {
+    authors.iter().map(|id| author_feed(*id)).collect()
+}
+
+/// A page of `viewer`'s feed (kept with the versions it was assembled from).
+pub fn feed(viewer: i64, page: Page) -> String {
     format!(
-        "latest-comments:c{}:m{}:{first}:{}",
-        content(g),
-        thread(g),
-        id_set(ids)
+        "feed:{viewer}:{}:{}:{}",
+        page.limit,
+        page.offset,
+        page.after
+            .map_or_else(|| "-".to_owned(), |p| format!("{}.{}", p.created_at, p.id))
     )
 }
 
-pub fn tags(g: &Generations) -> String {
-    format!("tags:c{}", content(g))
-}
-
-pub fn profile(g: &Generations, username: &str) -> String {
-    format!("profile:c{}:{}", content(g), part(&username.to_lowercase()))
+/// The viewer's favorites among `article_ids` and followees among `author_ids` (sorted, unique).
+pub fn viewer_flags(viewer: i64, article_ids: &[i64], author_ids: &[i64]) -> (String, Vec<String>) {
+    (
+        format!(
+            "flags:{viewer}:{}:{}",
+            id_set(article_ids),
+            id_set(author_ids)
+        ),
+        vec![favorites(viewer), follows(viewer)],
+    )
 }
 
 /// A rendered anonymous answer of either API, named by `what` (the request, digested by the
-/// caller where it can be long). `with_comments` says whether it can show comment threads.
-pub fn anonymous_answer(g: &Generations, with_comments: bool, what: &str) -> String {
-    let comments = if with_comments { thread(g) } else { 0 };
-    format!("answer:c{}:m{comments}:{}", content(g), part(what))
+/// caller where it can be long). It is kept with the topics its parts were read under.
+pub fn anonymous_answer(what: &str) -> String {
+    format!("answer:{}", part(what))
 }

@@ -7,6 +7,7 @@ pub mod profiles;
 pub mod sessions;
 pub mod tags;
 pub mod tokens;
+mod touched;
 pub mod users;
 
 use std::future::Future;
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::jwt::TokenIssuer;
 use crate::auth::session::SessionStore;
-use crate::cache::{Cache, Generations};
+use crate::cache::{Cache, Lookup};
 use crate::error::Result;
 use crate::limits::RateLimiter;
 use cache_keys::{Kind, Write};
@@ -103,37 +104,38 @@ pub(crate) type TxnWork<'c, T> = Pin<Box<dyn Future<Output = Result<T, DbErr>> +
 const TRANSIENT_RETRIES: u32 = 4;
 
 impl Domain {
-    /// The shared view `fetch` builds, through the cache under the key `key` names for the
-    /// current generations. Without a usable cache it is simply fetched.
+    /// The shared view `fetch` builds, through the cache under `key` and its `topics` (from
+    /// `cache_keys`). Without a usable cache it is simply fetched.
     pub(crate) async fn cached<T, Fut>(
         &self,
         kind: Kind,
-        key: impl FnOnce(&Generations) -> String,
+        (key, topics): (String, Vec<String>),
         fetch: impl FnOnce() -> Fut,
     ) -> Result<T>
     where
         T: Serialize + DeserializeOwned,
         Fut: Future<Output = Result<T>>,
     {
-        let Some(generations) = self.cache.generations().await else {
-            return fetch().await;
+        let ticket = match self.cache.lookup(kind as usize, &key, &topics).await {
+            Lookup::Hit(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(value) => return Ok(value),
+                Err(_) => None,
+            },
+            Lookup::Miss(ticket) => Some(ticket),
+            Lookup::Bypass => None,
         };
-        let key = key(&generations);
-        if let Some(bytes) = self.cache.get(kind as usize, &key).await
-            && let Ok(value) = serde_json::from_slice(&bytes)
-        {
-            return Ok(value);
-        }
         let value = fetch().await?;
-        if let Ok(bytes) = serde_json::to_vec(&value) {
-            self.cache.put(&key, bytes.into()).await;
+        if let Some(ticket) = ticket
+            && let Ok(bytes) = serde_json::to_vec(&value)
+        {
+            self.cache.store(ticket, bytes.into()).await;
         }
         Ok(value)
     }
 
-    /// Makes every cached entry `write` can affect unreachable; call after the write commits.
+    /// Makes every cached entry `write` changed be rebuilt; call after the write commits.
     pub(crate) async fn invalidate(&self, write: Write) {
-        self.cache.bump(write.invalidates()).await;
+        self.cache.bump(&write.topics()).await;
     }
 
     /// Runs `work` in one transaction: committed when it succeeds, rolled back when it fails,

@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 
-use super::cache_keys::{self as keys, Kind};
+use super::cache_keys::{self as keys, Kind, Write};
 use super::{Domain, Profile, is_unique_violation, now_ms, sorted_unique};
 use crate::db::entities::{favorites, follows, users};
 use crate::error::{Error, Result};
@@ -17,17 +17,13 @@ impl Domain {
     /// The shared profile comes from the cache; the viewer's `following` flag is overlaid.
     pub async fn profile(&self, viewer: Option<i64>, username: &str) -> Result<Profile> {
         let mut profile = self
-            .cached(
-                Kind::Profile,
-                |g| keys::profile(g, username),
-                || async {
-                    let user = self
-                        .user_by_username(username)
-                        .await?
-                        .ok_or(Error::NotFound("profile"))?;
-                    Ok(profile_of(user, false))
-                },
-            )
+            .cached(Kind::Profile, keys::user_profile(username), || async {
+                let user = self
+                    .user_by_username(username)
+                    .await?
+                    .ok_or(Error::NotFound("profile"))?;
+                Ok(profile_of(user, false))
+            })
             .await?;
         if let Some(viewer) = viewer {
             profile.following = self
@@ -62,8 +58,8 @@ impl Domain {
             })
             .await;
         match inserted {
+            Ok(_) => self.invalidate(Write::Follow { follower: viewer }).await,
             // Already following (perhaps from a concurrent request): nothing to change.
-            Ok(_) => {}
             Err(err) if is_unique_violation(&err) => {}
             Err(err) => return Err(err.into()),
         }
@@ -80,6 +76,7 @@ impl Domain {
             .filter(follows::Column::FolloweeId.eq(user.id))
             .exec(&self.db)
             .await?;
+        self.invalidate(Write::Follow { follower: viewer }).await;
         Ok(profile_of(user, false))
     }
 
@@ -102,6 +99,24 @@ impl Domain {
     /// The viewer's favorites among `article_ids` and followees among `author_ids`, in one
     /// query over two primary-key ranges.
     pub(crate) async fn viewer_flags(
+        &self,
+        viewer: i64,
+        article_ids: &[i64],
+        author_ids: &[i64],
+    ) -> Result<ViewerFlags> {
+        let (article_ids, author_ids) = (sorted_unique(article_ids), sorted_unique(author_ids));
+        if article_ids.is_empty() && author_ids.is_empty() {
+            return Ok(ViewerFlags::default());
+        }
+        self.cached(
+            Kind::Viewer,
+            keys::viewer_flags(viewer, &article_ids, &author_ids),
+            || self.query_viewer_flags(viewer, &article_ids, &author_ids),
+        )
+        .await
+    }
+
+    async fn query_viewer_flags(
         &self,
         viewer: i64,
         article_ids: &[i64],
@@ -141,7 +156,7 @@ impl Domain {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ViewerFlags {
     pub favorited: HashSet<i64>,
     pub following: HashSet<i64>,

@@ -18,7 +18,7 @@ impl Domain {
         let Some((user_id, started_ms)) = self.sessions.user(id).await? else {
             return Ok(None);
         };
-        match self.user_by_id(user_id).await {
+        match self.account(user_id).await {
             Ok(user) if started_ms >= user.tokens_valid_after => Ok(Some(user.id)),
             Ok(_) | Err(crate::error::Error::Unauthorized(_)) => Ok(None),
             Err(err) => Err(err),

@@ -12,7 +12,7 @@ impl Domain {
     /// Every tag at least one article uses, alphabetically. Reads the small `tags` table and
     /// probes the `(tag_id, article_id)` index; never scans articles.
     pub async fn tags(&self) -> Result<Vec<String>> {
-        self.cached(Kind::Tags, keys::tags, || self.query_tags())
+        self.cached(Kind::Tags, keys::tags(), || self.query_tags())
             .await
     }
 

@@ -5,6 +5,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 
+use super::cache_keys::Write;
 use super::users::Credentials;
 use super::{Domain, now_ms};
 use crate::auth::refresh::{digest, find, insert, random_text, revoke_all, revoke_family};
@@ -99,6 +100,7 @@ impl Domain {
             })
         })
         .await?;
+        self.invalidate(Write::Account { user_id }).await;
         Ok(())
     }
 

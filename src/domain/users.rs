@@ -2,7 +2,7 @@
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
-use super::cache_keys::Write;
+use super::cache_keys::{self as keys, Kind, Write};
 use super::{Domain, input, now_ms};
 use crate::auth::{password, refresh};
 use crate::db::entities::users;
@@ -42,10 +42,36 @@ pub struct UserChanges {
     pub image: Option<String>,
 }
 
+/// What authenticating a request reads of a user, and what `GET /user` shows: through the
+/// cache, without the password hash (which has no place in a shared cache).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Account {
+    pub id: i64,
+    pub email: String,
+    pub username: String,
+    pub bio: String,
+    pub image: String,
+    pub tokens_valid_after: i64,
+}
+
+impl From<users::Model> for Account {
+    fn from(user: users::Model) -> Self {
+        Account {
+            id: user.id,
+            email: user.email,
+            username: user.username,
+            bio: user.bio,
+            image: user.image,
+            tokens_valid_after: user.tokens_valid_after,
+        }
+    }
+}
+
 const TAKEN: &str = "has already been taken";
 
 impl Domain {
-    fn signed_in(&self, user: users::Model) -> Result<SignedIn> {
+    fn signed_in(&self, user: impl Into<Account>) -> Result<SignedIn> {
+        let user = user.into();
         Ok(SignedIn {
             token: self.tokens.issue(user.id)?,
             id: user.id,
@@ -61,10 +87,7 @@ impl Domain {
     /// check reads the same row, so it costs nothing more and holds on every instance at once.
     pub async fn authenticate(&self, token: &str) -> Result<i64> {
         let verified = self.tokens.verify(token)?;
-        let user = users::Entity::find_by_id(verified.user_id)
-            .one(&self.db)
-            .await?
-            .ok_or(Error::Unauthorized("invalid or expired token"))?;
+        let user = self.account(verified.user_id).await?;
         if verified.issued_at_ms < user.tokens_valid_after {
             return Err(Error::Unauthorized("token revoked: sign in again"));
         }
@@ -97,6 +120,8 @@ impl Domain {
         .insert(&self.db)
         .await
         .map_err(uniqueness_error)?;
+        let username = user.username.clone();
+        self.invalidate(Write::Registered { username }).await;
         self.signed_in(user)
     }
 
@@ -146,8 +171,26 @@ impl Domain {
     }
 
     pub async fn current_user(&self, user_id: i64) -> Result<SignedIn> {
-        let user = self.user_by_id(user_id).await?;
+        let user = self.account(user_id).await?;
         self.signed_in(user)
+    }
+
+    /// The account of `user_id`; a deleted one is refused as its token is. Through the cache
+    /// only when it is shared: an in-process copy would let another instance accept a token
+    /// revoked here.
+    pub(crate) async fn account(&self, user_id: i64) -> Result<Account> {
+        let read = || async {
+            let user = users::Entity::find_by_id(user_id).one(&self.db).await?;
+            Ok(user.map(Account::from))
+        };
+        let account: Option<Account> = match self.cache.has_redis() {
+            true => {
+                self.cached(Kind::Viewer, keys::user_account(user_id), read)
+                    .await?
+            }
+            false => read().await?,
+        };
+        account.ok_or(Error::Unauthorized("invalid or expired token"))
     }
 
     pub async fn update_user(&self, user_id: i64, changes: UserChanges) -> Result<SignedIn> {
@@ -180,6 +223,7 @@ impl Domain {
         violations.finish()?;
 
         let current = self.user_by_id(user_id).await?;
+        let old_username = current.username.clone();
         self.ensure_available(Some(user_id), username.as_deref(), email.as_deref())
             .await?;
         let mut model: users::ActiveModel = current.into();
@@ -218,7 +262,9 @@ impl Domain {
             .await
             .map_err(uniqueness_error)?;
         // Authors are embedded in cached articles, comments and profiles.
-        self.invalidate(Write::UserProfile).await;
+        let usernames = vec![old_username, user.username.clone()];
+        let touched = self.profile_touched(user.id, usernames).await;
+        self.invalidate_touched(touched).await;
         self.signed_in(user)
     }
 

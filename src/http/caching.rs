@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::answer_cache::{AnswerSlot, etag_of};
 use super::auth::is_anonymous;
-use crate::cache::Cache;
+use crate::cache::{Cache, tracking};
 
 const VARY: &str = "Authorization, Cookie, Accept-Encoding";
 const ANONYMOUS_POLICY: &str = "public, max-age=5";
@@ -31,22 +31,18 @@ pub async fn http_cache(State(cache): State<Cache>, request: Request, next: Next
     } else {
         PRIVATE_POLICY
     };
-    let slot = match anonymous {
-        true => {
-            let uri = request.uri();
-            let with_comments = uri.path().ends_with("/comments");
-            let what = uri.path_and_query().map(|p| p.as_str()).unwrap_or_default();
-            AnswerSlot::find(&cache, with_comments, what).await
-        }
-        false => None,
-    };
+    let slot = anonymous.then(|| {
+        let uri = request.uri();
+        let what = uri.path_and_query().map(|p| p.as_str()).unwrap_or_default();
+        AnswerSlot::find(&cache, what)
+    });
     if let Some(slot) = &slot
         && let Some(answer) = slot.get().await
     {
         return respond(&answer.etag, answer.body, if_none_match.as_ref(), policy);
     }
 
-    let response = next.run(request).await;
+    let (response, reads) = tracking::track(next.run(request)).await;
     if response.status() != StatusCode::OK {
         return response;
     }
@@ -68,7 +64,7 @@ pub async fn http_cache(State(cache): State<Cache>, request: Request, next: Next
     };
     let (etag, body) = match slot {
         Some(slot) => {
-            let answer = slot.put(body).await;
+            let answer = slot.put(body, reads).await;
             (answer.etag, answer.body)
         }
         None => (etag_of(&body), body),

@@ -20,6 +20,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use self::error::error_response;
+use crate::cache::Cache;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -68,6 +69,22 @@ pub async fn method_not_allowed() -> Response {
 pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
     error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+}
+
+/// This instance's cache counters summed over every kind of entry, for the benchmark's hit
+/// ratio (enabled by `QUIRE_BENCH_ENDPOINTS`).
+pub async fn bench_cache(State(cache): State<Cache>) -> Response {
+    let (mut hits, mut misses, mut errors) = (0, 0, 0);
+    for kind in 0..cache.layout().kinds.len() {
+        let stats = cache.stats(kind);
+        (hits, misses, errors) = (
+            hits + stats.hits,
+            misses + stats.misses,
+            errors + stats.errors,
+        );
+    }
+    axum::Json(serde_json::json!({"hits": hits, "misses": misses, "errors": errors}))
+        .into_response()
 }
 
 /// The largest body `/bench/ceiling` serves.

@@ -5,6 +5,7 @@ mod articles;
 mod bodies;
 mod caching;
 mod cli;
+mod coherence;
 mod comments;
 mod graphql;
 mod graphql_http;

@@ -146,6 +146,11 @@ impl TestApp {
         (first, second)
     }
 
+    /// Another instance on this one's database, with its own settings (and cache namespace).
+    pub async fn beside(&self, extra: &[(&str, &str)]) -> TestApp {
+        Self::spawn_on(self.database_url.clone(), None, extra, None).await
+    }
+
     async fn spawn_observed(
         extra: &[(&str, &str)],
         statements: Option<Arc<Mutex<Vec<Statement>>>>,

@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 
+use crate::cache::tracking;
 use crate::config::{GraphqlSettings, Settings};
 use crate::domain::Domain;
 use crate::error::Error;
@@ -255,7 +256,7 @@ async fn answer(
         Err(err) => return error::request_failure(err),
     };
     // An anonymous query's answer depends on the data alone, so it is kept whole, as REST's
-    // anonymous responses are: keyed by the generations, a write is seen at once.
+    // anonymous responses are, with the versions of what it read: a write is seen at once.
     let slot = match (is_anonymous(headers), operation) {
         (true, Some(OperationType::Query)) => {
             let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
@@ -265,7 +266,7 @@ async fn answer(
                 operation_name.as_bytes(),
                 &variables,
             ]);
-            AnswerSlot::find(&domain.cache, true, &format!("graphql:{what}")).await
+            Some(AnswerSlot::find(&domain.cache, &format!("graphql:{what}")))
         }
         _ => None,
     };
@@ -281,13 +282,13 @@ async fn answer(
         .data(budget.clone())
         .data(DataLoader::new(
             ArticleBodies::new(domain.clone(), budget.clone()),
-            tokio::spawn,
+            tracking::spawn,
         ))
         .data(DataLoader::new(
             LatestComments::new(domain.clone(), viewer_id, budget.clone()),
-            tokio::spawn,
+            tracking::spawn,
         ));
-    let mut response = state.schema.execute(request).await;
+    let (mut response, reads) = tracking::track(state.schema.execute(request)).await;
     if let Some(executed) = &executed {
         order::order_like_query(&mut response.data, executed, operation_name.as_deref());
     }
@@ -306,7 +307,7 @@ async fn answer(
     if let Some(slot) = slot
         && response.errors.is_empty()
     {
-        slot.put(answer.clone()).await;
+        slot.put(answer.clone(), reads).await;
     }
     json_response(answer)
 }

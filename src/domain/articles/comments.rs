@@ -9,7 +9,7 @@ use sea_orm::{
 
 use super::{Comment, comment_of};
 use crate::db::entities::comments;
-use crate::domain::cache_keys::{self as keys, Kind, Write};
+use crate::domain::cache_keys::{self as keys, Kind};
 use crate::domain::{Domain, input, is_foreign_key_violation, now_ms, sorted_unique};
 use crate::error::{Error, Result, Violations};
 
@@ -27,11 +27,9 @@ impl Domain {
     /// Newest first; the shared thread comes from the cache, the viewer's flags are overlaid.
     pub async fn comments(&self, viewer: Option<i64>, slug: &str) -> Result<Vec<Comment>> {
         let mut thread = self
-            .cached(
-                Kind::Comments,
-                |g| keys::comments(g, slug),
-                || self.query_comments(slug),
-            )
+            .cached(Kind::Comments, keys::comments(slug), || {
+                self.query_comments(slug)
+            })
             .await?;
         self.overlay_comments(viewer, thread.iter_mut().collect())
             .await?;
@@ -91,11 +89,9 @@ impl Domain {
             return Ok(HashMap::new());
         }
         let mut threads = self
-            .cached(
-                Kind::Comments,
-                |g| keys::latest_comments(g, &ids, first),
-                || self.query_latest_comments(&ids, first),
-            )
+            .cached(Kind::Comments, keys::latest_comments(&ids, first), || {
+                self.query_latest_comments(&ids, first)
+            })
             .await?;
         self.overlay_comments(viewer, threads.values_mut().flatten().collect())
             .await?;
@@ -171,7 +167,8 @@ impl Domain {
             Err(err) if is_foreign_key_violation(&err) => return Err(Error::NotFound("article")),
             Err(err) => return Err(err.into()),
         };
-        self.invalidate(Write::Comment).await;
+        let touched = self.comment_touched(comment.article_id).await;
+        self.invalidate_touched(touched).await;
         let author = self
             .profiles_of(&[user])
             .await?
@@ -193,7 +190,8 @@ impl Domain {
         comments::Entity::delete_by_id(comment.id)
             .exec(&self.db)
             .await?;
-        self.invalidate(Write::Comment).await;
+        let touched = self.comment_touched(article.id).await;
+        self.invalidate_touched(touched).await;
         Ok(())
     }
 }

@@ -7,7 +7,6 @@ use sea_orm::{
 
 use super::Article;
 use crate::db::entities::{articles, favorites};
-use crate::domain::cache_keys::Write;
 use crate::domain::{Domain, is_foreign_key_violation, is_unique_violation, now_ms};
 use crate::error::{Error, Result};
 
@@ -33,7 +32,10 @@ impl Domain {
             })
             .await;
         match inserted {
-            Ok(_) => self.invalidate(Write::Favorite).await,
+            Ok(_) => {
+                let touched = self.favorite_touched(article_id, user).await;
+                self.invalidate_touched(touched).await;
+            }
             // Already a favorite: the rollback undid the bump, so the count did not move.
             Err(err) if is_unique_violation(&err) => {}
             // The article was deleted meanwhile (its row is gone, or the key check found none).
@@ -63,7 +65,8 @@ impl Domain {
             })
             .await?;
         if removed > 0 {
-            self.invalidate(Write::Favorite).await;
+            let touched = self.favorite_touched(article_id, user).await;
+            self.invalidate_touched(touched).await;
         }
         self.article(Some(user), slug).await
     }

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 use super::{Article, ArticleFilter, ArticlePage, ArticleRow, Page, SummaryRow};
+use crate::cache::tracking;
 use crate::db::entities::{article_tags, articles, favorites, follows, tags};
 use crate::domain::cache_keys::{self as keys, Kind};
 use crate::domain::{Domain, sorted_unique};
@@ -23,11 +24,9 @@ impl Domain {
         page: Page,
     ) -> Result<ArticlePage> {
         let mut result = self
-            .cached(
-                Kind::ArticleList,
-                |g| keys::article_list(g, &filter, page),
-                || self.query_articles(filter.clone(), page),
-            )
+            .cached(Kind::ArticleList, keys::article_list(&filter, page), || {
+                self.query_articles(filter.clone(), page)
+            })
             .await?;
         self.overlay_articles(viewer, &mut result.articles).await?;
         Ok(result)
@@ -83,21 +82,48 @@ impl Domain {
         self.article_page(condition, page).await
     }
 
-    /// Articles by the authors the viewer follows, newest first.
+    /// Articles by the authors the viewer follows, newest first. The page is kept with the
+    /// versions of the viewer's follows and of each followed author's articles.
     pub async fn feed(&self, viewer: i64, page: Page) -> Result<ArticlePage> {
-        let condition = Condition::all().add(
-            articles::Column::AuthorId.in_subquery(
-                Query::select()
-                    .column(follows::Column::FolloweeId)
-                    .from(follows::Entity)
-                    .and_where(Expr::col(follows::Column::FollowerId).eq(viewer))
-                    .take(),
-            ),
-        );
-        let mut result = self.article_page(condition, page).await?;
+        let key = keys::feed(viewer, page);
+        let kept = self.cache.recall(Kind::ArticleList as usize, &key).await;
+        let mut result = match kept.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
+            Some(result) => result,
+            None => {
+                let (result, reads) = tracking::track(self.build_feed(viewer, page)).await;
+                let result = result?;
+                if let Some(reads) = reads
+                    && let Ok(bytes) = serde_json::to_vec(&result)
+                {
+                    self.cache.keep(&key, reads, bytes.into()).await;
+                }
+                result
+            }
+        };
         self.overlay_articles(Some(viewer), &mut result.articles)
             .await?;
         Ok(result)
+    }
+
+    async fn build_feed(&self, viewer: i64, page: Page) -> Result<ArticlePage> {
+        let followees: Vec<i64> = self
+            .cached(Kind::Viewer, keys::followees(viewer), || async {
+                Ok(follows::Entity::find()
+                    .select_only()
+                    .column(follows::Column::FolloweeId)
+                    .filter(follows::Column::FollowerId.eq(viewer))
+                    .into_tuple()
+                    .all(&self.db)
+                    .await?)
+            })
+            .await?;
+        if followees.is_empty() {
+            return Ok(ArticlePage::empty(0));
+        }
+        // Read before the articles, so that a later write by any of them is seen.
+        self.cache.observe(&keys::authors_feed(&followees)).await;
+        let condition = Condition::all().add(articles::Column::AuthorId.is_in(followees));
+        self.article_page(condition, page).await
     }
 
     async fn article_page(&self, condition: Condition, page: Page) -> Result<ArticlePage> {
@@ -252,11 +278,9 @@ impl Domain {
 
     pub async fn article(&self, viewer: Option<i64>, slug: &str) -> Result<Article> {
         let mut article = self
-            .cached(
-                Kind::Article,
-                |g| keys::article(g, slug),
-                || async { self.full_article(self.article_by_slug(slug).await?).await },
-            )
+            .cached(Kind::Article, keys::article_by_slug(slug), || async {
+                self.full_article(self.article_by_slug(slug).await?).await
+            })
             .await?;
         self.overlay_articles(viewer, std::slice::from_mut(&mut article))
             .await?;
@@ -269,20 +293,16 @@ impl Domain {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        self.cached(
-            Kind::Article,
-            |g| keys::article_bodies(g, &ids),
-            || async {
-                let rows: Vec<(i64, String)> = articles::Entity::find()
-                    .select_only()
-                    .columns([articles::Column::Id, articles::Column::Body])
-                    .filter(articles::Column::Id.is_in(ids.iter().copied()))
-                    .into_tuple()
-                    .all(&self.db)
-                    .await?;
-                Ok(rows.into_iter().collect())
-            },
-        )
+        self.cached(Kind::Article, keys::article_bodies(&ids), || async {
+            let rows: Vec<(i64, String)> = articles::Entity::find()
+                .select_only()
+                .columns([articles::Column::Id, articles::Column::Body])
+                .filter(articles::Column::Id.is_in(ids.iter().copied()))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            Ok(rows.into_iter().collect())
+        })
         .await
     }
 
@@ -293,29 +313,25 @@ impl Domain {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        self.cached(
-            Kind::Article,
-            |g| keys::article_body_sizes(g, &ids),
-            || async {
-                let bytes = match self.db.get_database_backend() {
-                    DbBackend::Postgres => "CAST(octet_length(body) AS BIGINT)",
-                    DbBackend::MySql => "CAST(LENGTH(body) AS SIGNED)",
-                    _ => "length(CAST(body AS BLOB))",
-                };
-                let rows: Vec<(i64, i64)> = articles::Entity::find()
-                    .select_only()
-                    .column(articles::Column::Id)
-                    .column_as(Expr::cust(bytes), "bytes")
-                    .filter(articles::Column::Id.is_in(ids.iter().copied()))
-                    .into_tuple()
-                    .all(&self.db)
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(id, bytes)| (id, u64::try_from(bytes).unwrap_or_default()))
-                    .collect())
-            },
-        )
+        self.cached(Kind::Article, keys::article_body_sizes(&ids), || async {
+            let bytes = match self.db.get_database_backend() {
+                DbBackend::Postgres => "CAST(octet_length(body) AS BIGINT)",
+                DbBackend::MySql => "CAST(LENGTH(body) AS SIGNED)",
+                _ => "length(CAST(body AS BLOB))",
+            };
+            let rows: Vec<(i64, i64)> = articles::Entity::find()
+                .select_only()
+                .column(articles::Column::Id)
+                .column_as(Expr::cust(bytes), "bytes")
+                .filter(articles::Column::Id.is_in(ids.iter().copied()))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, bytes)| (id, u64::try_from(bytes).unwrap_or_default()))
+                .collect())
+        })
         .await
     }
 }

@@ -10,6 +10,7 @@ use sea_orm::{
 use super::{Article, ArticleChanges, NewArticle};
 use crate::db::entities::{article_tags, articles, tags};
 use crate::domain::cache_keys::Write;
+use crate::domain::touched::{lock_article, tag_names};
 use crate::domain::{Domain, TxnWork, input, is_unique_violation, now_ms};
 use crate::error::{Error, Result, Violations};
 
@@ -53,7 +54,14 @@ impl Domain {
                 })
             })
             .await?;
-        self.invalidate(Write::Article).await;
+        let touched = async {
+            Ok(Some(Write::ArticleCreated {
+                slug: model.slug.clone(),
+                tags: tags.clone(),
+                author: self.author(author).await?,
+            }))
+        };
+        self.invalidate_touched(touched.await).await;
         self.full_article(model).await
     }
 
@@ -95,7 +103,8 @@ impl Domain {
             .map(input::slugify)
             .filter(|base| *base != input::slugify(&current.title));
         let updated_at = std::cmp::max(now_ms(), current.updated_at);
-        let updated = self
+        let id = current.id;
+        let (updated, old_slug, old_tags) = self
             .write_with_free_slug(new_base.as_deref(), |slug, txn| {
                 let mut model: articles::ActiveModel = current.clone().into();
                 if let Some(slug) = slug {
@@ -113,6 +122,11 @@ impl Domain {
                 model.updated_at = Set(updated_at);
                 let tags = tags.clone();
                 Box::pin(async move {
+                    // Locked, so that the slug and tags it had are the ones this write replaces.
+                    let before = lock_article(txn, id)
+                        .await?
+                        .ok_or(DbErr::RecordNotUpdated)?;
+                    let old_tags = tag_names(txn, id).await?;
                     let updated = model.update(txn).await?;
                     if let Some(tags) = tags {
                         article_tags::Entity::delete_many()
@@ -121,11 +135,21 @@ impl Domain {
                             .await?;
                         set_tags(txn, updated.id, &tags).await?;
                     }
-                    Ok(updated)
+                    Ok((updated, before.slug, old_tags))
                 })
             })
             .await?;
-        self.invalidate(Write::Article).await;
+        let mut all_tags = old_tags;
+        all_tags.extend(tags.unwrap_or_default());
+        let touched = async {
+            Ok(Some(Write::ArticleChanged {
+                id,
+                slugs: vec![old_slug, updated.slug.clone()],
+                tags: all_tags,
+                author: self.author(user).await?,
+            }))
+        };
+        self.invalidate_touched(touched.await).await;
         let mut article = self.full_article(updated).await?;
         self.overlay_articles(Some(user), std::slice::from_mut(&mut article))
             .await?;
@@ -138,10 +162,33 @@ impl Domain {
         if article.author_id != user {
             return Err(Error::Forbidden("only the author can delete this article"));
         }
-        articles::Entity::delete_by_id(article.id)
-            .exec(&self.db)
+        let id = article.id;
+        let deleted = self
+            .in_transaction(|txn| {
+                Box::pin(async move {
+                    // Locked, so that the slug and tags read are the ones it is deleted with.
+                    let Some(before) = lock_article(txn, id).await? else {
+                        return Ok(None);
+                    };
+                    let tags = tag_names(txn, id).await?;
+                    articles::Entity::delete_by_id(id).exec(txn).await?;
+                    Ok(Some((before.slug, tags)))
+                })
+            })
             .await?;
-        self.invalidate(Write::Article).await;
+        // Already deleted by a concurrent request, which invalidated what it showed.
+        let Some((slug, tags)) = deleted else {
+            return Ok(());
+        };
+        let touched = async {
+            Ok(Some(Write::ArticleChanged {
+                id,
+                slugs: vec![slug],
+                tags,
+                author: self.author(user).await?,
+            }))
+        };
+        self.invalidate_touched(touched.await).await;
         Ok(())
     }
 

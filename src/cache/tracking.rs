@@ -1,0 +1,63 @@
+//! What a request read from the cache, so that an answer assembled from many entries (a whole
+//! rendered response) can be kept with the versions of every topic behind it. Each entry's
+//! versions were read before its data, so their union is safe for the answer too.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use super::entry::Reads;
+
+#[derive(Default)]
+struct Tracked {
+    reads: BTreeSet<(String, u64)>,
+    /// Something was read around the cache (it was unusable): the answer must not be kept.
+    bypassed: bool,
+}
+
+tokio::task_local! {
+    static TRACKED: Arc<Mutex<Tracked>>;
+}
+
+/// Runs `work`, returning what it read: `None` when any of it bypassed the cache. What it read
+/// also counts for an enclosing `track` (an entry assembled inside an answer).
+pub async fn track<F: Future>(work: F) -> (F::Output, Option<Reads>) {
+    let tracked = Arc::new(Mutex::new(Tracked::default()));
+    let output = TRACKED.scope(tracked.clone(), work).await;
+    let tracked = std::mem::take(&mut *tracked.lock().unwrap_or_else(|e| e.into_inner()));
+    let _ = TRACKED.try_with(|outer| {
+        let mut outer = outer.lock().unwrap_or_else(|e| e.into_inner());
+        outer.reads.extend(tracked.reads.iter().cloned());
+        outer.bypassed |= tracked.bypassed;
+    });
+    let reads = (!tracked.bypassed).then(|| tracked.reads.into_iter().collect());
+    (output, reads)
+}
+
+/// Spawns `work` on the runtime so that what it reads counts for the request spawning it
+/// (GraphQL's DataLoaders load in tasks of their own).
+pub fn spawn<F>(work: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match TRACKED.try_with(Arc::clone) {
+        Ok(tracked) => tokio::spawn(TRACKED.scope(tracked, work)),
+        Err(_) => tokio::spawn(work),
+    }
+}
+
+pub(super) fn record(topics: &[String], versions: &[u64]) {
+    let _ = TRACKED.try_with(|tracked| {
+        let mut tracked = tracked.lock().unwrap_or_else(|e| e.into_inner());
+        for (topic, version) in topics.iter().zip(versions) {
+            tracked.reads.insert((topic.clone(), *version));
+        }
+    });
+}
+
+pub(super) fn record_bypass() {
+    let _ = TRACKED.try_with(|tracked| {
+        tracked.lock().unwrap_or_else(|e| e.into_inner()).bypassed = true;
+    });
+}
