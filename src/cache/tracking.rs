@@ -1,8 +1,12 @@
 //! What a request read from the cache, so that an answer assembled from many entries (a whole
 //! rendered response) can be kept with the versions of every topic behind it. Each entry's
-//! versions were read before its data, so their union is safe for the answer too.
+//! versions were read before its data, so their union is safe for the answer too. A read-only
+//! request also remembers the entries it read, so that reading one twice (the account behind a
+//! token, checked and then shown) costs one round trip to Redis.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+
+use axum::body::Bytes;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -13,6 +17,8 @@ struct Tracked {
     reads: BTreeSet<(String, u64)>,
     /// Something was read around the cache (it was unusable): the answer must not be kept.
     bypassed: bool,
+    /// Entries read so far, by key: one view of each per request.
+    seen: HashMap<String, Bytes>,
 }
 
 tokio::task_local! {
@@ -53,6 +59,35 @@ pub(super) fn record(topics: &[String], versions: &[u64]) {
         for (topic, version) in topics.iter().zip(versions) {
             tracked.reads.insert((topic.clone(), *version));
         }
+    });
+}
+
+/// An entry this request read already.
+pub fn recall(key: &str) -> Option<Bytes> {
+    TRACKED
+        .try_with(|tracked| {
+            let tracked = tracked.lock().unwrap_or_else(|e| e.into_inner());
+            tracked.seen.get(key).cloned()
+        })
+        .ok()
+        .flatten()
+}
+
+pub fn remember(key: &str, payload: &Bytes) {
+    let _ = TRACKED.try_with(|tracked| {
+        let mut tracked = tracked.lock().unwrap_or_else(|e| e.into_inner());
+        tracked.seen.insert(key.to_owned(), payload.clone());
+    });
+}
+
+/// After a write, this request reads afresh.
+pub fn forget() {
+    let _ = TRACKED.try_with(|tracked| {
+        tracked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .seen
+            .clear();
     });
 }
 

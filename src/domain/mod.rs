@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::jwt::TokenIssuer;
 use crate::auth::session::SessionStore;
-use crate::cache::{Cache, Lookup};
+use crate::cache::{Bytes, Cache, Lookup, tracking};
 use crate::error::Result;
 use crate::limits::RateLimiter;
 use cache_keys::{Kind, Write};
@@ -116,9 +116,17 @@ impl Domain {
         T: Serialize + DeserializeOwned,
         Fut: Future<Output = Result<T>>,
     {
+        if let Some(bytes) = tracking::recall(&key)
+            && let Ok(value) = serde_json::from_slice(&bytes)
+        {
+            return Ok(value);
+        }
         let ticket = match self.cache.lookup(kind as usize, &key, &topics).await {
             Lookup::Hit(bytes) => match serde_json::from_slice(&bytes) {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    tracking::remember(&key, &bytes);
+                    return Ok(value);
+                }
                 Err(_) => None,
             },
             Lookup::Miss(ticket) => Some(ticket),
@@ -128,13 +136,16 @@ impl Domain {
         if let Some(ticket) = ticket
             && let Ok(bytes) = serde_json::to_vec(&value)
         {
-            self.cache.store(ticket, bytes.into()).await;
+            let bytes = Bytes::from(bytes);
+            tracking::remember(&key, &bytes);
+            self.cache.store(ticket, bytes).await;
         }
         Ok(value)
     }
 
     /// Makes every cached entry `write` changed be rebuilt; call after the write commits.
     pub(crate) async fn invalidate(&self, write: Write) {
+        tracking::forget();
         self.cache.bump(&write.topics()).await;
     }
 

@@ -22,6 +22,7 @@ impl Domain {
             Ok(None) => {}
             Err(err) => {
                 tracing::warn!(error = %err, "could not tell what a write changed; invalidating every cache entry");
+                crate::cache::tracking::forget();
                 self.cache.bump(&[EPOCH.to_owned()]).await;
             }
         }

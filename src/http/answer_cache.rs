@@ -63,6 +63,5 @@ impl AnswerSlot {
 /// A weak validator: the same JSON whatever the content coding the client negotiates.
 pub fn etag_of(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    format!("W/\"{hex}\"")
+    format!("W/\"{}\"", crate::cache::hex(&digest[..12]))
 }
