@@ -90,9 +90,14 @@ async fn racing_writes_and_reads_never_leave_a_stale_answer() {
             let seen = seen.lock().unwrap();
             (seen.slugs.clone(), seen.usernames.clone())
         };
-        let mut paths = vec!["/api/articles".to_owned(), "/api/tags".to_owned()];
-        paths.push("/api/articles?limit=100".to_owned());
-        paths.push("/api/articles/feed?limit=100".to_owned());
+        // On a server database other tests write too, through instances whose caches are not
+        // these: there only what this test's data alone decides is compared.
+        let mut paths = vec!["/api/articles/feed?limit=100".to_owned()];
+        if database_is_private() {
+            paths.extend(
+                ["/api/articles", "/api/articles?limit=100", "/api/tags"].map(String::from),
+            );
+        }
         paths.extend(tags.iter().map(|t| format!("/api/articles?tag={t}")));
         for name in &usernames {
             paths.push(format!("/api/articles?author={name}"));
@@ -117,12 +122,22 @@ async fn racing_writes_and_reads_never_leave_a_stale_answer() {
                     );
                 }
             }
-            let query = json!({"query": "{ articles(first: 50) { edges { node { slug body favoritesCount tagList author { username bio } comments(first: 5) { body author { username } } } } } }"});
-            let truth = oracle.post("/graphql", None, query.clone()).await;
-            let cached = instance.post("/graphql", None, query).await;
-            assert_eq!(cached.body, truth.body, "round {round}: GraphQL");
+            for tag in &tags {
+                let query = json!({
+                    "query": "query($tag: String) { articles(tag: $tag, first: 50) { edges { node { slug body favoritesCount tagList author { username bio } comments(first: 5) { body author { username } } } } } }",
+                    "variables": {"tag": tag},
+                });
+                let truth = oracle.post("/graphql", None, query.clone()).await;
+                let cached = instance.post("/graphql", None, query).await;
+                assert_eq!(cached.body, truth.body, "round {round}: GraphQL, tag {tag}");
+            }
         }
     }
+}
+
+/// SQLite gives each test a database of its own; PostgreSQL and MySQL suites share one.
+fn database_is_private() -> bool {
+    std::env::var("QUIRE_TEST_DATABASE_URL").map_or(true, |url| url.is_empty())
 }
 
 /// Where two answers part, with some context: whole pages are too long to read in a failure.
