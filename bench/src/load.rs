@@ -204,7 +204,7 @@ fn mixed_write(fixture: &Fixture, k: u64) -> Call {
             }}),
             StatusCode::CREATED,
         ),
-        1 if (k / 3) % 2 == 0 => call(
+        1 if (k / 3).is_multiple_of(2) => call(
             Method::POST,
             format!("/api/articles/{slug}/favorite"),
             json!({}),
