@@ -20,6 +20,8 @@
 //! (see [`remote`]) until a write succeeds again and it has bumped the epoch.
 
 mod entry;
+mod flight;
+mod keys;
 mod remote;
 mod stats;
 pub mod tracking;
@@ -30,10 +32,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 pub use axum::body::Bytes;
-use sha2::{Digest, Sha256};
 
 use self::entry::Entry;
 pub use self::entry::Reads;
+use self::flight::Flights;
+pub use self::flight::Turn;
+pub use self::keys::{digest, hex, part};
 use self::remote::RedisBackend;
 pub use self::stats::KindStats;
 use self::stats::{Outcome, Stats};
@@ -81,6 +85,7 @@ pub(crate) struct Inner {
     values: moka::future::Cache<String, (Instant, Bytes)>,
     backend: Backend,
     stats: Stats,
+    flights: Flights,
 }
 
 enum Backend {
@@ -163,6 +168,7 @@ impl Cache {
                 values,
                 backend,
                 stats: Stats::new(layout.kinds.len()),
+                flights: Flights::new(),
             }),
         }
     }
@@ -211,7 +217,7 @@ impl Cache {
             (Some(remote), _) => Some(remote),
             // Stale here: another instance may have rebuilt it already.
             (None, Backend::Redis(redis)) if had_local => {
-                redis.entry(&self.inner, kind, &key).await
+                redis.entry(&self.inner, kind, &key).await.ok().flatten()
             }
             _ => None,
         };
@@ -228,6 +234,13 @@ impl Cache {
         })
     }
 
+    /// Waits while another task on this instance builds the entry a miss's ticket is for, so
+    /// that concurrent misses of one entry build it once ([`flight`]). Hold the turn until
+    /// the entry is stored; if it `waited`, look the entry up again first.
+    pub async fn turn_to_build(&self, ticket: &Ticket) -> Turn {
+        self.inner.flights.turn(&ticket.key).await
+    }
+
     /// Keeps `payload` under the ticket's key and versions.
     pub async fn store(&self, ticket: Ticket, payload: Bytes) {
         self.put_entry(ticket.key, ticket.reads, payload).await;
@@ -240,7 +253,14 @@ impl Cache {
         let entry = match self.inner.local.get(&key).await {
             Some(entry) => entry,
             None => match &self.inner.backend {
-                Backend::Redis(redis) => Arc::new(redis.entry(&self.inner, kind, &key).await?),
+                Backend::Redis(redis) => match redis.entry(&self.inner, kind, &key).await {
+                    Ok(Some(entry)) => Arc::new(entry),
+                    Ok(None) => {
+                        self.inner.stats.count(kind, Outcome::Miss);
+                        return None;
+                    }
+                    Err(Unavailable) => return None,
+                },
                 _ => {
                     self.inner.stats.count(kind, Outcome::Miss);
                     return None;
@@ -357,31 +377,4 @@ fn with_epoch(topics: &[String]) -> Vec<String> {
     std::iter::once(EPOCH.to_owned())
         .chain(topics.iter().cloned())
         .collect()
-}
-
-/// Length-prefixed, so that no combination of user-supplied values can collide with another.
-pub fn part(value: &str) -> String {
-    format!("{}:{value}", value.len())
-}
-
-/// A short digest of `parts` for keys whose inputs can be long. Each part is length-prefixed,
-/// so that no two inputs run together into the same bytes.
-pub fn digest(parts: &[&[u8]]) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(part);
-    }
-    hex(&hasher.finalize()[..16])
-}
-
-/// Lower-case hex, without a formatting call per byte (keys are made on every request).
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(DIGITS[usize::from(byte >> 4)] as char);
-        out.push(DIGITS[usize::from(byte & 0xf)] as char);
-    }
-    out
 }

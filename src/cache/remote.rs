@@ -178,10 +178,16 @@ impl RedisBackend {
         }
     }
 
-    pub(crate) async fn entry(&self, inner: &Inner, kind: usize, key: &str) -> Option<Entry> {
+    /// The entry under `key` (`Ok(None)`: Redis has none; an error is counted here).
+    pub(crate) async fn entry(
+        &self,
+        inner: &Inner,
+        kind: usize,
+        key: &str,
+    ) -> Result<Option<Entry>, Unavailable> {
         if !self.usable() {
             inner.stats.count(kind, Outcome::Error);
-            return None;
+            return Err(Unavailable);
         }
         let mut connection = self.connection.clone();
         match ::redis::cmd("GET")
@@ -189,10 +195,11 @@ impl RedisBackend {
             .query_async::<Option<Vec<u8>>>(&mut connection)
             .await
         {
-            Ok(value) => value.and_then(|bytes| Entry::decode(Bytes::from(bytes))),
+            Ok(value) => Ok(value.and_then(|bytes| Entry::decode(Bytes::from(bytes)))),
             Err(err) => {
                 inner.stats.count(kind, Outcome::Error);
-                self.read_failed(inner, err)
+                self.read_failed::<()>(inner, err);
+                Err(Unavailable)
             }
         }
     }

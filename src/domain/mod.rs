@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::jwt::TokenIssuer;
 use crate::auth::session::SessionStore;
-use crate::cache::{Bytes, Cache, Lookup, tracking};
+use crate::cache::{Bytes, Cache, Lookup, Ticket, tracking};
 use crate::error::Result;
 use crate::limits::RateLimiter;
 use cache_keys::{Kind, Write};
@@ -98,6 +98,12 @@ fn is_transient(err: &DbErr) -> bool {
     )
 }
 
+/// What a cache lookup found for [`Domain::cached`].
+enum Found<T> {
+    Value(T),
+    Build(Option<Ticket>),
+}
+
 /// The body of a transaction; it may run more than once.
 pub(crate) type TxnWork<'c, T> = Pin<Box<dyn Future<Output = Result<T, DbErr>> + Send + 'c>>;
 
@@ -121,16 +127,22 @@ impl Domain {
         {
             return Ok(value);
         }
-        let ticket = match self.cache.lookup(kind as usize, &key, &topics).await {
-            Lookup::Hit(bytes) => match serde_json::from_slice(&bytes) {
-                Ok(value) => {
-                    tracking::remember(&key, &bytes);
-                    return Ok(value);
+        let mut turn = None;
+        let ticket = match self.look(kind, &key, &topics).await {
+            Found::Value(value) => return Ok(value),
+            Found::Build(Some(missed)) => {
+                let mine = turn.insert(self.cache.turn_to_build(&missed).await);
+                if !mine.waited {
+                    Some(missed)
+                } else {
+                    // Another task built it meanwhile: most likely it is there now.
+                    match self.look(kind, &key, &topics).await {
+                        Found::Value(value) => return Ok(value),
+                        Found::Build(ticket) => ticket,
+                    }
                 }
-                Err(_) => None,
-            },
-            Lookup::Miss(ticket) => Some(ticket),
-            Lookup::Bypass => None,
+            }
+            Found::Build(None) => None,
         };
         let value = fetch().await?;
         if let Some(ticket) = ticket
@@ -140,7 +152,28 @@ impl Domain {
             tracking::remember(&key, &bytes);
             self.cache.store(ticket, bytes).await;
         }
+        drop(turn);
         Ok(value)
+    }
+
+    /// The entry under `key` decoded, or the ticket to build it under (none: keep nothing).
+    async fn look<T: DeserializeOwned>(
+        &self,
+        kind: Kind,
+        key: &str,
+        topics: &[String],
+    ) -> Found<T> {
+        match self.cache.lookup(kind as usize, key, topics).await {
+            Lookup::Hit(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(value) => {
+                    tracking::remember(key, &bytes);
+                    Found::Value(value)
+                }
+                Err(_) => Found::Build(None),
+            },
+            Lookup::Miss(ticket) => Found::Build(Some(ticket)),
+            Lookup::Bypass => Found::Build(None),
+        }
     }
 
     /// Makes every cached entry `write` changed be rebuilt; call after the write commits.

@@ -15,6 +15,7 @@ mod memory;
 mod profiles;
 mod races;
 mod rate_limits;
+mod rebuilds;
 mod routing;
 mod sessions;
 mod support;

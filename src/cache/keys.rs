@@ -1,0 +1,30 @@
+//! Pieces of cache keys built from user-supplied values.
+
+use sha2::{Digest, Sha256};
+
+/// Length-prefixed, so that no combination of user-supplied values can collide with another.
+pub fn part(value: &str) -> String {
+    format!("{}:{value}", value.len())
+}
+
+/// A short digest of `parts` for keys whose inputs can be long. Each part is length-prefixed,
+/// so that no two inputs run together into the same bytes.
+pub fn digest(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    hex(&hasher.finalize()[..16])
+}
+
+/// Lower-case hex, without a formatting call per byte (keys are made on every request).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(DIGITS[usize::from(byte >> 4)] as char);
+        out.push(DIGITS[usize::from(byte & 0xf)] as char);
+    }
+    out
+}
