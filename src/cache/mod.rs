@@ -250,7 +250,9 @@ impl Cache {
     /// all still current.
     pub async fn recall(&self, kind: usize, key: &str) -> Option<Bytes> {
         let key = self.inner.entry_key(key);
-        let entry = match self.inner.local.get(&key).await {
+        let local = self.inner.local.get(&key).await;
+        let fetched = local.is_none();
+        let entry = match local {
             Some(entry) => entry,
             None => match &self.inner.backend {
                 Backend::Redis(redis) => match redis.entry(&self.inner, kind, &key).await {
@@ -280,7 +282,10 @@ impl Cache {
         tracking::record(&topics, &versions);
         self.inner.stats.count(kind, Outcome::Hit);
         let payload = entry.payload.clone();
-        self.inner.local.insert(key, entry).await;
+        // A hit on the local copy leaves it as it is: re-inserting costs a write per read.
+        if fetched {
+            self.inner.local.insert(key, entry).await;
+        }
         Some(payload)
     }
 
