@@ -11,7 +11,7 @@ use crate::auth::session::SessionStore;
 use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db;
-use crate::domain::{Domain, cache_keys};
+use crate::domain::{Domain, Services, cache_keys};
 use crate::limits::RateLimiter;
 
 #[derive(Clone)]
@@ -24,12 +24,12 @@ impl AppState {
     /// Connects to the database and applies pending migrations.
     pub async fn init(settings: Settings) -> anyhow::Result<Self> {
         let db = db::open_migrated(&settings).await?;
-        let tokens = Arc::new(TokenIssuer::new(
+        let tokens = TokenIssuer::new(
             &settings.jwt_secret,
             settings.jwt_ttl,
             settings.access_token_ttl,
             settings.refresh_token_ttl,
-        ));
+        );
         let (namespace, layout) = (&settings.cache_namespace, cache_keys::LAYOUT);
         let cache = match &settings.redis_url {
             _ if !settings.cache_enabled => Cache::disabled(namespace, layout),
@@ -45,13 +45,13 @@ impl AppState {
         );
         let limiter = RateLimiter::new(&settings.rate_limits, cache.clone());
         Ok(AppState {
-            domain: Domain {
+            domain: Domain::new(Services {
                 db,
                 cache,
                 tokens,
                 sessions,
                 limiter,
-            },
+            }),
             settings: Arc::new(settings),
         })
     }

@@ -22,6 +22,7 @@
 mod entry;
 mod flight;
 mod keys;
+mod lookup;
 mod remote;
 mod stats;
 pub mod tracking;
@@ -38,6 +39,7 @@ pub use self::entry::Reads;
 use self::flight::Flights;
 pub use self::flight::Turn;
 pub use self::keys::{digest, hex, part};
+pub use self::lookup::Wanted;
 use self::remote::RedisBackend;
 pub use self::stats::KindStats;
 use self::stats::{Outcome, Stats};
@@ -173,67 +175,6 @@ impl Cache {
         }
     }
 
-    /// The entry under `key` if it is current for `topics`; otherwise the versions to build it
-    /// under. One round trip to Redis when this instance holds the entry or nobody does.
-    pub async fn lookup(&self, kind: usize, key: &str, topics: &[String]) -> Lookup {
-        let topics = with_epoch(topics);
-        let key = self.inner.entry_key(key);
-        let local = self.inner.local.get(&key).await;
-        let had_local = local.is_some();
-        let found = match &self.inner.backend {
-            Backend::Disabled => None,
-            Backend::Local { .. } => Some((self.local_versions(&topics), None)),
-            Backend::Redis(redis) => match &local {
-                Some(_) => redis
-                    .versions(&self.inner, &topics)
-                    .await
-                    .map(|versions| (versions, None)),
-                None => {
-                    redis
-                        .versions_and_entry(&self.inner, kind, &topics, &key)
-                        .await
-                }
-            },
-        };
-        let Some((versions, remote)) = found else {
-            tracking::record_bypass();
-            self.inner.stats.count(kind, Outcome::Error);
-            return Lookup::Bypass;
-        };
-        tracking::record(&topics, &versions);
-        let current = |entry: &Entry| {
-            entry.is_current(&versions)
-                && entry
-                    .reads
-                    .iter()
-                    .zip(&topics)
-                    .all(|((t, _), topic)| t == topic)
-        };
-        if let Some(entry) = local.filter(|entry| current(entry)) {
-            self.inner.stats.count(kind, Outcome::Hit);
-            return Lookup::Hit(entry.payload.clone());
-        }
-        let remote = match (remote, &self.inner.backend) {
-            (Some(remote), _) => Some(remote),
-            // Stale here: another instance may have rebuilt it already.
-            (None, Backend::Redis(redis)) if had_local => {
-                redis.entry(&self.inner, kind, &key).await.ok().flatten()
-            }
-            _ => None,
-        };
-        if let Some(entry) = remote.filter(|entry| current(entry)) {
-            self.inner.stats.count(kind, Outcome::Hit);
-            let payload = entry.payload.clone();
-            self.inner.local.insert(key, Arc::new(entry)).await;
-            return Lookup::Hit(payload);
-        }
-        self.inner.stats.count(kind, Outcome::Miss);
-        Lookup::Miss(Ticket {
-            key,
-            reads: topics.into_iter().zip(versions).collect(),
-        })
-    }
-
     /// Waits while another task on this instance builds the entry a miss's ticket is for, so
     /// that concurrent misses of one entry build it once ([`flight`]). Hold the turn until
     /// the entry is stored; if it `waited`, look the entry up again first.
@@ -255,7 +196,11 @@ impl Cache {
         let entry = match local {
             Some(entry) => entry,
             None => match &self.inner.backend {
-                Backend::Redis(redis) => match redis.entry(&self.inner, kind, &key).await {
+                Backend::Redis(redis) => match redis
+                    .entries(&self.inner, kind, std::slice::from_ref(&key))
+                    .await
+                    .map(|mut entries| entries.pop().flatten())
+                {
                     Ok(Some(entry)) => Arc::new(entry),
                     Ok(None) => {
                         self.inner.stats.count(kind, Outcome::Miss);

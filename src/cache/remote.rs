@@ -88,38 +88,40 @@ impl RedisBackend {
         self.complete(inner, &keys, values).await
     }
 
-    /// The versions of `topics` and the entry under `key`, in one round trip.
-    pub(crate) async fn versions_and_entry(
+    /// The versions of `topics` and the entries under `keys`, in one round trip. An error is
+    /// counted by the caller, for each entry it was looking up.
+    pub(crate) async fn versions_and_entries(
         &self,
         inner: &Inner,
-        kind: usize,
         topics: &[String],
-        key: &str,
-    ) -> Option<(Vec<u64>, Option<Entry>)> {
+        keys: &[String],
+    ) -> Option<(Vec<u64>, Vec<Option<Entry>>)> {
         if !self.usable() {
             return None;
         }
-        let keys: Vec<String> = topics.iter().map(|t| inner.version_key(t)).collect();
+        let version_keys: Vec<String> = topics.iter().map(|t| inner.version_key(t)).collect();
         let mut connection = self.connection.clone();
-        let (values, entry): (Vec<Option<u64>>, Option<Vec<u8>>) = match ::redis::pipe()
-            .cmd("MGET")
-            .arg(&keys)
-            .cmd("GET")
-            .arg(key)
-            .query_async(&mut connection)
-            .await
-        {
-            Ok(answer) => answer,
-            Err(err) => {
-                inner.stats.count(kind, Outcome::Error);
-                return self.read_failed(inner, err);
-            }
+        let answer: RedisResult<(Vec<Option<u64>>, Vec<RawEntry>)> = if keys.is_empty() {
+            ::redis::cmd("MGET")
+                .arg(&version_keys)
+                .query_async(&mut connection)
+                .await
+                .map(|versions| (versions, vec![]))
+        } else {
+            ::redis::pipe()
+                .cmd("MGET")
+                .arg(&version_keys)
+                .cmd("MGET")
+                .arg(keys)
+                .query_async(&mut connection)
+                .await
         };
-        let versions = self.complete(inner, &keys, values).await?;
-        Some((
-            versions,
-            entry.and_then(|bytes| Entry::decode(Bytes::from(bytes))),
-        ))
+        let (values, entries) = match answer {
+            Ok(answer) => answer,
+            Err(err) => return self.read_failed(inner, err),
+        };
+        let versions = self.complete(inner, &version_keys, values).await?;
+        Some((versions, decode_all(entries)))
     }
 
     /// Versions as read, with any missing one started first. A topic never bumped, expired,
@@ -178,24 +180,24 @@ impl RedisBackend {
         }
     }
 
-    /// The entry under `key` (`Ok(None)`: Redis has none; an error is counted here).
-    pub(crate) async fn entry(
+    /// The entries under `keys` (`None` where Redis has none; an error is counted here).
+    pub(crate) async fn entries(
         &self,
         inner: &Inner,
         kind: usize,
-        key: &str,
-    ) -> Result<Option<Entry>, Unavailable> {
+        keys: &[String],
+    ) -> Result<Vec<Option<Entry>>, Unavailable> {
         if !self.usable() {
             inner.stats.count(kind, Outcome::Error);
             return Err(Unavailable);
         }
         let mut connection = self.connection.clone();
-        match ::redis::cmd("GET")
-            .arg(key)
-            .query_async::<Option<Vec<u8>>>(&mut connection)
+        match ::redis::cmd("MGET")
+            .arg(keys)
+            .query_async::<Vec<RawEntry>>(&mut connection)
             .await
         {
-            Ok(value) => Ok(value.and_then(|bytes| Entry::decode(Bytes::from(bytes)))),
+            Ok(values) => Ok(decode_all(values)),
             Err(err) => {
                 inner.stats.count(kind, Outcome::Error);
                 self.read_failed::<()>(inner, err);
@@ -349,6 +351,16 @@ impl RedisBackend {
             }
         }
     }
+}
+
+/// An entry as Redis returns it: its encoded bytes, if it has one.
+type RawEntry = Option<Vec<u8>>;
+
+fn decode_all(values: Vec<RawEntry>) -> Vec<Option<Entry>> {
+    values
+        .into_iter()
+        .map(|value| value.and_then(|bytes| Entry::decode(Bytes::from(bytes))))
+        .collect()
 }
 
 /// A random version: a bumped or restarted topic never returns to one seen before (2^62 values).

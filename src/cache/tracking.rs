@@ -40,6 +40,12 @@ pub async fn track<F: Future>(work: F) -> (F::Output, Option<Reads>) {
     (output, reads)
 }
 
+/// Runs `work` reading for itself: what it reads does not count for an enclosing `track`. For
+/// building an entry whose own topics already stand for everything it is built from.
+pub async fn isolate<F: Future>(work: F) -> F::Output {
+    TRACKED.scope(Arc::default(), work).await
+}
+
 /// Spawns `work` on the runtime so that what it reads counts for the request spawning it
 /// (GraphQL's DataLoaders load in tasks of their own).
 pub fn spawn<F>(work: F) -> tokio::task::JoinHandle<F::Output>

@@ -5,6 +5,8 @@
 //! - `article:{slug}`: the article shown at that slug (its fields, tags, favorites count and
 //!   author's profile). Its create, update (old and new slug), delete and favorites, and its
 //!   author's profile edits.
+//! - `card:{id}`: the article as list pages and feeds show it (the same, without its body).
+//!   Its update, delete and favorites, and its author's profile edits.
 //! - `thread:{slug}` / `comments:{id}`: the article's comments with their authors' profiles, by
 //!   slug (REST) and by id (GraphQL). Comments added or deleted, the article's update and delete,
 //!   and profile edits of anyone who commented there.
@@ -14,6 +16,11 @@
 //!   update, a delete, a favorite, the author's profile edit). `list:favorited` covers every
 //!   favorited-by list (a favorite changes counts in the lists of all the article's fans, who
 //!   can be many, so one topic stands for them all).
+//! - `members:all`, `members:tag:{tag}`, `members:author:{username}`, `members:favorited`:
+//!   which articles those lists hold (the ids of a page, whose cards are cached apart, so that
+//!   rebuilding a page after a favorite reads no more than the one card it changed). New,
+//!   changed and deleted articles; favorites for `members:favorited`; registration and renames
+//!   for `members:author`, renames for `members:favorited` (lists name their fan).
 //! - `tags`: the tag list. New, changed and deleted articles.
 //! - `profile:{username}`: that profile. Its user's edits (old and new name) and registration.
 //! - `account:{id}`: what authenticating a request reads (and `GET /user` shows). Profile
@@ -25,6 +32,8 @@
 //!
 //! Shared entries hold no viewer's flags: they are overlaid per request from the viewer's own
 //! entries. Usernames are case-insensitive and appear lowercased.
+
+use std::collections::BTreeSet;
 
 use crate::cache::{EPOCH, Layout, digest, part};
 use crate::domain::articles::{ArticleFilter, Page};
@@ -75,8 +84,9 @@ pub enum Write {
         tags: Vec<String>,
         author: Author,
     },
-    /// A favorite added or removed by `fan`.
+    /// A favorite of article `id` added or removed by `fan`.
     Favorite {
+        id: i64,
         slug: String,
         tags: Vec<String>,
         author: Author,
@@ -90,12 +100,12 @@ pub enum Write {
     Comment { article_id: i64, slug: String },
     /// A new account.
     Registered { username: String },
-    /// A profile edit: `usernames` old and new; the user's articles (slug, tags) and the
-    /// articles they commented on (id, slug).
+    /// A profile edit: `usernames` old and new; the user's articles (id, slug) and their tags,
+    /// and the articles they commented on (id, slug).
     Profile {
         user_id: i64,
         usernames: Vec<String>,
-        articles: Vec<String>,
+        articles: Vec<(i64, String)>,
         tags: Vec<String>,
         commented: Vec<(i64, String)>,
     },
@@ -121,7 +131,7 @@ impl Write {
                 let mut topics = vec![article(slug), thread(slug), LIST_ALL.into(), TAGS.into()];
                 topics.extend(author.topics());
                 topics.extend(tags.iter().map(|t| list_tag(t)));
-                topics
+                with_members(topics)
             }
             Write::ArticleChanged {
                 id,
@@ -129,20 +139,22 @@ impl Write {
                 tags,
                 author,
             } => {
-                let mut topics = vec![body(*id), comments_of(*id), LIST_ALL.into()];
+                let mut topics = vec![body(*id), card(*id), comments_of(*id), LIST_ALL.into()];
                 topics.extend([LIST_FAVORITED.into(), TAGS.into()]);
                 topics.extend(author.topics());
                 topics.extend(slugs.iter().flat_map(|s| [article(s), thread(s)]));
                 topics.extend(tags.iter().map(|t| list_tag(t)));
-                topics
+                with_members(topics)
             }
             Write::Favorite {
+                id,
                 slug,
                 tags,
                 author,
                 fan,
             } => {
-                let mut topics = vec![article(slug), LIST_ALL.into(), LIST_FAVORITED.into()];
+                let mut topics = vec![article(slug), card(*id), LIST_ALL.into()];
+                topics.extend([LIST_FAVORITED.into(), members(LIST_FAVORITED)]);
                 topics.push(favorites(*fan));
                 topics.extend(author.topics());
                 topics.extend(tags.iter().map(|t| list_tag(t)));
@@ -151,7 +163,9 @@ impl Write {
             Write::Follow { follower } => vec![follows(*follower)],
             Write::Account { user_id } => vec![account(*user_id)],
             Write::Comment { article_id, slug } => vec![thread(slug), comments_of(*article_id)],
-            Write::Registered { username } => vec![profile(username), list_author(username)],
+            Write::Registered { username } => {
+                with_members(vec![profile(username), list_author(username)])
+            }
             Write::Profile {
                 user_id,
                 usernames,
@@ -162,7 +176,14 @@ impl Write {
                 let mut topics = vec![LIST_ALL.to_owned(), LIST_FAVORITED.to_owned()];
                 topics.extend([account(*user_id), author_feed(*user_id)]);
                 topics.extend(usernames.iter().flat_map(|u| [profile(u), list_author(u)]));
-                topics.extend(articles.iter().map(|s| article(s)));
+                // A rename changes which articles the lists by either name hold.
+                let names: BTreeSet<String> = usernames.iter().map(|u| u.to_lowercase()).collect();
+                if names.len() > 1 {
+                    topics.extend(names.iter().map(|u| members(&list_author(u))));
+                    // Favorited-by lists name their fan.
+                    topics.push(members(LIST_FAVORITED));
+                }
+                topics.extend(articles.iter().flat_map(|(id, s)| [article(s), card(*id)]));
                 topics.extend(tags.iter().map(|t| list_tag(t)));
                 topics.extend(
                     commented
@@ -181,12 +202,33 @@ impl Write {
     }
 }
 
+/// `topics` and, for each list among them, the topic of which articles it holds: for writes
+/// that add, remove or move articles.
+fn with_members(mut topics: Vec<String>) -> Vec<String> {
+    let lists: Vec<String> = topics
+        .iter()
+        .filter(|t| t.starts_with("list:"))
+        .map(|t| members(t))
+        .collect();
+    topics.extend(lists);
+    topics
+}
+
+/// Which articles the list `list_topic` (`list:...`) holds.
+fn members(list_topic: &str) -> String {
+    format!("members:{}", list_topic.trim_start_matches("list:"))
+}
+
 const LIST_ALL: &str = "list:all";
 const LIST_FAVORITED: &str = "list:favorited";
 const TAGS: &str = "tags";
 
 fn article(slug: &str) -> String {
     format!("article:{slug}")
+}
+
+fn card(article_id: i64) -> String {
+    format!("card:{article_id}")
 }
 
 fn thread(slug: &str) -> String {
@@ -231,11 +273,29 @@ fn favorites(user_id: i64) -> String {
 
 /// A list page: its key and topics (one per filter it applies).
 pub fn article_list(filter: &ArticleFilter, page: Page) -> (String, Vec<String>) {
+    let (what, topics) = list_page(filter, page);
+    (format!("list:{what}"), topics)
+}
+
+/// The ids of the articles of a list page: its key and topics.
+pub fn article_ids(filter: &ArticleFilter, page: Page) -> (String, Vec<String>) {
+    let (what, topics) = list_page(filter, page);
+    let topics = topics.iter().map(|t| members(t)).collect();
+    (format!("ids:{what}"), topics)
+}
+
+/// The card of article `id`.
+pub fn article_card(id: i64) -> (String, Vec<String>) {
+    (card(id), vec![card(id)])
+}
+
+/// What names a list page (its filters and place), and its `list:` topics.
+fn list_page(filter: &ArticleFilter, page: Page) -> (String, Vec<String>) {
     let tag = filter.tag.as_deref();
     let author = filter.author.as_deref().map(str::to_lowercase);
     let fan = filter.favorited_by.as_deref().map(str::to_lowercase);
     let key = format!(
-        "list:{}{}{}:{}:{}:{}",
+        "{}{}{}:{}:{}:{}",
         part(tag.unwrap_or_default()),
         part(author.as_deref().unwrap_or_default()),
         part(fan.as_deref().unwrap_or_default()),

@@ -27,17 +27,38 @@ use crate::error::Result;
 use crate::limits::RateLimiter;
 use cache_keys::{Kind, Write};
 
-/// Shared by every API: the database, the cache, the token issuer, the session store and the
-/// rate limits.
+/// Shared by every API: a handle on the [`Services`]. Cloned with every request (axum clones
+/// each route's state), so a clone is one reference count, not one per service.
 #[derive(Clone)]
-pub struct Domain {
+pub struct Domain(Arc<Services>);
+
+/// The database, the cache, the token issuer, the session store and the rate limits.
+pub struct Services {
     pub db: DatabaseConnection,
     pub cache: Cache,
-    /// Behind an `Arc`: its keys and validation rules would otherwise be copied with every
-    /// clone of the domain (one per extractor, per request).
-    pub tokens: Arc<TokenIssuer>,
+    pub tokens: TokenIssuer,
     pub sessions: SessionStore,
     pub limiter: RateLimiter,
+}
+
+impl Domain {
+    pub fn new(services: Services) -> Self {
+        Domain(Arc::new(services))
+    }
+
+    /// The services, while this is the only handle on them: to adjust before they are shared
+    /// (the tests count statements this way).
+    pub fn services_mut(&mut self) -> Option<&mut Services> {
+        Arc::get_mut(&mut self.0)
+    }
+}
+
+impl std::ops::Deref for Domain {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
 }
 
 /// A user as others see them, with the viewer's `following` flag.

@@ -42,6 +42,7 @@ impl Domain {
             return Ok(None);
         };
         Ok(Some(Write::Favorite {
+            id: article.id,
             slug: article.slug,
             tags: tag_names(&self.db, article.id).await?,
             author: self.author(article.author_id).await?,
@@ -82,9 +83,9 @@ impl Domain {
         user_id: i64,
         usernames: Vec<String>,
     ) -> Result<Option<Write>> {
-        let articles: Vec<String> = articles::Entity::find()
+        let articles: Vec<(i64, String)> = articles::Entity::find()
             .select_only()
-            .column(articles::Column::Slug)
+            .columns([articles::Column::Id, articles::Column::Slug])
             .filter(articles::Column::AuthorId.eq(user_id))
             .into_tuple()
             .all(&self.db)

@@ -15,7 +15,8 @@ use serde_json::json;
 
 use super::csrf;
 use crate::auth::jwt::TokenIssuer;
-use crate::limits::{Class, Decision, RateLimiter};
+use crate::domain::Domain;
+use crate::limits::{Class, Decision};
 use crate::state::AppState;
 
 const RATE_LIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -40,16 +41,14 @@ const AUTH_ROUTES: &[&str] = &[
 
 /// What the rate-limit layer needs: one `Arc` to clone per request, not the whole state.
 pub struct RateLimitState {
-    limiter: RateLimiter,
-    tokens: Arc<TokenIssuer>,
+    domain: Domain,
     trusted_proxies: Vec<IpNet>,
 }
 
 impl RateLimitState {
     pub fn new(state: &AppState) -> Arc<RateLimitState> {
         Arc::new(RateLimitState {
-            limiter: state.domain.limiter.clone(),
-            tokens: state.domain.tokens.clone(),
+            domain: state.domain.clone(),
             trusted_proxies: state.settings.rate_limits.trusted_proxies.clone(),
         })
     }
@@ -63,7 +62,7 @@ pub async fn limit_requests(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if !state.limiter.is_enabled() {
+    if !state.domain.limiter.is_enabled() {
         return next.run(request).await;
     }
     let peer = request
@@ -78,9 +77,9 @@ pub async fn limit_requests(
     };
     let key = match class {
         Class::Auth => address_key(client),
-        _ => requester_key(&state.tokens, request.headers(), client),
+        _ => requester_key(&state.domain.tokens, request.headers(), client),
     };
-    match state.limiter.check(class, key).await {
+    match state.domain.limiter.check(class, key).await {
         None => next.run(request).await,
         Some(decision) if !decision.allowed => refusal(&decision),
         Some(decision) => {

@@ -4,6 +4,7 @@
 mod articles;
 mod bodies;
 mod caching;
+mod cards;
 mod cli;
 mod coherence;
 mod comments;

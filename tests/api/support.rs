@@ -180,7 +180,8 @@ impl TestApp {
             .await
             .expect("app starts");
         if let Some(statements) = statements {
-            state.domain.db.set_metric_callback(move |info| {
+            let services = state.domain.services_mut().expect("not shared yet");
+            services.db.set_metric_callback(move |info| {
                 statements.lock().unwrap().push(info.statement.clone());
             });
         }

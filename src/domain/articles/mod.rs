@@ -1,6 +1,7 @@
 //! Articles: their views and the rules for reading and writing them, their tags, favorites
 //! and comments (one file per concern).
 
+mod cards;
 mod comments;
 mod favorites;
 mod read;
@@ -28,7 +29,7 @@ pub struct Article {
     pub author: Profile,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ArticlePage {
     pub articles: Vec<Article>,
     /// Every match of the query, not just this page.
@@ -37,10 +38,19 @@ pub struct ArticlePage {
     pub more: bool,
 }
 
-impl ArticlePage {
+/// A page of a list or feed as it is cached: the ids of its articles, whose cards are cached
+/// one by one (see `cards`).
+#[derive(Debug, Serialize, Deserialize)]
+struct IdPage {
+    ids: Vec<i64>,
+    total: u64,
+    more: bool,
+}
+
+impl IdPage {
     fn empty(total: u64) -> Self {
-        ArticlePage {
-            articles: vec![],
+        IdPage {
+            ids: vec![],
             total,
             more: false,
         }
@@ -117,6 +127,19 @@ struct SummaryRow {
     favorites_count: i64,
     created_at: i64,
     updated_at: i64,
+}
+
+impl SummaryRow {
+    const COLUMNS: [articles::Column; 8] = [
+        articles::Column::Id,
+        articles::Column::Slug,
+        articles::Column::Title,
+        articles::Column::Description,
+        articles::Column::AuthorId,
+        articles::Column::FavoritesCount,
+        articles::Column::CreatedAt,
+        articles::Column::UpdatedAt,
+    ];
 }
 
 struct ArticleRow {

@@ -8,7 +8,7 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use super::{Article, ArticleFilter, ArticlePage, ArticleRow, Page, SummaryRow};
+use super::{Article, ArticleFilter, ArticlePage, ArticleRow, IdPage, Page};
 use crate::cache::tracking;
 use crate::db::entities::{article_tags, articles, favorites, follows, tags};
 use crate::domain::cache_keys::{self as keys, Kind};
@@ -16,7 +16,8 @@ use crate::domain::{Domain, sorted_unique};
 use crate::error::{Error, Result};
 
 impl Domain {
-    /// The shared (anonymous) page comes from the cache; the viewer's flags are overlaid.
+    /// The shared (anonymous) page comes from the cache; the viewer's flags are overlaid. A
+    /// page that changed is rebuilt from its ids and its articles' cards, themselves cached.
     pub async fn list_articles(
         &self,
         viewer: Option<i64>,
@@ -25,18 +26,27 @@ impl Domain {
     ) -> Result<ArticlePage> {
         let mut result = self
             .cached(Kind::ArticleList, keys::article_list(&filter, page), || {
-                self.query_articles(filter.clone(), page)
+                // The page's topics cover everything its parts show, so their own topics
+                // need not be tracked for an answer that holds the page.
+                tracking::isolate(async {
+                    let ids = self
+                        .cached(Kind::ArticleList, keys::article_ids(&filter, page), || {
+                            self.query_articles(filter.clone(), page)
+                        })
+                        .await?;
+                    self.page_of_cards(ids).await
+                })
             })
             .await?;
         self.overlay_articles(viewer, &mut result.articles).await?;
         Ok(result)
     }
 
-    async fn query_articles(&self, filter: ArticleFilter, page: Page) -> Result<ArticlePage> {
+    async fn query_articles(&self, filter: ArticleFilter, page: Page) -> Result<IdPage> {
         let mut condition = Condition::all();
         if let Some(tag) = filter.tag {
             if tag.contains('\0') {
-                return Ok(ArticlePage::empty(0));
+                return Ok(IdPage::empty(0));
             }
             condition = condition.add(
                 articles::Column::Id.in_subquery(
@@ -57,7 +67,7 @@ impl Domain {
             match self.user_by_username(&author).await? {
                 Some(user) => condition = condition.add(articles::Column::AuthorId.eq(user.id)),
                 None => {
-                    return Ok(ArticlePage::empty(0));
+                    return Ok(IdPage::empty(0));
                 }
             }
         }
@@ -75,11 +85,11 @@ impl Domain {
                     )
                 }
                 None => {
-                    return Ok(ArticlePage::empty(0));
+                    return Ok(IdPage::empty(0));
                 }
             }
         }
-        self.article_page(condition, page).await
+        self.id_page(condition, page).await
     }
 
     /// Articles by the authors the viewer follows, newest first. The page is kept with the
@@ -118,21 +128,24 @@ impl Domain {
             })
             .await?;
         if followees.is_empty() {
-            return Ok(ArticlePage::empty(0));
+            return Ok(ArticlePage::default());
         }
         // Read before the articles, so that a later write by any of them is seen.
         self.cache.observe(&keys::authors_feed(&followees)).await;
         let condition = Condition::all().add(articles::Column::AuthorId.is_in(followees));
-        self.article_page(condition, page).await
+        let ids = self.id_page(condition, page).await?;
+        // The authors' topics cover the cards.
+        tracking::isolate(self.page_of_cards(ids)).await
     }
 
-    async fn article_page(&self, condition: Condition, page: Page) -> Result<ArticlePage> {
+    /// The ids of a page of the articles matching `condition`, newest first.
+    async fn id_page(&self, condition: Condition, page: Page) -> Result<IdPage> {
         let total = articles::Entity::find()
             .filter(condition.clone())
             .count(&self.db)
             .await?;
         if total <= page.offset {
-            return Ok(ArticlePage::empty(total));
+            return Ok(IdPage::empty(total));
         }
         let condition = match page.after {
             None => condition,
@@ -147,42 +160,26 @@ impl Domain {
                 ])),
             ),
         };
-        let mut rows: Vec<SummaryRow> = articles::Entity::find()
+        let mut ids: Vec<i64> = articles::Entity::find()
             .select_only()
-            .columns([
-                articles::Column::Id,
-                articles::Column::Slug,
-                articles::Column::Title,
-                articles::Column::Description,
-                articles::Column::AuthorId,
-                articles::Column::FavoritesCount,
-                articles::Column::CreatedAt,
-                articles::Column::UpdatedAt,
-            ])
+            .column(articles::Column::Id)
             .filter(condition)
             .order_by_desc(articles::Column::CreatedAt)
             .order_by_desc(articles::Column::Id)
             // One more than asked for tells whether more follow.
             .limit(page.limit + 1)
             .offset(page.offset)
-            .into_model()
+            .into_tuple()
             .all(&self.db)
             .await?;
-        let more = rows.len() as u64 > page.limit;
-        rows.truncate(page.limit as usize);
-        let articles = self
-            .assemble(rows.into_iter().map(Into::into).collect())
-            .await?;
-        Ok(ArticlePage {
-            articles,
-            total,
-            more,
-        })
+        let more = ids.len() as u64 > page.limit;
+        ids.truncate(page.limit as usize);
+        Ok(IdPage { ids, total, more })
     }
 
     /// Adds tags and authors to rows with a fixed number of queries. The result is the shared
     /// view: no viewer's flags (see [`Domain::overlay_articles`]).
-    async fn assemble(&self, rows: Vec<ArticleRow>) -> Result<Vec<Article>> {
+    pub(super) async fn assemble(&self, rows: Vec<ArticleRow>) -> Result<Vec<Article>> {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let author_ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
         let mut tags_by_article = self.tags_of(&ids).await?;
