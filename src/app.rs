@@ -8,8 +8,10 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -20,7 +22,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::cache::Cache;
 use crate::config::{Environment, Settings};
 use crate::state::AppState;
-use crate::{api, db, http};
+use crate::{api, db, http, jobs};
 
 /// How long `/health/ready` waits for the database before calling it down.
 const READY_TIMEOUT: Duration = Duration::from_secs(1);
@@ -139,8 +141,9 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
-pub async fn serve(state: AppState) -> anyhow::Result<()> {
+/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish; with `run_worker`, runs
+/// background jobs in this process too, stopping them alongside.
+pub async fn serve(state: AppState, run_worker: bool) -> anyhow::Result<()> {
     let addr = state.settings.listen;
     let listener = TcpListener::bind(addr)
         .await
@@ -152,11 +155,56 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         "Quire is serving on http://{local}\n  RealWorld REST API: http://{local}/api  (e.g. http://{local}/api/articles)\n  GraphQL API:        http://{local}/graphql  (POST; open it in a browser for the GraphiQL IDE)\n  Health:             http://{local}/health/live, http://{local}/health/ready\n  Database:           {}",
         crate::config::redact_url(&state.settings.database_url)
     );
+    eprintln!(
+        "  Background jobs:    {}",
+        if run_worker {
+            "run in this process (QUIRE_WORKER=false or --no-worker to leave them to `quire worker`)"
+        } else {
+            "left to `quire worker` processes"
+        }
+    );
     report_cache_counters(state.domain.cache.clone());
     let header_timeout = state.settings.header_timeout;
-    http::server::serve(listener, router(state), header_timeout, shutdown_signal()).await;
+    let (stop, stopped) = watch::channel(false);
+    let worker = run_worker.then(|| {
+        let worker = jobs::Worker::new(state.domain.db.clone(), worker_options(&state.settings));
+        tokio::spawn(worker.run(stopped))
+    });
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    http::server::serve(listener, router(state), header_timeout, shutdown).await;
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     tracing::info!("quire stopped");
     Ok(())
+}
+
+/// Runs background jobs until SIGINT or SIGTERM, then lets the running ones finish within the
+/// grace period and hands the rest back to the queue.
+pub async fn work(db: DatabaseConnection, settings: &Settings) {
+    eprintln!(
+        "Quire worker: running background jobs ({} at a time) from {}",
+        settings.worker.concurrency,
+        crate::config::redact_url(&settings.database_url)
+    );
+    let (stop, stopped) = watch::channel(false);
+    let worker = tokio::spawn(jobs::Worker::new(db, worker_options(settings)).run(stopped));
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = worker.await;
+}
+
+fn worker_options(settings: &Settings) -> jobs::WorkerOptions {
+    let worker = &settings.worker;
+    jobs::WorkerOptions {
+        concurrency: worker.concurrency,
+        lease: worker.lease,
+        poll: worker.poll,
+        grace: worker.grace,
+    }
 }
 
 /// Logs the cache's hit/miss/error counters per kind once a minute.

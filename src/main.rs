@@ -15,6 +15,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 use quire::app;
 use quire::config::Settings;
+use quire::jobs::command::JobsCommand;
 use quire::state::AppState;
 use quire::{db, seed, telemetry};
 
@@ -31,14 +32,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the APIs (the default). Applies pending migrations first.
-    Serve,
+    /// Serve the APIs (the default), running background jobs too unless told not to. Applies
+    /// pending migrations first.
+    Serve(ServeOptions),
+    /// Run background jobs only (no HTTP). Applies pending migrations first.
+    Worker,
+    /// Inspect and manage the job queue.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Insert a realistic demo data set in bulk.
     Seed(seed::SeedOptions),
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
+}
+
+#[derive(clap::Args, Default)]
+struct ServeOptions {
+    /// Run no background jobs in this process (as QUIRE_WORKER=false does): for instances
+    /// beside dedicated `quire worker` processes.
+    #[arg(long)]
+    no_worker: bool,
 }
 
 #[tokio::main]
@@ -60,8 +75,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let settings = Settings::load()?;
     let _flush_logs_at_exit = telemetry::init(&settings.log);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => app::serve(AppState::init(settings).await?).await,
+    match cli
+        .command
+        .unwrap_or(Command::Serve(ServeOptions::default()))
+    {
+        Command::Serve(options) => {
+            let run_worker = settings.worker.enabled && !options.no_worker;
+            app::serve(AppState::init(settings).await?, run_worker).await
+        }
+        Command::Worker => {
+            let db = db::open_migrated(&settings).await?;
+            app::work(db, &settings).await;
+            Ok(())
+        }
+        Command::Jobs(command) => {
+            let db = db::open_migrated(&settings).await?;
+            quire::jobs::command::run(&db, command).await
+        }
         Command::Migrate => {
             let db = db::connect(&settings).await?;
             db::migrate(&db).await?;

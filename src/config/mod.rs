@@ -4,16 +4,20 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+mod keys;
 mod limits;
 mod secret;
 mod urls;
+mod worker;
 
 use anyhow::{Context, anyhow, bail};
 use serde::Deserialize;
 
+use keys::name_the_setting;
 pub use limits::{Quota, RateLimitSettings};
 use secret::resolve_jwt_secret;
 pub use urls::{backend_of, redact_url, sqlite_file};
+pub use worker::WorkerSettings;
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://quire.db";
 
@@ -66,6 +70,11 @@ struct RawSettings {
     rate_limit_write: String,
     rate_limit_read: String,
     trusted_proxies: String,
+    worker: bool,
+    worker_concurrency: usize,
+    worker_lease_seconds: u64,
+    worker_poll_ms: u64,
+    shutdown_grace_seconds: u64,
 }
 
 /// Validated settings. `jwt_secret` is resolved (explicit, or generated and kept beside the
@@ -111,6 +120,7 @@ pub struct Settings {
     /// Cookie sessions (`/api/session`): off leaves header tokens as the only credential.
     pub sessions_enabled: bool,
     pub rate_limits: RateLimitSettings,
+    pub worker: WorkerSettings,
 }
 
 /// Limits and switches of the GraphQL API.
@@ -183,7 +193,12 @@ impl Settings {
             .set_default("rate_limit_login_failures", "5/min")?
             .set_default("rate_limit_write", "60/min")?
             .set_default("rate_limit_read", "1200/min")?
-            .set_default("trusted_proxies", "")?;
+            .set_default("trusted_proxies", "")?
+            .set_default("worker", true)?
+            .set_default("worker_concurrency", 8)?
+            .set_default("worker_lease_seconds", 30)?
+            .set_default("worker_poll_ms", 1_000)?
+            .set_default("shutdown_grace_seconds", 30)?;
         builder = match &file {
             Some(path) => builder.add_source(config::File::with_name(path).required(true)),
             None => builder.add_source(config::File::with_name("quire.toml").required(false)),
@@ -307,6 +322,13 @@ impl Settings {
             max_query_bytes: raw.graphql_max_query_bytes,
             max_response_bytes: raw.graphql_max_response_bytes,
         };
+        let worker = WorkerSettings::parse(
+            raw.worker,
+            raw.worker_concurrency,
+            raw.worker_lease_seconds,
+            raw.worker_poll_ms,
+            raw.shutdown_grace_seconds,
+        )?;
         let jwt_secret = resolve_jwt_secret(raw.jwt_secret, env, &raw.database_url, backend)?;
         // A credentialed cross-origin request is only possible for listed origins; a session
         // cookie with "any origin" would mean a misconfiguration waiting to be relaxed.
@@ -344,55 +366,7 @@ impl Settings {
             graphql,
             sessions_enabled: raw.sessions_enabled,
             rate_limits,
+            worker,
         })
-    }
-}
-
-/// Every setting's key; its environment variable is `QUIRE_` + the key in upper case.
-const KEYS: &[&str] = &[
-    "database_url",
-    "listen",
-    "jwt_secret",
-    "env",
-    "redis_url",
-    "log",
-    "jwt_ttl_seconds",
-    "access_token_ttl_seconds",
-    "refresh_token_ttl_seconds",
-    "session_idle_seconds",
-    "session_max_age_seconds",
-    "db_max_connections",
-    "request_timeout_seconds",
-    "body_timeout_seconds",
-    "header_timeout_seconds",
-    "db_acquire_timeout_seconds",
-    "max_body_bytes",
-    "cors_origins",
-    "bench_endpoints",
-    "cache_namespace",
-    "cache_enabled",
-    "graphql_introspection",
-    "graphql_max_depth",
-    "graphql_max_complexity",
-    "graphql_max_query_bytes",
-    "graphql_max_response_bytes",
-    "sessions_enabled",
-    "rate_limits_enabled",
-    "rate_limit_auth",
-    "rate_limit_login_failures",
-    "rate_limit_write",
-    "rate_limit_read",
-    "trusted_proxies",
-];
-
-/// A type error from the layers, reworded to name the variable a user would set.
-fn name_the_setting(message: &str) -> anyhow::Error {
-    match KEYS
-        .iter()
-        .filter(|key| message.contains(*key))
-        .max_by_key(|key| key.len())
-    {
-        Some(key) => anyhow!("QUIRE_{} is invalid: {message}", key.to_uppercase()),
-        None => anyhow!("invalid configuration: {message}"),
     }
 }

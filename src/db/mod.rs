@@ -13,6 +13,19 @@ use sea_orm_migration::MigratorTrait;
 use crate::config::{Backend, Settings, redact_url};
 use crate::error::database_unreachable;
 
+/// Milliseconds since the Unix epoch: the timestamp unit of every table.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// True when a database error is a unique-key violation (a lost race with another writer).
+pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
 /// How long a starting instance waits for its database before it gives up.
 const STARTUP_PATIENCE: Duration = Duration::from_secs(30);
 

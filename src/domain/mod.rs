@@ -23,6 +23,8 @@ use serde::{Deserialize, Serialize};
 use crate::auth::jwt::TokenIssuer;
 use crate::auth::session::SessionStore;
 use crate::cache::{Bytes, Cache, Lookup, Ticket, tracking};
+pub(crate) use crate::db::is_unique_violation;
+pub use crate::db::now_ms;
 use crate::error::Result;
 use crate::limits::RateLimiter;
 use cache_keys::{Kind, Write};
@@ -71,25 +73,12 @@ pub struct Profile {
     pub following: bool,
 }
 
-/// Milliseconds since the Unix epoch: the timestamp unit of every table.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 /// `ids` sorted, without repeats: one lookup per id, and a stable cache key.
 pub(crate) fn sorted_unique(ids: &[i64]) -> Vec<i64> {
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
     ids
-}
-
-/// True when a database error is a unique-key violation (a lost race with another writer).
-pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(
-        err.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
 }
 
 /// True when a database error is a foreign-key violation: the row a write refers to was

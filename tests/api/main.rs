@@ -12,6 +12,7 @@ mod graphql;
 mod graphql_http;
 mod http;
 mod indexes;
+mod jobs;
 mod memory;
 mod profiles;
 mod races;

@@ -6,6 +6,8 @@ pub mod articles;
 pub mod comments;
 pub mod favorites;
 pub mod follows;
+pub mod job_ticks;
+pub mod jobs;
 pub mod refresh_tokens;
 pub mod tags;
 pub mod users;

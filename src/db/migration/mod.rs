@@ -4,6 +4,7 @@
 mod m001_core_schema;
 mod m002_exact_text;
 mod m003_refresh_tokens;
+mod m004_jobs;
 
 use sea_orm_migration::prelude::*;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m001_core_schema::CoreSchema),
             Box::new(m002_exact_text::ExactText),
             Box::new(m003_refresh_tokens::RefreshTokens),
+            Box::new(m004_jobs::Jobs),
         ]
     }
 }

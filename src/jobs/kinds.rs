@@ -1,0 +1,111 @@
+//! The kinds of job, their retry policies and what running one does.
+
+use std::time::Duration;
+
+use rand::Rng;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::db::entities::{job_ticks, refresh_tokens};
+use crate::db::now_ms;
+
+/// A kind of job. Stored by [`Kind::name`]; a row of a name this build does not know is
+/// marked dead (a newer instance enqueued it during a rolling deploy: retry it later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Does nothing (or, as its payload asks, sleeps and fails its first attempts): for the
+    /// benchmark's queue figure and for checking a deployment's workers end to end.
+    Noop,
+    /// Deletes what has expired: refresh tokens past their lifetime, old schedule ticks.
+    Cleanup,
+}
+
+/// How a kind of job is retried after a failure.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub max_attempts: i32,
+    /// The delay after the first failure; it doubles with each one after.
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Retry {
+    /// The delay before the attempt after `attempts` failed ones: exponential, capped, with
+    /// ±50% jitter so that jobs failing together do not retry together.
+    pub fn backoff(&self, attempts: i32) -> Duration {
+        let doublings = attempts.saturating_sub(1).clamp(0, 30) as u32;
+        let delay = self.base.saturating_mul(1 << doublings).min(self.cap);
+        delay.mul_f64(rand::rng().random_range(0.5..1.5))
+    }
+}
+
+impl Kind {
+    pub const ALL: &[Kind] = &[Kind::Noop, Kind::Cleanup];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Noop => "noop",
+            Kind::Cleanup => "cleanup",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|kind| kind.name() == name)
+    }
+
+    pub fn retry(self) -> Retry {
+        match self {
+            Kind::Noop => Retry {
+                max_attempts: 5,
+                base: Duration::from_millis(100),
+                cap: Duration::from_secs(5),
+            },
+            Kind::Cleanup => Retry {
+                max_attempts: 3,
+                base: Duration::from_secs(30),
+                cap: Duration::from_secs(600),
+            },
+        }
+    }
+}
+
+/// Schedule ticks are kept this long (a tick only needs to outlive its instances' clocks' skew).
+const TICKS_KEPT_MS: i64 = 7 * 86_400_000;
+
+/// Runs `job`; an error is the reason it failed (kept in `last_error`).
+pub(super) async fn run(
+    db: &DatabaseConnection,
+    kind: Kind,
+    payload: &serde_json::Value,
+    attempt: i32,
+) -> Result<(), String> {
+    match kind {
+        Kind::Cleanup => {
+            let now = now_ms();
+            refresh_tokens::Entity::delete_many()
+                .filter(refresh_tokens::Column::ExpiresAt.lt(now))
+                .exec(db)
+                .await
+                .map_err(|e| e.to_string())?;
+            job_ticks::Entity::delete_many()
+                .filter(job_ticks::Column::Tick.lt(now - TICKS_KEPT_MS))
+                .exec(db)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Kind::Noop => {
+            if let Some(ms) = payload.get("sleep_ms").and_then(serde_json::Value::as_u64) {
+                tokio::time::sleep(Duration::from_millis(ms.min(60_000))).await;
+            }
+            let failing = payload
+                .get("fail_attempts")
+                .and_then(serde_json::Value::as_i64);
+            match failing {
+                Some(failing) if i64::from(attempt) <= failing => {
+                    Err(format!("asked to fail attempt {attempt}"))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! The worker: claims due jobs while it has room, runs each in a task of its own, renews their
+//! leases, reaps jobs whose worker died, and on shutdown stops claiming, lets running jobs
+//! finish within a grace period and hands the rest back to the queue.
+
+use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::FutureExt;
+use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+
+use super::kinds::{self, Kind};
+use super::schedule::{self, SCHEDULES};
+use super::{CHANNEL, store};
+use crate::db::entities::jobs;
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Jobs run at once.
+    pub concurrency: usize,
+    /// How long a claim holds a job without renewal; renewed every third of it.
+    pub lease: Duration,
+    /// How often to look for due jobs when nothing wakes the worker.
+    pub poll: Duration,
+    /// How long running jobs may take to finish once shutdown starts.
+    pub grace: Duration,
+}
+
+pub struct Worker {
+    db: DatabaseConnection,
+    options: WorkerOptions,
+    /// Names this worker's claims (with a serial number), for `lease_owner`.
+    name: String,
+    /// The claims whose jobs are still running.
+    running: Arc<Mutex<HashSet<String>>>,
+    wake: Arc<Notify>,
+}
+
+impl Worker {
+    pub fn new(db: DatabaseConnection, options: WorkerOptions) -> Worker {
+        let name = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        Worker {
+            db,
+            options,
+            name: name[..24].to_owned(),
+            running: Arc::default(),
+            wake: Arc::default(),
+        }
+    }
+
+    /// Runs until `stop` turns true, then shuts down as described above.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.name, concurrency = self.options.concurrency, "worker started");
+        let upkeep = tokio::spawn(upkeep(
+            self.db.clone(),
+            self.running.clone(),
+            self.options.lease,
+        ));
+        let listener = (self.db.get_database_backend() == DbBackend::Postgres)
+            .then(|| tokio::spawn(listen(self.db.clone(), self.wake.clone())));
+        let scheduler = tokio::spawn(schedule::run(
+            self.db.clone(),
+            SCHEDULES.to_vec(),
+            stop.clone(),
+        ));
+        let room = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        let mut serial: u64 = 0;
+        while !*stop.borrow() {
+            let free = room.available_permits();
+            let mut claimed = 0;
+            if free > 0 {
+                serial += 1;
+                let owner = format!("{}:{serial}", self.name);
+                match store::claim(&self.db, &owner, free as u64, self.options.lease).await {
+                    Ok(jobs) => {
+                        claimed = jobs.len();
+                        if claimed > 0 {
+                            lock(&self.running).insert(owner.clone());
+                        }
+                        let batch = Arc::new(Batch {
+                            owner,
+                            left: Mutex::new(claimed),
+                            running: self.running.clone(),
+                        });
+                        for job in jobs {
+                            let Ok(permit) = room.clone().acquire_owned().await else {
+                                break;
+                            };
+                            let (db, batch) = (self.db.clone(), batch.clone());
+                            tasks.spawn(async move {
+                                run_one(&db, job, &batch).await;
+                                batch.done();
+                                drop(permit);
+                            });
+                        }
+                    }
+                    Err(err) => tracing::warn!(error = %err, "claiming jobs failed"),
+                }
+            }
+            while tasks.try_join_next().is_some() {}
+            if free > 0 && claimed == free {
+                // A full batch: more may be due right now.
+                continue;
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(self.options.poll) => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                _ = stop.changed() => {}
+            }
+        }
+        tracing::info!(running = tasks.len(), "worker stopping: no more claims");
+        let finished = tokio::time::timeout(self.options.grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+        }
+        let unfinished: Vec<String> = lock(&self.running).drain().collect();
+        match store::release(&self.db, &unfinished).await {
+            Ok(0) => {}
+            Ok(released) => tracing::warn!(
+                released,
+                "jobs still running at shutdown handed back to the queue"
+            ),
+            Err(err) => {
+                tracing::warn!(error = %err, "handing unfinished jobs back failed; their leases will run out")
+            }
+        }
+        upkeep.abort();
+        let _ = scheduler.await;
+        if let Some(listener) = listener {
+            listener.abort();
+        }
+        tracing::info!("worker stopped");
+    }
+}
+
+/// The jobs of one claim: its owner stays renewed until the last of them is done.
+struct Batch {
+    owner: String,
+    left: Mutex<usize>,
+    running: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Batch {
+    fn done(&self) {
+        let mut left = lock(&self.left);
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            lock(&self.running).remove(&self.owner);
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn run_one(db: &DatabaseConnection, job: jobs::Model, batch: &Batch) {
+    let owner = batch.owner.as_str();
+    let Some(kind) = Kind::from_name(&job.kind) else {
+        let error = format!("no such kind of job: {}", job.kind);
+        if let Err(err) = store::fail(db, job.id, owner, &error, None).await {
+            tracing::warn!(job = job.id, error = %err, "recording a failed job failed");
+        }
+        return;
+    };
+    let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
+    let started = std::time::Instant::now();
+    let outcome = AssertUnwindSafe(kinds::run(db, kind, &payload, job.attempts))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err("the job panicked".to_owned()));
+    let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let recorded = match outcome {
+        Ok(()) => {
+            tracing::debug!(job = job.id, kind = kind.name(), took_ms, "job done");
+            store::finish(db, job.id, owner).await.map(|_| ())
+        }
+        Err(error) => {
+            let retry = kind.retry();
+            let retry_in = (job.attempts < job.max_attempts).then(|| retry.backoff(job.attempts));
+            tracing::warn!(job = job.id, kind = kind.name(), attempt = job.attempts, took_ms, %error, dead = retry_in.is_none(), "job failed");
+            store::fail(db, job.id, owner, &error, retry_in).await
+        }
+    };
+    if let Err(err) = recorded {
+        // The lease runs out and the job runs again: at least once.
+        tracing::warn!(job = job.id, error = %err, "recording a job's outcome failed");
+    }
+}
+
+/// Renews the leases of running jobs every third of a lease, and reaps expired ones.
+async fn upkeep(db: DatabaseConnection, running: Arc<Mutex<HashSet<String>>>, lease: Duration) {
+    let mut every = tokio::time::interval(lease / 3);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let owners: Vec<String> = lock(&running).iter().cloned().collect();
+        if let Err(err) = store::renew(&db, &owners, lease).await {
+            tracing::warn!(error = %err, "renewing job leases failed");
+        }
+        match store::reap(&db).await {
+            Ok(0) => {}
+            Ok(reaped) => tracing::warn!(reaped, "jobs whose worker stopped were queued again"),
+            Err(err) => tracing::warn!(error = %err, "reaping expired jobs failed"),
+        }
+    }
+}
+
+/// Wakes the worker on every NOTIFY of a new job (PostgreSQL), reconnecting when the
+/// connection drops; polling covers the gaps.
+async fn listen(db: DatabaseConnection, wake: Arc<Notify>) {
+    let pool = db.get_postgres_connection_pool().clone();
+    loop {
+        match sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(mut listener) => {
+                if let Err(err) = listener.listen(CHANNEL).await {
+                    tracing::warn!(error = %err, "LISTEN for jobs failed");
+                } else {
+                    while listener.recv().await.is_ok() {
+                        wake.notify_one();
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "connecting to LISTEN for jobs failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
