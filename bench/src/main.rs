@@ -2,6 +2,7 @@
 //! scenarios against it (or several servers side by side) and prints a Markdown table.
 
 mod bare;
+mod jobs;
 mod load;
 mod rss;
 mod seed;
@@ -19,8 +20,21 @@ use load::{Scenario, Stats};
 struct Args {
     /// `name=URL` of a running server (its API under URL/api). Give several to compare them side
     /// by side (ratios against the first).
-    #[arg(long = "target", required_unless_present = "serve_bare")]
+    #[arg(long = "target", required_unless_present_any = ["serve_bare", "jobs_database_url"])]
     targets: Vec<String>,
+    /// Measure Quire's job queue instead: no-op jobs per second through one `quire worker`
+    /// process and the enqueue-to-claim latency, on this database (one of its own).
+    #[arg(long)]
+    jobs_database_url: Option<String>,
+    /// The `quire` binary the jobs figure runs as its worker.
+    #[arg(long, default_value = "target/release/quire")]
+    quire_binary: String,
+    /// No-op jobs the jobs figure puts through the queue.
+    #[arg(long, default_value_t = 20_000)]
+    jobs: u64,
+    /// Jobs the worker runs at once in the jobs figure.
+    #[arg(long, default_value_t = 8)]
+    jobs_concurrency: usize,
     /// Also run the ceiling scenario against a minimal axum server serving the same body
     /// (started by the benchmark): what the machine can serve at all, in the same run.
     #[arg(long)]
@@ -131,6 +145,31 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Some(listen) = &args.serve_bare {
         return bare::serve(listen).await;
+    }
+    if let Some(database_url) = &args.jobs_database_url {
+        let report = jobs::run(&jobs::JobsOptions {
+            database_url: database_url.clone(),
+            quire_binary: args.quire_binary.clone(),
+            jobs: args.jobs,
+            concurrency: args.jobs_concurrency,
+            latency_samples: 50,
+        })
+        .await?;
+        println!("| figure | value |\n|---|---:|");
+        println!(
+            "| no-op jobs through one worker | {} in {:.2} s |",
+            report.jobs, report.seconds
+        );
+        println!("| jobs per second | {:.0} |", report.per_second());
+        println!(
+            "| enqueue → claim p50 | {} ms |",
+            report.latency_percentile(0.5)
+        );
+        println!(
+            "| enqueue → claim p99 | {} ms |",
+            report.latency_percentile(0.99)
+        );
+        return Ok(());
     }
     let mut targets: Vec<Target> = args
         .targets

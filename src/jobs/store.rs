@@ -99,15 +99,23 @@ pub(super) async fn renew(
     Ok(())
 }
 
-/// A job that succeeded is removed. False when `owner` lost it (its lease ran out and it was
-/// queued again).
-pub(super) async fn finish(db: &DatabaseConnection, id: i64, owner: &str) -> Result<bool, DbErr> {
-    let deleted = jobs::Entity::delete_many()
-        .filter(jobs::Column::Id.eq(id))
-        .filter(jobs::Column::LeaseOwner.eq(owner))
+/// Jobs that succeeded (id, owner) are removed, in one statement. A job whose owner lost it
+/// (its lease ran out and it was queued again) is left alone.
+pub(super) async fn finish(db: &DatabaseConnection, done: &[(i64, String)]) -> Result<(), DbErr> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    jobs::Entity::delete_many()
+        .filter(
+            Expr::tuple([
+                Expr::col(jobs::Column::Id),
+                Expr::col(jobs::Column::LeaseOwner),
+            ])
+            .in_tuples(done.iter().cloned()),
+        )
         .exec(db)
         .await?;
-    Ok(deleted.rows_affected > 0)
+    Ok(())
 }
 
 /// A job that failed runs again after `retry_in`, or is dead when `retry_in` is `None`.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use sea_orm::{DatabaseConnection, DbBackend};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::kinds::{self, Kind};
@@ -67,6 +67,8 @@ impl Worker {
             SCHEDULES.to_vec(),
             stop.clone(),
         ));
+        let (finished_sender, finished_jobs) = mpsc::unbounded_channel();
+        let finisher = tokio::spawn(finish_in_batches(self.db.clone(), finished_jobs));
         let room = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         let mut serial: u64 = 0;
@@ -92,8 +94,9 @@ impl Worker {
                                 break;
                             };
                             let (db, batch) = (self.db.clone(), batch.clone());
+                            let finished = finished_sender.clone();
                             tasks.spawn(async move {
-                                run_one(&db, job, &batch).await;
+                                run_one(&db, job, &batch, &finished).await;
                                 batch.done();
                                 drop(permit);
                             });
@@ -123,6 +126,9 @@ impl Worker {
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}
         }
+        // Every task is over: the finisher records the last successes, then stops.
+        drop(finished_sender);
+        let _ = finisher.await;
         let unfinished: Vec<String> = lock(&self.running).drain().collect();
         match store::release(&self.db, &unfinished).await {
             Ok(0) => {}
@@ -164,7 +170,10 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn run_one(db: &DatabaseConnection, job: jobs::Model, batch: &Batch) {
+/// Succeeded jobs on their way to [`finish_in_batches`].
+type Finished = mpsc::UnboundedSender<(i64, String)>;
+
+async fn run_one(db: &DatabaseConnection, job: jobs::Model, batch: &Batch, finished: &Finished) {
     let owner = batch.owner.as_str();
     let Some(kind) = Kind::from_name(&job.kind) else {
         let error = format!("no such kind of job: {}", job.kind);
@@ -183,7 +192,9 @@ async fn run_one(db: &DatabaseConnection, job: jobs::Model, batch: &Batch) {
     let recorded = match outcome {
         Ok(()) => {
             tracing::debug!(job = job.id, kind = kind.name(), took_ms, "job done");
-            store::finish(db, job.id, owner).await.map(|_| ())
+            // The receiver lives until every task is over.
+            let _ = finished.send((job.id, owner.to_owned()));
+            Ok(())
         }
         Err(error) => {
             let retry = kind.retry();
@@ -195,6 +206,21 @@ async fn run_one(db: &DatabaseConnection, job: jobs::Model, batch: &Batch) {
     if let Err(err) = recorded {
         // The lease runs out and the job runs again: at least once.
         tracing::warn!(job = job.id, error = %err, "recording a job's outcome failed");
+    }
+}
+
+/// Deletes succeeded jobs in batches: one statement for every job that finished meanwhile, not
+/// one per job. A batch that fails is left to the leases: those jobs run again.
+async fn finish_in_batches(
+    db: DatabaseConnection,
+    mut finished: mpsc::UnboundedReceiver<(i64, String)>,
+) {
+    let mut batch = Vec::new();
+    while finished.recv_many(&mut batch, 1_000).await > 0 {
+        if let Err(err) = store::finish(&db, &batch).await {
+            tracing::warn!(error = %err, jobs = batch.len(), "recording finished jobs failed; they run again when their leases run out");
+        }
+        batch.clear();
     }
 }
 
