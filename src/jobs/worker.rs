@@ -69,13 +69,16 @@ impl Worker {
         ));
         let (finished_sender, finished_jobs) = mpsc::unbounded_channel();
         let finisher = tokio::spawn(finish_in_batches(self.db.clone(), finished_jobs));
-        let room = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
+        let concurrency = self.options.concurrency.max(1);
+        let room = Arc::new(Semaphore::new(concurrency));
         let mut tasks = JoinSet::new();
         let mut serial: u64 = 0;
         while !*stop.borrow() {
             let free = room.available_permits();
             let mut claimed = 0;
-            if free > 0 {
+            // A claim is a transaction whatever its size: while jobs run, wait until at least
+            // half the slots are free rather than claim one or two at a time.
+            if free > 0 && (free * 2 >= concurrency || tasks.is_empty()) {
                 serial += 1;
                 let owner = format!("{}:{serial}", self.name);
                 match store::claim(&self.db, &owner, free as u64, self.options.lease).await {
