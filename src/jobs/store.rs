@@ -5,7 +5,7 @@ use std::time::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, Order,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, UpdateMany,
 };
 
 use super::{DEAD, QUEUED, RUNNING};
@@ -127,14 +127,8 @@ pub(super) async fn fail(
     retry_in: Option<Duration>,
 ) -> Result<(), DbErr> {
     let now = now_ms();
-    let mut update = jobs::Entity::update_many()
-        .col_expr(
-            jobs::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(jobs::Column::LeaseUntil, Expr::value(Option::<i64>::None))
-        .col_expr(jobs::Column::LastError, Expr::val(truncate(error)))
-        .col_expr(jobs::Column::UpdatedAt, Expr::val(now));
+    let mut update =
+        without_lease(now).col_expr(jobs::Column::LastError, Expr::val(truncate(error)));
     update = match retry_in {
         Some(delay) => update
             .col_expr(jobs::Column::State, Expr::val(QUEUED))
@@ -153,7 +147,7 @@ pub(super) async fn fail(
 /// when that was their last attempt. Returns how many.
 pub(super) async fn reap(db: &DatabaseConnection) -> Result<u64, DbErr> {
     let now = now_ms();
-    let reaped = jobs::Entity::update_many()
+    let reaped = without_lease(now)
         .col_expr(
             jobs::Column::State,
             Expr::cust(format!(
@@ -161,16 +155,10 @@ pub(super) async fn reap(db: &DatabaseConnection) -> Result<u64, DbErr> {
             )),
         )
         .col_expr(
-            jobs::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(jobs::Column::LeaseUntil, Expr::value(Option::<i64>::None))
-        .col_expr(
             jobs::Column::LastError,
             Expr::val("its worker stopped renewing its lease (died or hung)"),
         )
         .col_expr(jobs::Column::RunAt, Expr::val(now))
-        .col_expr(jobs::Column::UpdatedAt, Expr::val(now))
         .filter(jobs::Column::State.eq(RUNNING))
         .filter(jobs::Column::LeaseUntil.lt(now))
         .exec(db)
@@ -184,13 +172,8 @@ pub(super) async fn release(db: &DatabaseConnection, owners: &[String]) -> Resul
     if owners.is_empty() {
         return Ok(0);
     }
-    let released = jobs::Entity::update_many()
+    let released = without_lease(now_ms())
         .col_expr(jobs::Column::State, Expr::val(QUEUED))
-        .col_expr(
-            jobs::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(jobs::Column::LeaseUntil, Expr::value(Option::<i64>::None))
         .col_expr(
             jobs::Column::Attempts,
             Expr::col(jobs::Column::Attempts).sub(1),
@@ -201,6 +184,17 @@ pub(super) async fn release(db: &DatabaseConnection, owners: &[String]) -> Resul
         .exec(db)
         .await?;
     Ok(released.rows_affected)
+}
+
+/// An update of jobs that leaves them unclaimed, at `now`.
+fn without_lease(now: i64) -> UpdateMany<jobs::Entity> {
+    jobs::Entity::update_many()
+        .col_expr(
+            jobs::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(jobs::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+        .col_expr(jobs::Column::UpdatedAt, Expr::val(now))
 }
 
 /// `last_error` holds at most this many characters.
