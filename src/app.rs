@@ -21,6 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::cache::Cache;
 use crate::config::{Environment, Settings};
+use crate::outbound::Outbound;
 use crate::state::AppState;
 use crate::{api, db, http, jobs};
 
@@ -44,7 +45,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
-            state.domain.cache.clone(),
+            state.domain.clone(),
             http::caching::http_cache,
         ))
         .layer(axum::middleware::from_fn_with_state(
@@ -166,8 +167,15 @@ pub async fn serve(state: AppState, run_worker: bool) -> anyhow::Result<()> {
     report_cache_counters(state.domain.cache.clone());
     let header_timeout = state.settings.header_timeout;
     let (stop, stopped) = watch::channel(false);
+    let domain = state.domain.clone();
     let worker = run_worker.then(|| {
-        let worker = jobs::Worker::new(state.domain.db.clone(), worker_options(&state.settings));
+        let context = jobs::Context {
+            db: domain.db.clone(),
+            outbound: domain.outbound.clone(),
+            views_retention_months: state.settings.worker.views_retention_months,
+            reports_kept: state.settings.worker.reports_kept,
+        };
+        let worker = jobs::Worker::new(context, worker_options(&state.settings));
         tokio::spawn(worker.run(stopped))
     });
     let shutdown = async move {
@@ -175,6 +183,7 @@ pub async fn serve(state: AppState, run_worker: bool) -> anyhow::Result<()> {
         let _ = stop.send(true);
     };
     http::server::serve(listener, router(state), header_timeout, shutdown).await;
+    domain.views.shutdown().await;
     if let Some(worker) = worker {
         let _ = worker.await;
     }
@@ -184,17 +193,24 @@ pub async fn serve(state: AppState, run_worker: bool) -> anyhow::Result<()> {
 
 /// Runs background jobs until SIGINT or SIGTERM, then lets the running ones finish within the
 /// grace period and hands the rest back to the queue.
-pub async fn work(db: DatabaseConnection, settings: &Settings) {
+pub async fn work(db: DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
     eprintln!(
         "Quire worker: running background jobs ({} at a time) from {}",
         settings.worker.concurrency,
         crate::config::redact_url(&settings.database_url)
     );
+    let context = jobs::Context {
+        db,
+        outbound: Outbound::new(settings.worker.webhook_allow_hosts.clone())?,
+        views_retention_months: settings.worker.views_retention_months,
+        reports_kept: settings.worker.reports_kept,
+    };
     let (stop, stopped) = watch::channel(false);
-    let worker = tokio::spawn(jobs::Worker::new(db, worker_options(settings)).run(stopped));
+    let worker = tokio::spawn(jobs::Worker::new(context, worker_options(settings)).run(stopped));
     shutdown_signal().await;
     let _ = stop.send(true);
     let _ = worker.await;
+    Ok(())
 }
 
 fn worker_options(settings: &Settings) -> jobs::WorkerOptions {

@@ -22,6 +22,9 @@ pub enum Error {
     /// The named thing does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The thing exists but is not in a state that allows this (a report not ready yet).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     /// Over a rate limit: 429 with `Retry-After` and the `RateLimit` headers.
     #[error("rate limited: {}", .0.class.name())]
     RateLimited(crate::limits::Decision),

@@ -11,6 +11,8 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod limits;
+pub mod outbound;
 pub mod seed;
 pub mod state;
 pub mod telemetry;
+pub mod views;

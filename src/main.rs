@@ -85,7 +85,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Worker => {
             let db = db::open_migrated(&settings).await?;
-            app::work(db, &settings).await;
+            app::work(db, &settings).await?;
             Ok(())
         }
         Command::Jobs(command) => {

@@ -13,6 +13,8 @@ use crate::config::Settings;
 use crate::db;
 use crate::domain::{Domain, Services, cache_keys};
 use crate::limits::RateLimiter;
+use crate::outbound::Outbound;
+use crate::views::ViewRecorder;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -46,11 +48,14 @@ impl AppState {
         let limiter = RateLimiter::new(&settings.rate_limits, cache.clone());
         Ok(AppState {
             domain: Domain::new(Services {
-                db,
+                db: db.clone(),
                 cache,
                 tokens,
                 sessions,
                 limiter,
+                views: ViewRecorder::start(db.clone()),
+                outbound: Outbound::new(settings.worker.webhook_allow_hosts.clone())?,
+                reports_kept: settings.worker.reports_kept,
             }),
             settings: Arc::new(settings),
         })

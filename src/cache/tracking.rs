@@ -19,6 +19,16 @@ struct Tracked {
     bypassed: bool,
     /// Entries read so far, by key: one view of each per request.
     seen: HashMap<String, Bytes>,
+    /// Articles an anonymous answer showed as a read of the article: a cached copy of the
+    /// answer records a view of each every time it is served.
+    viewed: Vec<i64>,
+}
+
+/// What a tracked piece of work read.
+pub struct Tracking {
+    /// `None` when any of it bypassed the cache.
+    pub reads: Option<Reads>,
+    pub viewed: Vec<i64>,
 }
 
 tokio::task_local! {
@@ -27,7 +37,7 @@ tokio::task_local! {
 
 /// Runs `work`, returning what it read: `None` when any of it bypassed the cache. What it read
 /// also counts for an enclosing `track` (an entry assembled inside an answer).
-pub async fn track<F: Future>(work: F) -> (F::Output, Option<Reads>) {
+pub async fn track<F: Future>(work: F) -> (F::Output, Tracking) {
     let tracked = Arc::new(Mutex::new(Tracked::default()));
     let output = TRACKED.scope(tracked.clone(), work).await;
     let tracked = std::mem::take(&mut *tracked.lock().unwrap_or_else(|e| e.into_inner()));
@@ -35,9 +45,27 @@ pub async fn track<F: Future>(work: F) -> (F::Output, Option<Reads>) {
         let mut outer = outer.lock().unwrap_or_else(|e| e.into_inner());
         outer.reads.extend(tracked.reads.iter().cloned());
         outer.bypassed |= tracked.bypassed;
+        outer.viewed.extend(tracked.viewed.iter().copied());
     });
     let reads = (!tracked.bypassed).then(|| tracked.reads.into_iter().collect());
-    (output, reads)
+    (
+        output,
+        Tracking {
+            reads,
+            viewed: tracked.viewed,
+        },
+    )
+}
+
+/// Notes that the answer being built is a read of `article` (see [`Tracking::viewed`]).
+pub fn note_view(article: i64) {
+    let _ = TRACKED.try_with(|tracked| {
+        tracked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .viewed
+            .push(article);
+    });
 }
 
 /// Runs `work` reading for itself: what it reads does not count for an enclosing `track`. For

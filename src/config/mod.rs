@@ -75,6 +75,9 @@ struct RawSettings {
     worker_lease_seconds: u64,
     worker_poll_ms: u64,
     shutdown_grace_seconds: u64,
+    views_retention_months: u32,
+    report_retention_hours: u64,
+    webhook_allow_hosts: String,
 }
 
 /// Validated settings. `jwt_secret` is resolved (explicit, or generated and kept beside the
@@ -198,7 +201,10 @@ impl Settings {
             .set_default("worker_concurrency", 8)?
             .set_default("worker_lease_seconds", 30)?
             .set_default("worker_poll_ms", 1_000)?
-            .set_default("shutdown_grace_seconds", 30)?;
+            .set_default("shutdown_grace_seconds", 30)?
+            .set_default("views_retention_months", 12)?
+            .set_default("report_retention_hours", 168)?
+            .set_default("webhook_allow_hosts", "")?;
         builder = match &file {
             Some(path) => builder.add_source(config::File::with_name(path).required(true)),
             None => builder.add_source(config::File::with_name("quire.toml").required(false)),
@@ -328,6 +334,8 @@ impl Settings {
             raw.worker_lease_seconds,
             raw.worker_poll_ms,
             raw.shutdown_grace_seconds,
+            (raw.views_retention_months, raw.report_retention_hours),
+            &raw.webhook_allow_hosts,
         )?;
         let jwt_secret = resolve_jwt_secret(raw.jwt_secret, env, &raw.database_url, backend)?;
         // A credentialed cross-origin request is only possible for listed origins; a session

@@ -1,4 +1,4 @@
-//! The background worker's settings.
+//! The settings of background work: the worker, and what its jobs keep and may reach.
 
 use std::time::Duration;
 
@@ -18,6 +18,12 @@ pub struct WorkerSettings {
     pub poll: Duration,
     /// How long running jobs (and in-flight requests) may take to finish after SIGTERM.
     pub grace: Duration,
+    /// Whole months of article views kept before the current month.
+    pub views_retention_months: u32,
+    /// How long a finished report stays downloadable.
+    pub reports_kept: Duration,
+    /// Hosts webhooks may reach even on internal addresses (for a receiver on the same network).
+    pub webhook_allow_hosts: Vec<String>,
 }
 
 impl WorkerSettings {
@@ -27,6 +33,8 @@ impl WorkerSettings {
         lease_seconds: u64,
         poll_ms: u64,
         grace_seconds: u64,
+        (views_retention_months, report_retention_hours): (u32, u64),
+        webhook_allow_hosts: &str,
     ) -> anyhow::Result<Self> {
         if !(1..=256).contains(&concurrency) {
             bail!("QUIRE_WORKER_CONCURRENCY must be between 1 and 256");
@@ -40,12 +48,26 @@ impl WorkerSettings {
         if grace_seconds > 3600 {
             bail!("QUIRE_SHUTDOWN_GRACE_SECONDS must be at most 3600");
         }
+        if !(1..=120).contains(&views_retention_months) {
+            bail!("QUIRE_VIEWS_RETENTION_MONTHS must be between 1 and 120");
+        }
+        if !(1..=24 * 365).contains(&report_retention_hours) {
+            bail!("QUIRE_REPORT_RETENTION_HOURS must be between 1 and 8760");
+        }
         Ok(WorkerSettings {
             enabled,
             concurrency,
             lease: Duration::from_secs(lease_seconds),
             poll: Duration::from_millis(poll_ms),
             grace: Duration::from_secs(grace_seconds),
+            views_retention_months,
+            reports_kept: Duration::from_secs(report_retention_hours * 3600),
+            webhook_allow_hosts: webhook_allow_hosts
+                .split(',')
+                .map(str::trim)
+                .filter(|host| !host.is_empty())
+                .map(str::to_owned)
+                .collect(),
         })
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod entities;
 pub mod migration;
+pub mod partitions;
 
 use std::time::{Duration, Instant};
 

@@ -4,11 +4,13 @@ pub mod articles;
 pub mod cache_keys;
 pub mod input;
 pub mod profiles;
+pub mod reports;
 pub mod sessions;
 pub mod tags;
 pub mod tokens;
 mod touched;
 pub mod users;
+pub mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,6 +29,8 @@ pub(crate) use crate::db::is_unique_violation;
 pub use crate::db::now_ms;
 use crate::error::Result;
 use crate::limits::RateLimiter;
+use crate::outbound::Outbound;
+use crate::views::ViewRecorder;
 use cache_keys::{Kind, Write};
 
 /// Shared by every API: a handle on the [`Services`]. Cloned with every request (axum clones
@@ -34,13 +38,18 @@ use cache_keys::{Kind, Write};
 #[derive(Clone)]
 pub struct Domain(Arc<Services>);
 
-/// The database, the cache, the token issuer, the session store and the rate limits.
+/// The database, the cache, the token issuer, the session store, the rate limits, the view
+/// recorder and the guard on requests to users' URLs.
 pub struct Services {
     pub db: DatabaseConnection,
     pub cache: Cache,
     pub tokens: TokenIssuer,
     pub sessions: SessionStore,
     pub limiter: RateLimiter,
+    pub views: ViewRecorder,
+    pub outbound: Outbound,
+    /// How long a finished report stays downloadable.
+    pub reports_kept: Duration,
 }
 
 impl Domain {

@@ -8,7 +8,10 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 
+use serde_json::json;
+
 use super::cache_keys::{self as keys, Kind, Write};
+use super::webhooks::{self, Event};
 use super::{Domain, Profile, is_unique_violation, now_ms, sorted_unique};
 use crate::db::entities::{favorites, follows, users};
 use crate::error::{Error, Result};
@@ -46,6 +49,7 @@ impl Domain {
         let followee = user.id;
         let inserted = self
             .in_transaction(|txn| {
+                let username = user.username.clone();
                 Box::pin(async move {
                     follows::ActiveModel {
                         follower_id: Set(viewer),
@@ -53,7 +57,9 @@ impl Domain {
                         created_at: Set(now_ms()),
                     }
                     .insert(txn)
-                    .await
+                    .await?;
+                    let data = || json!({"profile": {"username": username}});
+                    webhooks::emit(txn, (followee, viewer), Event::ProfileFollowed, data).await
                 })
             })
             .await;

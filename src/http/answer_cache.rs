@@ -6,13 +6,16 @@
 use axum::body::Bytes;
 use sha2::{Digest, Sha256};
 
-use crate::cache::{Cache, Reads};
+use crate::cache::Cache;
+use crate::cache::tracking::Tracking;
 use crate::domain::cache_keys::{self, Kind};
 
-/// A rendered answer and its weak validator.
+/// A rendered answer, its weak validator and the articles it counts as read (see
+/// `tracking::note_view`).
 pub struct Answer {
     pub etag: String,
     pub body: Bytes,
+    pub viewed: Vec<i64>,
 }
 
 /// Where one request's anonymous answer lives.
@@ -36,27 +39,43 @@ impl AnswerSlot {
             .cache
             .recall(Kind::Response as usize, &self.key)
             .await?;
-        let split = entry.iter().position(|b| *b == b'\n')?;
-        let etag = std::str::from_utf8(&entry[..split]).ok()?.to_owned();
+        // `etag \n viewed ids (comma-separated) \n body`
+        let first = entry.iter().position(|b| *b == b'\n')?;
+        let second = first + 1 + entry[first + 1..].iter().position(|b| *b == b'\n')?;
+        let etag = std::str::from_utf8(&entry[..first]).ok()?.to_owned();
+        let viewed = std::str::from_utf8(&entry[first + 1..second])
+            .ok()?
+            .split(',')
+            .filter_map(|id| id.parse().ok())
+            .collect();
         Some(Answer {
             etag,
-            body: entry.slice(split + 1..),
+            body: entry.slice(second + 1..),
+            viewed,
         })
     }
 
-    /// Keeps `body`, built from `reads` (none: it cannot be kept), for the next anonymous
-    /// request; returns it with its ETag.
-    pub async fn put(&self, body: Bytes, reads: Option<Reads>) -> Answer {
+    /// Keeps `body`, built as `tracked` says (reads that bypassed the cache: it cannot be
+    /// kept), for the next anonymous request; returns it with its ETag.
+    pub async fn put(&self, body: Bytes, tracked: Tracking) -> Answer {
         let etag = etag_of(&body);
-        let mut entry = Vec::with_capacity(etag.len() + 1 + body.len());
+        let viewed: Vec<String> = tracked.viewed.iter().map(i64::to_string).collect();
+        let viewed_line = viewed.join(",");
+        let mut entry = Vec::with_capacity(etag.len() + viewed_line.len() + 2 + body.len());
         entry.extend_from_slice(etag.as_bytes());
+        entry.push(b'\n');
+        entry.extend_from_slice(viewed_line.as_bytes());
         entry.push(b'\n');
         entry.extend_from_slice(&body);
         // An answer that read nothing cached (a bench or health route) has nothing to check.
-        if let Some(reads) = reads.filter(|reads| !reads.is_empty()) {
+        if let Some(reads) = tracked.reads.filter(|reads| !reads.is_empty()) {
             self.cache.keep(&self.key, reads, entry.into()).await;
         }
-        Answer { etag, body }
+        Answer {
+            etag,
+            body,
+            viewed: tracked.viewed,
+        }
     }
 }
 

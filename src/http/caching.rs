@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::answer_cache::{AnswerSlot, etag_of};
 use super::auth::is_anonymous;
-use crate::cache::{Cache, tracking};
+use crate::cache::tracking;
+use crate::domain::Domain;
 
 const VARY: &str = "Authorization, Cookie, Accept-Encoding";
 const ANONYMOUS_POLICY: &str = "public, max-age=5";
@@ -19,7 +20,7 @@ const PRIVATE_POLICY: &str = "private, no-cache";
 /// Larger bodies are passed through untouched rather than buffered (and get no ETag).
 pub const MAX_BUFFERED_BYTES: u64 = 4 * 1024 * 1024;
 
-pub async fn http_cache(State(cache): State<Cache>, request: Request, next: Next) -> Response {
+pub async fn http_cache(State(domain): State<Domain>, request: Request, next: Next) -> Response {
     if request.method() != Method::GET || !request.uri().path().starts_with("/api/") {
         return next.run(request).await;
     }
@@ -34,15 +35,18 @@ pub async fn http_cache(State(cache): State<Cache>, request: Request, next: Next
     let slot = anonymous.then(|| {
         let uri = request.uri();
         let what = uri.path_and_query().map(|p| p.as_str()).unwrap_or_default();
-        AnswerSlot::find(&cache, what)
+        AnswerSlot::find(&domain.cache, what)
     });
     if let Some(slot) = &slot
         && let Some(answer) = slot.get().await
     {
+        for article in answer.viewed {
+            domain.views.record(article, None);
+        }
         return respond(&answer.etag, answer.body, if_none_match.as_ref(), policy);
     }
 
-    let (response, reads) = tracking::track(next.run(request)).await;
+    let (response, tracked) = tracking::track(next.run(request)).await;
     if response.status() != StatusCode::OK {
         return response;
     }
@@ -64,7 +68,7 @@ pub async fn http_cache(State(cache): State<Cache>, request: Request, next: Next
     };
     let (etag, body) = match slot {
         Some(slot) => {
-            let answer = slot.put(body, reads).await;
+            let answer = slot.put(body, tracked).await;
             (answer.etag, answer.body)
         }
         None => (etag_of(&body), body),

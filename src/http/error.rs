@@ -37,6 +37,7 @@ impl IntoResponse for Error {
             Error::NotFound(what) => {
                 error_response(StatusCode::NOT_FOUND, &format!("{what} not found"))
             }
+            Error::Conflict(message) => error_response(StatusCode::CONFLICT, message),
             Error::RateLimited(decision) => super::rate_limit::refusal(&decision),
             Error::Unavailable(message) => {
                 let mut response = error_response(StatusCode::SERVICE_UNAVAILABLE, message);

@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use rand::Rng;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
-use crate::db::entities::{job_ticks, refresh_tokens};
-use crate::db::now_ms;
+use super::{Context, report, webhook};
+use crate::db::entities::{job_ticks, jobs, refresh_tokens, reports, webhook_deliveries};
+use crate::db::{now_ms, partitions};
 
 /// A kind of job. Stored by [`Kind::name`]; a row of a name this build does not know is
 /// marked dead (a newer instance enqueued it during a rolling deploy: retry it later).
@@ -15,8 +16,15 @@ pub enum Kind {
     /// Does nothing (or, as its payload asks, sleeps and fails its first attempts): for the
     /// benchmark's queue figure and for checking a deployment's workers end to end.
     Noop,
-    /// Deletes what has expired: refresh tokens past their lifetime, old schedule ticks.
+    /// Deletes what has expired: refresh tokens, reports, the delivery log's old attempts and
+    /// old schedule ticks.
     Cleanup,
+    /// Delivers one webhook event (see `webhook`).
+    Webhook,
+    /// Generates one report (see `report`).
+    Report,
+    /// Creates the coming months' view partitions and drops those past retention.
+    ViewsUpkeep,
 }
 
 /// How a kind of job is retried after a failure.
@@ -39,12 +47,21 @@ impl Retry {
 }
 
 impl Kind {
-    pub const ALL: &[Kind] = &[Kind::Noop, Kind::Cleanup];
+    pub const ALL: &[Kind] = &[
+        Kind::Noop,
+        Kind::Cleanup,
+        Kind::Webhook,
+        Kind::Report,
+        Kind::ViewsUpkeep,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::Noop => "noop",
             Kind::Cleanup => "cleanup",
+            Kind::Webhook => "webhook",
+            Kind::Report => "report",
+            Kind::ViewsUpkeep => "views-upkeep",
         }
     }
 
@@ -59,10 +76,21 @@ impl Kind {
                 base: Duration::from_millis(100),
                 cap: Duration::from_secs(5),
             },
-            Kind::Cleanup => Retry {
+            Kind::Cleanup | Kind::ViewsUpkeep => Retry {
                 max_attempts: 3,
                 base: Duration::from_secs(30),
                 cap: Duration::from_secs(600),
+            },
+            // 2 s doubling to 4 h, 19 attempts: the last about 24.5 h after the first.
+            Kind::Webhook => Retry {
+                max_attempts: 19,
+                base: Duration::from_secs(2),
+                cap: Duration::from_secs(4 * 3600),
+            },
+            Kind::Report => Retry {
+                max_attempts: 3,
+                base: Duration::from_secs(5),
+                cap: Duration::from_secs(60),
             },
         }
     }
@@ -71,26 +99,29 @@ impl Kind {
 /// Schedule ticks are kept this long (a tick only needs to outlive its instances' clocks' skew).
 const TICKS_KEPT_MS: i64 = 7 * 86_400_000;
 
-/// Runs `job`; an error is the reason it failed (kept in `last_error`).
+/// Delivery attempts stay in the log this long.
+const DELIVERIES_KEPT_MS: i64 = 30 * 86_400_000;
+
+/// Runs `job` (its `attempts` counting this one); an error is the reason it failed (kept in
+/// `last_error`).
 pub(super) async fn run(
-    db: &DatabaseConnection,
+    context: &Context,
     kind: Kind,
     payload: &serde_json::Value,
-    attempt: i32,
+    job: &jobs::Model,
 ) -> Result<(), String> {
+    let (attempt, max_attempts) = (job.attempts, job.max_attempts);
     match kind {
-        Kind::Cleanup => {
-            let now = now_ms();
-            refresh_tokens::Entity::delete_many()
-                .filter(refresh_tokens::Column::ExpiresAt.lt(now))
-                .exec(db)
+        Kind::Cleanup => cleanup(&context.db).await.map_err(|e| e.to_string()),
+        Kind::Webhook => webhook::deliver(context, payload, attempt, max_attempts).await,
+        Kind::Report => report::generate(context, payload, attempt, max_attempts).await,
+        Kind::ViewsUpkeep => {
+            let done = partitions::upkeep(&context.db, now_ms(), context.views_retention_months)
                 .await
                 .map_err(|e| e.to_string())?;
-            job_ticks::Entity::delete_many()
-                .filter(job_ticks::Column::Tick.lt(now - TICKS_KEPT_MS))
-                .exec(db)
-                .await
-                .map_err(|e| e.to_string())?;
+            if done != partitions::Upkeep::default() {
+                tracing::info!(created = ?done.created, dropped = ?done.dropped, deleted_rows = done.deleted_rows, "view partitions kept up");
+            }
             Ok(())
         }
         Kind::Noop => {
@@ -108,4 +139,27 @@ pub(super) async fn run(
             }
         }
     }
+}
+
+/// Deletes expired refresh tokens and reports, old delivery attempts and old schedule ticks.
+async fn cleanup(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let now = now_ms();
+    refresh_tokens::Entity::delete_many()
+        .filter(refresh_tokens::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?;
+    // Their chunks go with them (the foreign key cascades).
+    reports::Entity::delete_many()
+        .filter(reports::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?;
+    webhook_deliveries::Entity::delete_many()
+        .filter(webhook_deliveries::Column::At.lt(now - DELIVERIES_KEPT_MS))
+        .exec(db)
+        .await?;
+    job_ticks::Entity::delete_many()
+        .filter(job_ticks::Column::Tick.lt(now - TICKS_KEPT_MS))
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -11,19 +11,37 @@
 
 mod kinds;
 mod store;
+mod webhook;
 mod worker;
 
 pub mod admin;
 pub mod command;
+pub mod report;
 pub mod schedule;
 
 use std::time::Duration;
 
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbBackend, DbErr, EntityTrait, Statement};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, Statement,
+};
 
 pub use self::kinds::Kind;
+pub use self::webhook::signature;
 pub use self::worker::{Worker, WorkerOptions};
 use crate::db::entities::jobs;
+use crate::outbound::Outbound;
+
+/// What jobs need besides their payload.
+#[derive(Clone)]
+pub struct Context {
+    pub db: DatabaseConnection,
+    /// The guarded client webhook deliveries go through.
+    pub outbound: Outbound,
+    /// Whole months of article views kept before the current one.
+    pub views_retention_months: u32,
+    /// How long a finished report can be downloaded.
+    pub reports_kept: Duration,
+}
 
 /// Waiting for its `run_at` (or for a worker).
 pub const QUEUED: &str = "queued";

@@ -27,11 +27,19 @@ pub struct Schedule {
 }
 
 /// What every worker schedules.
-pub const SCHEDULES: &[Schedule] = &[Schedule {
-    name: "cleanup",
-    cron: "0 17 * * * *",
-    job: |_| NewJob::new(Kind::Cleanup, json!({})),
-}];
+pub const SCHEDULES: &[Schedule] = &[
+    Schedule {
+        name: "cleanup",
+        cron: "0 17 * * * *",
+        job: |_| NewJob::new(Kind::Cleanup, json!({})),
+    },
+    // Daily: the next months' partitions exist long before they are needed.
+    Schedule {
+        name: "views-upkeep",
+        cron: "0 7 3 * * *",
+        job: |_| NewJob::new(Kind::ViewsUpkeep, json!({})),
+    },
+];
 
 /// Enqueues the tick `tick_ms` of `schedule` unless an instance did already. True when this
 /// call enqueued it.

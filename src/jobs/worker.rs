@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 
 use super::kinds::{self, Kind};
 use super::schedule::{self, SCHEDULES};
-use super::{CHANNEL, store};
+use super::{CHANNEL, Context, store};
 use crate::db::entities::jobs;
 
 /// How a worker runs.
@@ -31,6 +31,7 @@ pub struct WorkerOptions {
 }
 
 pub struct Worker {
+    context: Context,
     db: DatabaseConnection,
     options: WorkerOptions,
     /// Names this worker's claims (with a serial number), for `lease_owner`.
@@ -41,10 +42,11 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(db: DatabaseConnection, options: WorkerOptions) -> Worker {
+    pub fn new(context: Context, options: WorkerOptions) -> Worker {
         let name = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
         Worker {
-            db,
+            db: context.db.clone(),
+            context,
             options,
             name: name[..24].to_owned(),
             running: Arc::default(),
@@ -96,10 +98,10 @@ impl Worker {
                             let Ok(permit) = room.clone().acquire_owned().await else {
                                 break;
                             };
-                            let (db, batch) = (self.db.clone(), batch.clone());
+                            let (context, batch) = (self.context.clone(), batch.clone());
                             let finished = finished_sender.clone();
                             tasks.spawn(async move {
-                                run_one(&db, job, &batch, &finished).await;
+                                run_one(&context, job, &batch, &finished).await;
                                 batch.done();
                                 drop(permit);
                             });
@@ -176,7 +178,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Succeeded jobs on their way to [`finish_in_batches`].
 type Finished = mpsc::UnboundedSender<(i64, String)>;
 
-async fn run_one(db: &DatabaseConnection, job: jobs::Model, batch: &Batch, finished: &Finished) {
+async fn run_one(context: &Context, job: jobs::Model, batch: &Batch, finished: &Finished) {
+    let db = &context.db;
     let owner = batch.owner.as_str();
     let Some(kind) = Kind::from_name(&job.kind) else {
         let error = format!("no such kind of job: {}", job.kind);
@@ -187,7 +190,7 @@ async fn run_one(db: &DatabaseConnection, job: jobs::Model, batch: &Batch, finis
     };
     let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
     let started = std::time::Instant::now();
-    let outcome = AssertUnwindSafe(kinds::run(db, kind, &payload, job.attempts))
+    let outcome = AssertUnwindSafe(kinds::run(context, kind, &payload, &job))
         .catch_unwind()
         .await
         .unwrap_or_else(|_| Err("the job panicked".to_owned()));

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use quire::db::entities::job_ticks::Entity as TickRows;
 use quire::db::entities::jobs::{Entity as JobRows, Model as JobRow};
 use quire::jobs::schedule::{self, Schedule};
-use quire::jobs::{self, Kind, NewJob, Worker, WorkerOptions, admin};
+use quire::jobs::{self, Context, Kind, NewJob, Worker, WorkerOptions, admin};
+use quire::outbound::Outbound;
 use sea_orm::{
     ColumnTrait, Database, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
     TransactionTrait,
@@ -20,10 +21,10 @@ use tokio::sync::watch;
 use crate::cli::terminate;
 use crate::support::{TestApp, unique};
 
-/// Workers claim any job of the shared test database: these tests take turns.
-static TURNS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// Workers claim any job of the shared test database: every test that runs one takes turns.
+pub(crate) static TURNS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-async fn queue(app: &TestApp) -> DatabaseConnection {
+pub(crate) async fn queue(app: &TestApp) -> DatabaseConnection {
     Database::connect(&app.database_url)
         .await
         .expect("database")
@@ -61,13 +62,30 @@ fn options(lease: Duration) -> WorkerOptions {
     }
 }
 
+/// What the tests' workers run jobs with: webhooks may reach this machine's receivers.
+pub(crate) fn context(db: &DatabaseConnection, allow_hosts: &[&str]) -> Context {
+    Context {
+        db: db.clone(),
+        outbound: Outbound::new(allow_hosts.iter().map(|h| h.to_string()).collect()).unwrap(),
+        views_retention_months: 12,
+        reports_kept: Duration::from_secs(3600),
+    }
+}
+
 /// A worker in this process until the returned sender says stop.
-fn start_worker(
+pub(crate) fn start_worker(
     db: &DatabaseConnection,
     lease: Duration,
 ) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    start_worker_with(context(db, &["127.0.0.1"]), lease)
+}
+
+pub(crate) fn start_worker_with(
+    context: Context,
+    lease: Duration,
+) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let (stop, stopped) = watch::channel(false);
-    let worker = Worker::new(db.clone(), options(lease));
+    let worker = Worker::new(context, options(lease));
     (stop, tokio::spawn(worker.run(stopped)))
 }
 
@@ -144,7 +162,7 @@ async fn failures_retry_with_backoff_then_die_and_can_be_retried() {
 }
 
 /// A `quire worker` process, killed if the test ends without stopping it.
-struct WorkerProcess(Child);
+pub(crate) struct WorkerProcess(pub Child);
 
 impl Drop for WorkerProcess {
     fn drop(&mut self) {
@@ -153,7 +171,11 @@ impl Drop for WorkerProcess {
     }
 }
 
-fn worker_process(app: &TestApp, lease_seconds: &str, grace_seconds: &str) -> WorkerProcess {
+pub(crate) fn worker_process(
+    app: &TestApp,
+    lease_seconds: &str,
+    grace_seconds: &str,
+) -> WorkerProcess {
     let mut command = Command::new(env!("CARGO_BIN_EXE_quire"));
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("QUIRE_")) {
         command.env_remove(key);
@@ -166,6 +188,7 @@ fn worker_process(app: &TestApp, lease_seconds: &str, grace_seconds: &str) -> Wo
         .env("QUIRE_WORKER_LEASE_SECONDS", lease_seconds)
         .env("QUIRE_WORKER_POLL_MS", "50")
         .env("QUIRE_SHUTDOWN_GRACE_SECONDS", grace_seconds)
+        .env("QUIRE_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -27,6 +27,7 @@ impl ErrorExtensions for Error {
             Error::Forbidden(reason) => ((*reason).to_owned(), "FORBIDDEN"),
             Error::Csrf(reason) => ((*reason).to_owned(), "CSRF_FAILED"),
             Error::NotFound(what) => (format!("{what} not found"), "NOT_FOUND"),
+            Error::Conflict(reason) => ((*reason).to_owned(), "CONFLICT"),
             Error::Unavailable(reason) => ((*reason).to_owned(), "SERVICE_UNAVAILABLE"),
             Error::RateLimited(decision) => (
                 format!(

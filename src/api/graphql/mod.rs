@@ -273,6 +273,9 @@ async fn answer(
     if let Some(slot) = &slot
         && let Some(answer) = slot.get().await
     {
+        for article in answer.viewed {
+            domain.views.record(article, None);
+        }
         return json_response(answer.body);
     }
     let viewer_id = viewer.optional().ok().flatten();
@@ -288,7 +291,7 @@ async fn answer(
             LatestComments::new(domain.clone(), viewer_id, budget.clone()),
             tracking::spawn,
         ));
-    let (mut response, reads) = tracking::track(state.schema.execute(request)).await;
+    let (mut response, tracked) = tracking::track(state.schema.execute(request)).await;
     if let Some(executed) = &executed {
         order::order_like_query(&mut response.data, executed, operation_name.as_deref());
     }
@@ -307,7 +310,7 @@ async fn answer(
     if let Some(slot) = slot
         && response.errors.is_empty()
     {
-        slot.put(answer.clone(), reads).await;
+        slot.put(answer.clone(), tracked).await;
     }
     json_response(answer)
 }

@@ -40,7 +40,7 @@ impl QueryRoot {
     #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn article(&self, ctx: &Context<'_>, slug: String) -> Result<Option<ArticleNode>> {
         let viewer = viewer(ctx).optional().extend()?;
-        let article = domain(ctx).article(viewer, &slug).await.extend()?;
+        let article = domain(ctx).read_article(viewer, &slug).await.extend()?;
         Ok(Some(ArticleNode(article)))
     }
 

@@ -19,7 +19,7 @@ fn article_json(article: Article) -> Json<Value> {
     Json(json!({ "article": ArticleJson::from(article) }))
 }
 
-fn page(query: &QueryParams) -> Result<Page> {
+pub(super) fn page(query: &QueryParams) -> Result<Page> {
     let mut violations = Violations::default();
     let limit = violations.check("limit", input::page_limit(query.get("limit")));
     let offset = violations.check("offset", input::page_offset(query.get("offset")));
@@ -61,7 +61,7 @@ pub async fn get(
     MaybeUser(viewer): MaybeUser,
     PathParams(slug): PathParams<String>,
 ) -> Result<Json<Value>> {
-    Ok(article_json(domain.article(viewer, &slug).await?))
+    Ok(article_json(domain.read_article(viewer, &slug).await?))
 }
 
 pub async fn create(

@@ -3,8 +3,10 @@
 mod articles;
 mod auth;
 mod profiles;
+mod reports;
 mod session;
 mod users;
+mod webhooks;
 mod wire;
 
 use axum::Router;
@@ -48,6 +50,12 @@ pub fn router() -> Router<AppState> {
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/logout-all", post(auth::logout_all))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", delete(webhooks::remove))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/reports", post(reports::create))
+        .route("/reports/{id}", get(reports::get))
+        .route("/reports/{id}/download", get(reports::download))
         .route("/session/csrf", get(session::csrf_token))
         .route(
             "/session",

@@ -2,6 +2,7 @@
 //! BIGINT: identical precision and ordering on SQLite, PostgreSQL and MySQL.
 
 pub mod article_tags;
+pub mod article_views;
 pub mod articles;
 pub mod comments;
 pub mod favorites;
@@ -9,5 +10,9 @@ pub mod follows;
 pub mod job_ticks;
 pub mod jobs;
 pub mod refresh_tokens;
+pub mod report_chunks;
+pub mod reports;
 pub mod tags;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhooks;

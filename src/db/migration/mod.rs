@@ -5,6 +5,8 @@ mod m001_core_schema;
 mod m002_exact_text;
 mod m003_refresh_tokens;
 mod m004_jobs;
+mod m005_webhooks_reports;
+mod m006_article_views;
 
 use sea_orm_migration::prelude::*;
 
@@ -18,6 +20,8 @@ impl MigratorTrait for Migrator {
             Box::new(m002_exact_text::ExactText),
             Box::new(m003_refresh_tokens::RefreshTokens),
             Box::new(m004_jobs::Jobs),
+            Box::new(m005_webhooks_reports::WebhooksReports),
+            Box::new(m006_article_views::ArticleViews),
         ]
     }
 }

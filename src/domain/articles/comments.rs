@@ -7,9 +7,12 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
 };
 
+use serde_json::json;
+
 use super::{Comment, comment_of};
 use crate::db::entities::comments;
 use crate::domain::cache_keys::{self as keys, Kind};
+use crate::domain::webhooks::{self, Event};
 use crate::domain::{Domain, input, is_foreign_key_violation, now_ms, sorted_unique};
 use crate::error::{Error, Result, Violations};
 
@@ -149,20 +152,38 @@ impl Domain {
             created_at: now,
             updated_at: now,
         };
-        // Only the id is read back: re-reading the row (as an ActiveModel insert does on MySQL)
-        // would fail if the article, and with it the comment, were deleted in between.
-        let inserted = comments::Entity::insert(comments::ActiveModel {
-            article_id: Set(comment.article_id),
-            author_id: Set(comment.author_id),
-            body: Set(comment.body.clone()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        })
-        .exec(&self.db)
-        .await;
+        let inserted = self
+            .in_transaction(|txn| {
+                let (comment, article) = (comment.clone(), article.clone());
+                Box::pin(async move {
+                    // Only the id is read back: re-reading the row (as an ActiveModel insert
+                    // does on MySQL) would fail if the article, and with it the comment, were
+                    // deleted in between.
+                    let id = comments::Entity::insert(comments::ActiveModel {
+                        article_id: Set(comment.article_id),
+                        author_id: Set(comment.author_id),
+                        body: Set(comment.body.clone()),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    })
+                    .exec(txn)
+                    .await?
+                    .last_insert_id;
+                    let data = || {
+                        json!({
+                            "article": {"slug": article.slug, "title": article.title},
+                            "comment": {"id": id, "body": comment.body, "createdAt": webhooks::iso(now)},
+                        })
+                    };
+                    let owners = (article.author_id, user);
+                    webhooks::emit(txn, owners, Event::CommentCreated, data).await?;
+                    Ok(id)
+                })
+            })
+            .await;
         comment.id = match inserted {
-            Ok(inserted) => inserted.last_insert_id,
+            Ok(id) => id,
             // The article was deleted by a concurrent request.
             Err(err) if is_foreign_key_violation(&err) => return Err(Error::NotFound("article")),
             Err(err) => return Err(err.into()),

@@ -5,18 +5,24 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
 };
 
+use serde_json::json;
+
 use super::Article;
 use crate::db::entities::{articles, favorites};
+use crate::domain::webhooks::{self, Event};
 use crate::domain::{Domain, is_foreign_key_violation, is_unique_violation, now_ms};
 use crate::error::{Error, Result};
 
 impl Domain {
     pub async fn favorite(&self, user: i64, slug: &str) -> Result<Article> {
-        let article_id = self.article_by_slug(slug).await?.id;
+        let article = self.article_by_slug(slug).await?;
+        let (article_id, author) = (article.id, article.author_id);
+        let shown = json!({"article": {"slug": article.slug, "title": article.title}});
         // The count is bumped first: that locks the article row before the favorite's foreign
         // key check does, so concurrent favorites queue instead of deadlocking.
         let inserted = self
             .in_transaction(|txn| {
+                let shown = shown.clone();
                 Box::pin(async move {
                     if adjust_favorites_count(txn, article_id, 1).await? == 0 {
                         return Err(DbErr::RecordNotUpdated);
@@ -27,7 +33,8 @@ impl Domain {
                         created_at: Set(now_ms()),
                     })
                     .exec_without_returning(txn)
-                    .await
+                    .await?;
+                    webhooks::emit(txn, (author, user), Event::ArticleFavorited, || shown).await
                 })
             })
             .await;

@@ -100,9 +100,9 @@ impl Domain {
         let mut result = match kept.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
             Some(result) => result,
             None => {
-                let (result, reads) = tracking::track(self.build_feed(viewer, page)).await;
+                let (result, tracked) = tracking::track(self.build_feed(viewer, page)).await;
                 let result = result?;
-                if let Some(reads) = reads
+                if let Some(reads) = tracked.reads
                     && let Ok(bytes) = serde_json::to_vec(&result)
                 {
                     self.cache.keep(&key, reads, bytes.into()).await;
@@ -281,6 +281,17 @@ impl Domain {
             .await?;
         self.overlay_articles(viewer, std::slice::from_mut(&mut article))
             .await?;
+        Ok(article)
+    }
+
+    /// The article as [`Self::article`] shows it, counted as a view (written in the background,
+    /// see `views`). An anonymous answer that is kept records a view each time it is served.
+    pub async fn read_article(&self, viewer: Option<i64>, slug: &str) -> Result<Article> {
+        let article = self.article(viewer, slug).await?;
+        self.views.record(article.id, viewer);
+        if viewer.is_none() {
+            tracking::note_view(article.id);
+        }
         Ok(article)
     }
 

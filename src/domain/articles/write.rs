@@ -6,11 +6,13 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QuerySelect,
 };
+use serde_json::json;
 
 use super::{Article, ArticleChanges, NewArticle};
 use crate::db::entities::{article_tags, articles, tags};
 use crate::domain::cache_keys::Write;
 use crate::domain::touched::{lock_article, tag_names};
+use crate::domain::webhooks::{self, Event};
 use crate::domain::{Domain, TxnWork, input, is_unique_violation, now_ms};
 use crate::error::{Error, Result, Violations};
 
@@ -50,6 +52,8 @@ impl Domain {
                 Box::pin(async move {
                     let model = model.insert(txn).await?;
                     set_tags(txn, model.id, &tags).await?;
+                    let data = || webhooks::article_data(&model, &tags);
+                    webhooks::emit(txn, (author, author), Event::ArticlePublished, data).await?;
                     Ok(model)
                 })
             })
@@ -128,13 +132,16 @@ impl Domain {
                         .ok_or(DbErr::RecordNotUpdated)?;
                     let old_tags = tag_names(txn, id).await?;
                     let updated = model.update(txn).await?;
-                    if let Some(tags) = tags {
+                    if let Some(tags) = &tags {
                         article_tags::Entity::delete_many()
                             .filter(article_tags::Column::ArticleId.eq(updated.id))
                             .exec(txn)
                             .await?;
-                        set_tags(txn, updated.id, &tags).await?;
+                        set_tags(txn, updated.id, tags).await?;
                     }
+                    let shown = tags.as_ref().unwrap_or(&old_tags);
+                    let data = || webhooks::article_data(&updated, shown);
+                    webhooks::emit(txn, (user, user), Event::ArticleUpdated, data).await?;
                     Ok((updated, before.slug, old_tags))
                 })
             })
@@ -172,6 +179,8 @@ impl Domain {
                     };
                     let tags = tag_names(txn, id).await?;
                     articles::Entity::delete_by_id(id).exec(txn).await?;
+                    let data = || json!({"article": {"slug": before.slug, "title": before.title}});
+                    webhooks::emit(txn, (user, user), Event::ArticleDeleted, data).await?;
                     Ok(Some((before.slug, tags)))
                 })
             })

@@ -1,0 +1,110 @@
+//! `/api/reports`: ask for a report (202 and its `Location`), follow it, download it.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::unwrap_envelope;
+use crate::domain::Domain;
+use crate::domain::reports::{Report, ReportRequest};
+use crate::domain::webhooks::iso;
+use crate::error::Result;
+use crate::http::auth::AuthUser;
+use crate::http::extract::{JsonBody, PathParams};
+use crate::jobs::report::DONE;
+
+#[derive(Deserialize)]
+pub struct ReportEnvelope {
+    report: Option<ReportBody>,
+}
+
+#[derive(Deserialize)]
+pub struct ReportBody {
+    kind: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+}
+
+fn location(report: &Report) -> String {
+    format!("/api/reports/{}", report.id)
+}
+
+fn report_json(report: &Report) -> Json<Value> {
+    let done = report.state == DONE;
+    Json(json!({ "report": {
+        "id": report.id,
+        "kind": report.kind,
+        "from": report.from_day,
+        "to": report.to_day,
+        "format": report.format,
+        "status": report.state,
+        "error": report.error,
+        "bytes": done.then_some(report.bytes),
+        "createdAt": iso(report.created_at),
+        "finishedAt": report.finished_at.map(iso),
+        "expiresAt": iso(report.expires_at),
+        "download": done.then(|| format!("{}/download", location(report))),
+    }}))
+}
+
+pub async fn create(
+    State(domain): State<Domain>,
+    AuthUser(user): AuthUser,
+    JsonBody(body): JsonBody<ReportEnvelope>,
+) -> Result<Response> {
+    let body = unwrap_envelope("report", body.report)?;
+    let request = ReportRequest {
+        kind: body.kind,
+        from: body.from,
+        to: body.to,
+        format: body.format,
+    };
+    let report = domain.request_report(user, request).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location(&report))],
+        report_json(&report),
+    )
+        .into_response())
+}
+
+pub async fn get(
+    State(domain): State<Domain>,
+    AuthUser(user): AuthUser,
+    PathParams(id): PathParams<i64>,
+) -> Result<Json<Value>> {
+    Ok(report_json(&domain.report(user, id).await?))
+}
+
+pub async fn download(
+    State(domain): State<Domain>,
+    AuthUser(user): AuthUser,
+    PathParams(id): PathParams<i64>,
+) -> Result<Response> {
+    let (report, chunks) = domain.report_file(user, id).await?;
+    let content_type = if report.format == "csv" {
+        "text/csv; charset=utf-8"
+    } else {
+        "application/json"
+    };
+    // Every part of the name is ours (kind, dates, format), so it needs no quoting rules.
+    let filename = format!(
+        "{}-{}-to-{}.{}",
+        report.kind, report.from_day, report.to_day, report.format
+    );
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+        .map_err(|e| crate::error::Error::Internal(e.into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        Body::from_stream(chunks),
+    )
+        .into_response())
+}

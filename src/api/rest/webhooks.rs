@@ -1,0 +1,105 @@
+//! `/api/webhooks`: subscribe, list, unsubscribe, and the delivery log.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::articles::page;
+use super::unwrap_envelope;
+use crate::db::entities::webhook_deliveries;
+use crate::domain::Domain;
+use crate::domain::webhooks::{Webhook, iso};
+use crate::error::Result;
+use crate::http::auth::AuthUser;
+use crate::http::extract::{JsonBody, PathParams, QueryParams};
+
+#[derive(Deserialize)]
+pub struct WebhookEnvelope {
+    webhook: Option<WebhookBody>,
+}
+
+#[derive(Deserialize)]
+pub struct WebhookBody {
+    url: Option<String>,
+    events: Option<Vec<String>>,
+}
+
+fn webhook_json(webhook: Webhook) -> Value {
+    let mut shown = json!({
+        "id": webhook.id,
+        "url": webhook.url,
+        "events": webhook.events,
+        "enabled": webhook.enabled,
+        "disabledReason": webhook.disabled_reason,
+        "createdAt": iso(webhook.created_at),
+    });
+    if let Some(secret) = webhook.secret {
+        shown["secret"] = json!(secret);
+    }
+    shown
+}
+
+fn delivery_json(attempt: webhook_deliveries::Model) -> Value {
+    json!({
+        "id": attempt.id,
+        "delivery": attempt.delivery,
+        "event": attempt.event,
+        "attempt": attempt.attempt,
+        "at": iso(attempt.at),
+        "statusCode": attempt.status_code,
+        "latencyMs": attempt.latency_ms,
+        "error": attempt.error,
+    })
+}
+
+pub async fn create(
+    State(domain): State<Domain>,
+    AuthUser(user): AuthUser,
+    JsonBody(body): JsonBody<WebhookEnvelope>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let body = unwrap_envelope("webhook", body.webhook)?;
+    let webhook = domain.create_webhook(user, body.url, body.events).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "webhook": webhook_json(webhook) })),
+    ))
+}
+
+pub async fn list(State(domain): State<Domain>, AuthUser(user): AuthUser) -> Result<Json<Value>> {
+    let webhooks: Vec<Value> = domain
+        .webhooks(user)
+        .await?
+        .into_iter()
+        .map(webhook_json)
+        .collect();
+    Ok(Json(
+        json!({ "webhooksCount": webhooks.len(), "webhooks": webhooks }),
+    ))
+}
+
+pub async fn remove(
+    State(domain): State<Domain>,
+    AuthUser(user): AuthUser,
+    PathParams(id): PathParams<i64>,
+) -> Result<StatusCode> {
+    domain.delete_webhook(user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn deliveries(
+    State(domain): State<Domain>,
+    AuthUser(user): AuthUser,
+    PathParams(id): PathParams<i64>,
+    query: QueryParams,
+) -> Result<Json<Value>> {
+    let page = page(&query)?;
+    let deliveries: Vec<Value> = domain
+        .webhook_deliveries(user, id, page.limit, page.offset)
+        .await?
+        .into_iter()
+        .map(delivery_json)
+        .collect();
+    Ok(Json(json!({ "deliveries": deliveries })))
+}
