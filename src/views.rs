@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, Statement,
+};
 use tokio::sync::{Mutex, Notify, mpsc};
 use tokio::task::JoinHandle;
 
@@ -116,16 +118,45 @@ async fn write_batches(
 /// One INSERT for the lot. A batch the database refuses is logged and dropped: views are
 /// statistics, and retrying could hold the buffer full.
 async fn write(db: &DatabaseConnection, views: &[View]) {
-    let rows = views.iter().map(|view| article_views::ActiveModel {
-        article_id: Set(view.article),
-        viewer_id: Set(view.viewer),
-        viewed_at: Set(view.at),
-        ..Default::default()
-    });
-    if let Err(err) = article_views::Entity::insert_many(rows)
-        .exec_without_returning(db)
-        .await
-    {
+    let written = if db.get_database_backend() == DbBackend::Postgres {
+        write_unnested(db, views).await
+    } else {
+        let rows = views.iter().map(|view| article_views::ActiveModel {
+            article_id: Set(view.article),
+            viewer_id: Set(view.viewer),
+            viewed_at: Set(view.at),
+            ..Default::default()
+        });
+        article_views::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await
+            .map(drop)
+    };
+    if let Err(err) = written {
         tracing::warn!(error = %err, views = views.len(), "writing article views failed");
     }
+}
+
+/// PostgreSQL: three bound lists unnested into rows, so a batch costs three parameters to
+/// encode and parse instead of three per view.
+async fn write_unnested(db: &DatabaseConnection, views: &[View]) -> Result<(), DbErr> {
+    fn joined(values: impl Iterator<Item = String>) -> String {
+        values.collect::<Vec<_>>().join(",")
+    }
+    let articles = joined(views.iter().map(|view| view.article.to_string()));
+    let viewers = joined(
+        views
+            .iter()
+            .map(|view| view.viewer.map(|id| id.to_string()).unwrap_or_default()),
+    );
+    let times = joined(views.iter().map(|view| view.at.to_string()));
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO article_views (article_id, viewer_id, viewed_at) \
+         SELECT * FROM unnest(string_to_array($1, ',')::bigint[], \
+         string_to_array($2, ',', '')::bigint[], string_to_array($3, ',')::bigint[])",
+        [articles.into(), viewers.into(), times.into()],
+    ))
+    .await
+    .map(drop)
 }

@@ -32,8 +32,8 @@ struct Args {
     /// No-op jobs the jobs figure puts through the queue.
     #[arg(long, default_value_t = 20_000)]
     jobs: u64,
-    /// Jobs the worker runs at once in the jobs figure.
-    #[arg(long, default_value_t = 8)]
+    /// Jobs the worker runs at once in the jobs figure (`QUIRE_WORKER_CONCURRENCY`).
+    #[arg(long, default_value_t = 32)]
     jobs_concurrency: usize,
     /// Also run the ceiling scenario against a minimal axum server serving the same body
     /// (started by the benchmark): what the machine can serve at all, in the same run.

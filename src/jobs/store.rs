@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, Order,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, UpdateMany,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
+    UpdateMany,
 };
 
 use super::{DEAD, QUEUED, RUNNING};
@@ -27,6 +28,7 @@ pub(super) async fn claim(
 ) -> Result<Vec<jobs::Model>, DbErr> {
     let txn = db.begin().await?;
     let backend = txn.get_database_backend();
+    without_waiting_for_disk(&txn).await?;
     if backend == DbBackend::Sqlite {
         // A write first: SQLite then waits for its write lock (a read first would make the later
         // write fail at once when another claim committed meanwhile).
@@ -49,11 +51,36 @@ pub(super) async fn claim(
     if backend != DbBackend::Sqlite {
         due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    let ids: Vec<i64> = due.into_tuple().all(&txn).await?;
-    if ids.is_empty() {
-        txn.commit().await?;
-        return Ok(vec![]);
-    }
+    let mut claimed = if backend == DbBackend::Postgres {
+        // One statement picks, locks and claims them, returning the rows.
+        take(now, owner, lease)
+            .filter(jobs::Column::Id.in_subquery(due.into_query()))
+            .exec_with_returning(&txn)
+            .await?
+    } else {
+        let ids: Vec<i64> = due.into_tuple().all(&txn).await?;
+        if ids.is_empty() {
+            txn.commit().await?;
+            return Ok(vec![]);
+        }
+        // By id alone: the rows are locked (or SQLite's writer is us), so they are still
+        // queued, and a condition on `state` could steer the plan to a scan of the queue.
+        take(now, owner, lease)
+            .filter(jobs::Column::Id.is_in(ids.iter().copied()))
+            .exec(&txn)
+            .await?;
+        jobs::Entity::find()
+            .filter(jobs::Column::Id.is_in(ids))
+            .all(&txn)
+            .await?
+    };
+    txn.commit().await?;
+    claimed.sort_by_key(|job| (job.priority, job.run_at, job.id));
+    Ok(claimed)
+}
+
+/// The update that puts jobs under `owner`'s lease, one attempt more.
+fn take(now: i64, owner: &str, lease: Duration) -> UpdateMany<jobs::Entity> {
     jobs::Entity::update_many()
         .col_expr(jobs::Column::State, Expr::val(RUNNING))
         .col_expr(jobs::Column::LeaseOwner, Expr::val(owner))
@@ -63,19 +90,6 @@ pub(super) async fn claim(
             Expr::col(jobs::Column::Attempts).add(1),
         )
         .col_expr(jobs::Column::UpdatedAt, Expr::val(now))
-        .filter(jobs::Column::Id.is_in(ids.iter().copied()))
-        .filter(jobs::Column::State.eq(QUEUED))
-        .exec(&txn)
-        .await?;
-    let claimed = jobs::Entity::find()
-        .filter(jobs::Column::Id.is_in(ids))
-        .filter(jobs::Column::LeaseOwner.eq(owner))
-        .order_by(jobs::Column::Priority, Order::Asc)
-        .order_by(jobs::Column::RunAt, Order::Asc)
-        .all(&txn)
-        .await?;
-    txn.commit().await?;
-    Ok(claimed)
 }
 
 /// Extends the leases of the jobs `owners` still run.
@@ -105,6 +119,8 @@ pub(super) async fn finish(db: &DatabaseConnection, done: &[(i64, String)]) -> R
     if done.is_empty() {
         return Ok(());
     }
+    let txn = db.begin().await?;
+    without_waiting_for_disk(&txn).await?;
     jobs::Entity::delete_many()
         .filter(
             Expr::tuple([
@@ -113,8 +129,20 @@ pub(super) async fn finish(db: &DatabaseConnection, done: &[(i64, String)]) -> R
             ])
             .in_tuples(done.iter().cloned()),
         )
-        .exec(db)
+        .exec(&txn)
         .await?;
+    txn.commit().await
+}
+
+/// On PostgreSQL, lets this transaction's commit return before its WAL reaches the disk (one
+/// flush per claim and per finished batch was most of a claim cycle). A crash can lose only
+/// such a commit, never an enqueue (those commit with the caller's settings): a lost claim
+/// leaves its jobs queued, a lost finish runs them again, which at-least-once allows.
+async fn without_waiting_for_disk(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
+            .await?;
+    }
     Ok(())
 }
 

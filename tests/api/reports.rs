@@ -221,3 +221,138 @@ async fn report_requests_are_checked_field_by_field() {
     let not_a_number = app.get("/api/reports/abc", Some(&token)).await;
     assert!(not_a_number.status.is_client_error());
 }
+
+#[tokio::test]
+async fn a_report_over_many_articles_is_written_and_read_in_pieces() {
+    use quire::db::entities::{articles, users};
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+
+    let _turn = TURNS.lock().await;
+    let app = TestApp::spawn().await;
+    let db = queue(&app).await;
+    let (name, token) = app.user().await;
+    let author = users::Entity::find()
+        .filter(users::Column::Username.eq(name))
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    // More than two pages of articles (500 each) and a file of many 32 KB chunks.
+    const ARTICLES: usize = 1_234;
+    let now = quire::db::now_ms();
+    let prefix = crate::support::unique("bulk");
+    for batch in (0..ARTICLES).collect::<Vec<_>>().chunks(200) {
+        let rows = batch.iter().map(|n| articles::ActiveModel {
+            slug: Set(format!("{prefix}-{n}")),
+            title: Set(format!("Bulk article number {n} with a longer title")),
+            description: Set("d".into()),
+            body: Set("b".into()),
+            author_id: Set(author),
+            favorites_count: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        });
+        articles::Entity::insert_many(rows)
+            .exec_without_returning(&db)
+            .await
+            .unwrap();
+    }
+    let (stop, worker) = start_worker(&db, Duration::from_secs(30));
+    for format in ["csv", "json"] {
+        let range =
+            json!({"kind": "author-stats", "from": today(), "to": today(), "format": format});
+        let report = finished(&app, &token, range).await;
+        let (_, text) = download(&app, &token, &report).await;
+        assert_eq!(report["bytes"].as_u64().unwrap(), text.len() as u64);
+        assert!(text.len() > 2 * 32 * 1024, "{} bytes", text.len());
+        if format == "csv" {
+            let lines: Vec<&str> = text.lines().collect();
+            assert_eq!(lines.len(), ARTICLES + 2);
+            assert_eq!(
+                lines[1],
+                format!("{prefix}-0,Bulk article number 0 with a longer title,0,0,0")
+            );
+            assert_eq!(lines[ARTICLES + 1], "TOTAL,,0,0,0");
+        } else {
+            let file: Value = serde_json::from_str(&text).unwrap();
+            let listed = file["articles"].as_array().unwrap();
+            assert_eq!(listed.len(), ARTICLES);
+            assert_eq!(
+                listed[ARTICLES - 1]["slug"],
+                format!("{prefix}-{}", ARTICLES - 1)
+            );
+            assert_eq!(file["totals"]["articles"], ARTICLES);
+        }
+    }
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+}
+
+#[tokio::test]
+async fn an_expired_report_is_gone_and_cleanup_deletes_it_with_its_file() {
+    use quire::db::entities::{report_chunks, reports};
+    use quire::jobs::{Kind, NewJob};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+    let _turn = TURNS.lock().await;
+    let app = TestApp::spawn().await;
+    let db = queue(&app).await;
+    let (_, token) = app.user().await;
+    app.article(&token, "Soon gone", &[]).await;
+    // Reports kept for no time at all: each expires as it finishes.
+    let mut context = crate::jobs::context(&db, &[]);
+    context.reports_kept = Duration::ZERO;
+    let (stop, worker) = crate::jobs::start_worker_with(context, Duration::from_secs(30));
+    let range = json!({"kind": "author-stats", "from": today(), "to": today()});
+    let asked = request(&app, &token, range).await;
+    let id = asked.body["report"]["id"].as_i64().unwrap();
+    let location = asked.headers["location"].to_str().unwrap().to_owned();
+    let started = Instant::now();
+    while reports::Entity::find_by_id(id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap()
+        .finished_at
+        .is_none()
+    {
+        assert!(started.elapsed() < Duration::from_secs(20));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.get(&location, Some(&token)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let download = format!("{location}/download");
+    assert_eq!(
+        app.get(&download, Some(&token)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let chunks = || {
+        report_chunks::Entity::find()
+            .filter(report_chunks::Column::ReportId.eq(id))
+            .count(&db)
+    };
+    assert!(chunks().await.unwrap() > 0);
+    let cleanup = quire::jobs::enqueue(&db, NewJob::new(Kind::Cleanup, json!({})))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while reports::Entity::find_by_id(id)
+        .one(&db)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "cleanup {cleanup} did not run"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(chunks().await.unwrap(), 0);
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+}
