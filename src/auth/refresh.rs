@@ -77,5 +77,5 @@ pub fn random_text(bytes: usize) -> String {
 /// The stored form of a token: its SHA-256, hex. A token is 256 random bits, so a plain digest
 /// is enough (no salt or slow hash is needed to resist guessing).
 pub fn digest(token: &str) -> String {
-    crate::cache::hex(&Sha256::digest(token.as_bytes()))
+    hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -38,7 +38,7 @@ use self::entry::Entry;
 pub use self::entry::Reads;
 use self::flight::Flights;
 pub use self::flight::Turn;
-pub use self::keys::{digest, hex, part};
+pub use self::keys::{digest, part};
 pub use self::lookup::Wanted;
 use self::remote::RedisBackend;
 pub use self::stats::KindStats;

@@ -19,6 +19,14 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// RFC 3339 UTC with milliseconds, e.g. `2026-11-24T20:27:12.123Z`, of a timestamp in
+/// milliseconds.
+pub fn timestamp(millis: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// True when a database error is a unique-key violation (a lost race with another writer).
 pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
     matches!(

@@ -2,7 +2,6 @@
 //! profile. Each event is enqueued as one delivery job per subscription **in the transaction of
 //! the change**, so a rolled-back change sends nothing and a committed one always sends.
 
-use chrono::{TimeZone, Utc};
 use rand::RngCore;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
@@ -11,6 +10,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 
 use crate::db::entities::{users, webhook_deliveries, webhooks};
+use crate::db::timestamp;
 use crate::domain::{Domain, now_ms};
 use crate::error::{Error, Result};
 use crate::jobs::{self, Kind, NewJob};
@@ -204,14 +204,6 @@ fn new_secret() -> String {
     format!("whsec_{}", hex::encode(bytes))
 }
 
-/// An instant as the REST API shows it.
-pub(crate) fn iso(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
-}
-
 /// The article as an event shows it.
 pub(crate) fn article_data(
     article: &crate::db::entities::articles::Model,
@@ -224,8 +216,8 @@ pub(crate) fn article_data(
             "description": article.description,
             "tagList": tags,
             "favoritesCount": article.favorites_count,
-            "createdAt": iso(article.created_at),
-            "updatedAt": iso(article.updated_at),
+            "createdAt": timestamp(article.created_at),
+            "updatedAt": timestamp(article.updated_at),
         }
     })
 }
@@ -262,7 +254,7 @@ pub(crate) async fn emit(
         .into_tuple()
         .one(txn)
         .await?;
-    let (data, created_at) = (data(), iso(now_ms()));
+    let (data, created_at) = (data(), timestamp(now_ms()));
     for webhook in subscribed {
         let delivery = uuid::Uuid::new_v4().to_string();
         let body = json!({

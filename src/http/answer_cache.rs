@@ -82,5 +82,5 @@ impl AnswerSlot {
 /// A weak validator: the same JSON whatever the content coding the client negotiates.
 pub fn etag_of(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
-    format!("W/\"{}\"", crate::cache::hex(&digest[..12]))
+    format!("W/\"{}\"", hex::encode(&digest[..12]))
 }

@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::unwrap_envelope;
+use crate::api::timestamp;
 use crate::domain::Domain;
 use crate::domain::reports::{Report, ReportRequest};
-use crate::domain::webhooks::iso;
 use crate::error::Result;
 use crate::http::auth::AuthUser;
 use crate::http::extract::{JsonBody, PathParams};
@@ -45,9 +45,9 @@ fn report_json(report: &Report) -> Json<Value> {
         "status": report.state,
         "error": report.error,
         "bytes": done.then_some(report.bytes),
-        "createdAt": iso(report.created_at),
-        "finishedAt": report.finished_at.map(iso),
-        "expiresAt": iso(report.expires_at),
+        "createdAt": timestamp(report.created_at),
+        "finishedAt": report.finished_at.map(timestamp),
+        "expiresAt": timestamp(report.expires_at),
         "download": done.then(|| format!("{}/download", location(report))),
     }}))
 }

@@ -8,9 +8,10 @@ use serde_json::{Value, json};
 
 use super::articles::page;
 use super::unwrap_envelope;
+use crate::api::timestamp;
 use crate::db::entities::webhook_deliveries;
 use crate::domain::Domain;
-use crate::domain::webhooks::{Webhook, iso};
+use crate::domain::webhooks::Webhook;
 use crate::error::Result;
 use crate::http::auth::AuthUser;
 use crate::http::extract::{JsonBody, PathParams, QueryParams};
@@ -33,7 +34,7 @@ fn webhook_json(webhook: Webhook) -> Value {
         "events": webhook.events,
         "enabled": webhook.enabled,
         "disabledReason": webhook.disabled_reason,
-        "createdAt": iso(webhook.created_at),
+        "createdAt": timestamp(webhook.created_at),
     });
     if let Some(secret) = webhook.secret {
         shown["secret"] = json!(secret);
@@ -47,7 +48,7 @@ fn delivery_json(attempt: webhook_deliveries::Model) -> Value {
         "delivery": attempt.delivery,
         "event": attempt.event,
         "attempt": attempt.attempt,
-        "at": iso(attempt.at),
+        "at": timestamp(attempt.at),
         "statusCode": attempt.status_code,
         "latencyMs": attempt.latency_ms,
         "error": attempt.error,

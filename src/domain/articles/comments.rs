@@ -173,7 +173,7 @@ impl Domain {
                     let data = || {
                         json!({
                             "article": {"slug": article.slug, "title": article.title},
-                            "comment": {"id": id, "body": comment.body, "createdAt": webhooks::iso(now)},
+                            "comment": {"id": id, "body": comment.body, "createdAt": crate::db::timestamp(now)},
                         })
                     };
                     let owners = (article.author_id, user);
