@@ -14,9 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::cache::Cache;
@@ -30,9 +28,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
-    let request_id = HeaderName::from_static(http::REQUEST_ID_HEADER);
     let mut routes = Router::new()
-        .nest("/api", api::rest::router())
+        .merge(api::rest::router())
         .merge(api::graphql::router(&state))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready));
@@ -44,20 +41,22 @@ pub fn router(state: AppState) -> Router {
     routes
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.domain.clone(),
-            http::caching::http_cache,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            http::rate_limit::RateLimitState::new(&state),
-            http::rate_limit::limit_requests,
+        .layer(http::caching::HttpCacheLayer {
+            domain: state.domain.clone(),
+        })
+        // Limits switched off cost nothing per request.
+        .layer(tower::util::option_layer(
+            state.domain.limiter.is_enabled().then(|| {
+                axum::middleware::from_fn_with_state(
+                    http::rate_limit::RateLimitState::new(&state),
+                    http::rate_limit::limit_requests,
+                )
+            }),
         ))
         .with_state(state)
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-                .layer(axum::middleware::from_fn(http::log_request))
-                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(http::observe::ObserveLayer)
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::X_CONTENT_TYPE_OPTIONS,
                     HeaderValue::from_static("nosniff"),
@@ -79,12 +78,11 @@ pub fn router(state: AppState) -> Router {
                     )
                 }))
                 .layer(CatchPanicLayer::custom(http::panic_response))
-                .layer(CompressionLayer::new())
+                .layer(http::compress::CompressWhenAskedLayer)
                 .layer(cors(&settings))
-                .layer(axum::middleware::from_fn_with_state(
-                    settings.request_timeout,
-                    http::time_limit,
-                ))
+                .layer(http::time_limit::TimeLimitLayer {
+                    limit: settings.request_timeout,
+                })
                 .layer(DefaultBodyLimit::max(settings.max_body_bytes)),
         )
 }

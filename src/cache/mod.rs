@@ -19,6 +19,7 @@
 //! `min-replicas-to-write`), a bump could be lost, so the instance stops reading the shared cache
 //! (see [`remote`]) until a write succeeds again and it has bumped the epoch.
 
+mod coalesce;
 mod entry;
 mod flight;
 mod keys;

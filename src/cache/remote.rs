@@ -17,6 +17,7 @@ use ::redis::{RedisError, RedisResult};
 use axum::body::Bytes;
 use rand::Rng;
 
+use super::coalesce::VersionReads;
 use super::entry::Entry;
 use super::stats::Outcome;
 use super::{ENTRY_TTL, EPOCH, Inner, Unavailable};
@@ -31,6 +32,7 @@ const VERSION_TTL: Duration = Duration::from_secs(86_400);
 
 pub(crate) struct RedisBackend {
     connection: ConnectionManager,
+    version_reads: VersionReads,
     started: Instant,
     /// Reads skip Redis until this many milliseconds after `started`.
     retry_after_ms: AtomicU64,
@@ -48,8 +50,10 @@ impl RedisBackend {
             .set_connection_timeout(Some(REDIS_TIMEOUT))
             .set_response_timeout(Some(REDIS_TIMEOUT))
             .set_number_of_retries(1);
+        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
         Ok(RedisBackend {
-            connection: ConnectionManager::new_lazy_with_config(client, config)?,
+            version_reads: VersionReads::new(connection.clone()),
+            connection,
             started: Instant::now(),
             retry_after_ms: AtomicU64::new(0),
             failed_writes: AtomicU64::new(0),
@@ -76,12 +80,7 @@ impl RedisBackend {
             return None;
         }
         let keys: Vec<String> = topics.iter().map(|t| inner.version_key(t)).collect();
-        let mut connection = self.connection.clone();
-        let values: Vec<Option<u64>> = match ::redis::cmd("MGET")
-            .arg(&keys)
-            .query_async(&mut connection)
-            .await
-        {
+        let values = match self.version_reads.read(&keys).await {
             Ok(values) => values,
             Err(err) => return self.read_failed(inner, err),
         };
@@ -102,9 +101,8 @@ impl RedisBackend {
         let version_keys: Vec<String> = topics.iter().map(|t| inner.version_key(t)).collect();
         let mut connection = self.connection.clone();
         let answer: RedisResult<(Vec<Option<u64>>, Vec<RawEntry>)> = if keys.is_empty() {
-            ::redis::cmd("MGET")
-                .arg(&version_keys)
-                .query_async(&mut connection)
+            self.version_reads
+                .read(&version_keys)
                 .await
                 .map(|versions| (versions, vec![]))
         } else {

@@ -4,10 +4,14 @@
 //! streams, without a validator, rather than failing.
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{Request, State};
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::future::{BoxFuture, Either};
+use tower::{Layer, Service};
 
 use super::answer_cache::{AnswerSlot, etag_of};
 use super::auth::is_anonymous;
@@ -20,10 +24,62 @@ const PRIVATE_POLICY: &str = "private, no-cache";
 /// Larger bodies are passed through untouched rather than buffered (and get no ETag).
 pub const MAX_BUFFERED_BYTES: u64 = 4 * 1024 * 1024;
 
-pub async fn http_cache(State(domain): State<Domain>, request: Request, next: Next) -> Response {
-    if request.method() != Method::GET || !request.uri().path().starts_with("/api/") {
-        return next.run(request).await;
+/// The layer in front of the routes; requests other than `GET /api/...` pass straight through
+/// without an allocation (a layer of its own rather than `middleware::from_fn`, which boxes and
+/// clones for every request).
+#[derive(Clone)]
+pub struct HttpCacheLayer {
+    pub domain: Domain,
+}
+
+impl<S> Layer<S> for HttpCacheLayer {
+    type Service = HttpCache<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HttpCache {
+            inner,
+            domain: self.domain.clone(),
+        }
     }
+}
+
+#[derive(Clone)]
+pub struct HttpCache<S> {
+    inner: S,
+    domain: Domain,
+}
+
+impl<S> Service<Request> for HttpCache<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, BoxFuture<'static, Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if request.method() != Method::GET || !request.uri().path().starts_with("/api/") {
+            return Either::Left(self.inner.call(request));
+        }
+        // The clone takes the place of the instance that was made ready.
+        let fresh = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, fresh);
+        let domain = self.domain.clone();
+        Either::Right(Box::pin(
+            async move { Ok(answer(domain, request, ready).await) },
+        ))
+    }
+}
+
+async fn answer<S>(domain: Domain, request: Request, mut inner: S) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let headers = request.headers();
     let anonymous = is_anonymous(headers);
     let if_none_match = headers.get(header::IF_NONE_MATCH).cloned();
@@ -46,7 +102,8 @@ pub async fn http_cache(State(domain): State<Domain>, request: Request, next: Ne
         return respond(&answer.etag, answer.body, if_none_match.as_ref(), policy);
     }
 
-    let (response, tracked) = tracking::track(next.run(request)).await;
+    let (response, tracked) = tracking::track(inner.call(request)).await;
+    let Ok(response) = response;
     if response.status() != StatusCode::OK {
         return response;
     }

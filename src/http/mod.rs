@@ -1,59 +1,26 @@
 //! HTTP plumbing shared by both APIs: the connection loop, extractors, the viewer, body
-//! reading, error bodies, caching, time limits, request ids and the request log, and JSON
+//! reading, error bodies, caching, time limits, request ids and the request log (`observe`), and JSON
 //! fallbacks for unknown routes, methods and panics. Depends on the domain, never on `api`.
 
 pub mod answer_cache;
 pub mod auth;
 pub mod body;
 pub mod caching;
+pub mod compress;
 pub mod csrf;
 pub mod error;
 pub mod extract;
+pub mod observe;
 pub mod rate_limit;
 pub mod server;
+pub mod time_limit;
 
-use std::time::{Duration, Instant};
-
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use self::error::error_response;
 use crate::cache::Cache;
-
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-/// One JSON log line per request, carrying the request id (never headers or bodies, which may
-/// hold tokens and passwords).
-pub async fn log_request(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let request_id = request
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(target: "quire::http", %method, %path, status, latency_ms, request_id, "request");
-    response
-}
-
-/// A request still running after `limit` is abandoned with a JSON 503 (the server was slow; a
-/// slow *client* is answered 408 by the body reader first, within its shorter limit).
-pub async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the request took too long to answer",
-        ),
-    }
-}
 
 pub async fn not_found() -> Response {
     error_response(StatusCode::NOT_FOUND, "no such route")

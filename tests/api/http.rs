@@ -54,6 +54,18 @@ async fn every_response_carries_a_request_id() {
         )
         .await;
     assert_eq!(response.headers["x-request-id"], "abc-123");
+    // An id that would bloat or break log lines is replaced by a fresh one.
+    for unfit in ["x".repeat(129), "with space".to_owned()] {
+        let response = app
+            .raw(
+                app.client
+                    .get(app.url("/api/tags"))
+                    .header("x-request-id", unfit.as_str()),
+            )
+            .await;
+        let given = response.headers["x-request-id"].to_str().unwrap();
+        assert!(uuid::Uuid::parse_str(given).is_ok(), "{given}");
+    }
 }
 
 #[tokio::test]

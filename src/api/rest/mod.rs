@@ -17,48 +17,48 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/users", post(users::register))
-        .route("/users/login", post(users::login))
-        .route("/user", get(users::current).put(users::update))
-        .route("/profiles/{username}", get(profiles::get))
+        .route("/api/users", post(users::register))
+        .route("/api/users/login", post(users::login))
+        .route("/api/user", get(users::current).put(users::update))
+        .route("/api/profiles/{username}", get(profiles::get))
         .route(
-            "/profiles/{username}/follow",
+            "/api/profiles/{username}/follow",
             post(profiles::follow).delete(profiles::unfollow),
         )
-        .route("/articles", get(articles::list).post(articles::create))
-        .route("/articles/feed", get(articles::feed))
+        .route("/api/articles", get(articles::list).post(articles::create))
+        .route("/api/articles/feed", get(articles::feed))
         .route(
-            "/articles/{slug}",
+            "/api/articles/{slug}",
             get(articles::get)
                 .put(articles::update)
                 .delete(articles::remove),
         )
         .route(
-            "/articles/{slug}/favorite",
+            "/api/articles/{slug}/favorite",
             post(articles::favorite).delete(articles::unfavorite),
         )
         .route(
-            "/articles/{slug}/comments",
+            "/api/articles/{slug}/comments",
             get(articles::comments).post(articles::add_comment),
         )
         .route(
-            "/articles/{slug}/comments/{id}",
+            "/api/articles/{slug}/comments/{id}",
             delete(articles::delete_comment),
         )
-        .route("/tags", get(articles::tags))
-        .route("/auth/token", post(auth::token))
-        .route("/auth/refresh", post(auth::refresh))
-        .route("/auth/logout", post(auth::logout))
-        .route("/auth/logout-all", post(auth::logout_all))
-        .route("/webhooks", get(webhooks::list).post(webhooks::create))
-        .route("/webhooks/{id}", delete(webhooks::remove))
-        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
-        .route("/reports", post(reports::create))
-        .route("/reports/{id}", get(reports::get))
-        .route("/reports/{id}/download", get(reports::download))
-        .route("/session/csrf", get(session::csrf_token))
+        .route("/api/tags", get(articles::tags))
+        .route("/api/auth/token", post(auth::token))
+        .route("/api/auth/refresh", post(auth::refresh))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/auth/logout-all", post(auth::logout_all))
+        .route("/api/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/api/webhooks/{id}", delete(webhooks::remove))
+        .route("/api/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/api/reports", post(reports::create))
+        .route("/api/reports/{id}", get(reports::get))
+        .route("/api/reports/{id}/download", get(reports::download))
+        .route("/api/session/csrf", get(session::csrf_token))
         .route(
-            "/session",
+            "/api/session",
             get(session::current)
                 .post(session::sign_in)
                 .delete(session::sign_out),
