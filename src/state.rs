@@ -53,7 +53,11 @@ impl AppState {
                 tokens,
                 sessions,
                 limiter,
-                views: ViewRecorder::start(db.clone()),
+                views: if settings.worker.record_views {
+                    ViewRecorder::start(db.clone())
+                } else {
+                    ViewRecorder::off()
+                },
                 outbound: Outbound::new(settings.worker.webhook_allow_hosts.clone())?,
                 reports_kept: settings.worker.reports_kept,
             }),

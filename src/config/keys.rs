@@ -38,6 +38,7 @@ const KEYS: &[&str] = &[
     "rate_limit_read",
     "trusted_proxies",
     "worker",
+    "views_enabled",
     "worker_concurrency",
     "worker_lease_seconds",
     "worker_poll_ms",

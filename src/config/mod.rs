@@ -75,6 +75,7 @@ struct RawSettings {
     worker_lease_seconds: u64,
     worker_poll_ms: u64,
     shutdown_grace_seconds: u64,
+    views_enabled: bool,
     views_retention_months: u32,
     report_retention_hours: u64,
     webhook_allow_hosts: String,
@@ -202,6 +203,7 @@ impl Settings {
             .set_default("worker_lease_seconds", 30)?
             .set_default("worker_poll_ms", 1_000)?
             .set_default("shutdown_grace_seconds", 30)?
+            .set_default("views_enabled", true)?
             .set_default("views_retention_months", 12)?
             .set_default("report_retention_hours", 168)?
             .set_default("webhook_allow_hosts", "")?;
@@ -337,6 +339,10 @@ impl Settings {
             (raw.views_retention_months, raw.report_retention_hours),
             &raw.webhook_allow_hosts,
         )?;
+        let worker = WorkerSettings {
+            record_views: raw.views_enabled,
+            ..worker
+        };
         let jwt_secret = resolve_jwt_secret(raw.jwt_secret, env, &raw.database_url, backend)?;
         // A credentialed cross-origin request is only possible for listed origins; a session
         // cookie with "any origin" would mean a misconfiguration waiting to be relaxed.

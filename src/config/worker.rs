@@ -18,6 +18,8 @@ pub struct WorkerSettings {
     pub poll: Duration,
     /// How long running jobs (and in-flight requests) may take to finish after SIGTERM.
     pub grace: Duration,
+    /// Reads of articles are recorded (`QUIRE_VIEWS_ENABLED`; off: reports count no views).
+    pub record_views: bool,
     /// Whole months of article views kept before the current month.
     pub views_retention_months: u32,
     /// How long a finished report stays downloadable.
@@ -60,6 +62,7 @@ impl WorkerSettings {
             lease: Duration::from_secs(lease_seconds),
             poll: Duration::from_millis(poll_ms),
             grace: Duration::from_secs(grace_seconds),
+            record_views: true,
             views_retention_months,
             reports_kept: Duration::from_secs(report_retention_hours * 3600),
             webhook_allow_hosts: webhook_allow_hosts

@@ -30,7 +30,7 @@ const PAGE: i64 = 500;
 /// Per article of an author (after an id, a page at a time): views, favourites and comments
 /// whose time falls in [from, to). The views count reads only the partitions of the range.
 pub const AUTHOR_STATS_SQL: &str = "SELECT a.id, a.slug, a.title, \
-    (SELECT COUNT(*) FROM article_views v WHERE v.article_id = a.id AND v.viewed_at >= $1 AND v.viewed_at < $2) AS views, \
+    (SELECT COALESCE(SUM(v.views), 0) FROM article_views v WHERE v.article_id = a.id AND v.viewed_at >= $1 AND v.viewed_at < $2) AS views, \
     (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id AND f.created_at >= $1 AND f.created_at < $2) AS favorites, \
     (SELECT COUNT(*) FROM comments c WHERE c.article_id = a.id AND c.created_at >= $1 AND c.created_at < $2) AS comments \
     FROM articles a WHERE a.author_id = $3 AND a.id > $4 ORDER BY a.id LIMIT $5";
@@ -44,7 +44,9 @@ pub fn author_stats_statement(
     after: i64,
 ) -> Statement {
     if backend == sea_orm::DbBackend::MySql {
+        // MySQL sums integers as DECIMAL.
         let sql = AUTHOR_STATS_SQL
+            .replace("SUM(v.views)", "CAST(SUM(v.views) AS SIGNED)")
             .replace("$1", "?")
             .replace("$2", "?")
             .replace("$3", "?")

@@ -10,8 +10,8 @@ use quire::db::now_ms;
 use quire::db::partitions::{self, Month};
 use quire::jobs::report::author_stats_statement;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    Statement,
 };
 use serde_json::json;
 
@@ -28,15 +28,22 @@ pub(crate) async fn article_id(db: &DatabaseConnection, slug: &str) -> i64 {
         .id
 }
 
+/// The views written for `article` (rows count several reads within one second).
+async fn views_written(db: &DatabaseConnection, article: i64, viewer: Option<i64>) -> u64 {
+    let mut rows =
+        article_views::Entity::find().filter(article_views::Column::ArticleId.eq(article));
+    if let Some(viewer) = viewer {
+        rows = rows.filter(article_views::Column::ViewerId.eq(viewer));
+    }
+    let rows = rows.all(db).await.unwrap();
+    rows.iter().map(|row| row.views as u64).sum()
+}
+
 /// Waits until `article` has `expected` views written.
 pub(crate) async fn wait_for_views(db: &DatabaseConnection, article: i64, expected: u64) {
     let started = Instant::now();
     loop {
-        let written = article_views::Entity::find()
-            .filter(article_views::Column::ArticleId.eq(article))
-            .count(db)
-            .await
-            .unwrap();
+        let written = views_written(db, article, None).await;
         if written == expected {
             return;
         }
@@ -84,18 +91,57 @@ async fn every_read_of_an_article_counts_cached_or_not() {
         .unwrap()
         .unwrap()
         .id;
-    let by_reader = article_views::Entity::find()
-        .filter(article_views::Column::ArticleId.eq(id))
-        .filter(article_views::Column::ViewerId.eq(reader_id))
-        .count(&db)
-        .await
-        .unwrap();
-    assert_eq!(by_reader, 1);
+    assert_eq!(views_written(&db, id, Some(reader_id)).await, 1);
     // A write in between: the next anonymous read rebuilds the answer and still counts.
     let changed = json!({"article": {"body": "changed"}});
     app.put(&path, Some(&author), changed).await;
     app.get(&path, None).await;
     wait_for_views(&db, id, 6).await;
+}
+
+#[tokio::test]
+async fn reads_within_a_second_are_written_as_one_row_with_their_number() {
+    let app = TestApp::spawn().await;
+    let db = queue(&app).await;
+    let (_, author) = app.user().await;
+    let slug = app.article(&author, "Popular", &[]).await;
+    let path = format!("/api/articles/{slug}");
+    let reads = 40;
+    let started = Instant::now();
+    for _ in 0..reads {
+        assert_eq!(app.get(&path, None).await.status, reqwest::StatusCode::OK);
+    }
+    // A second's reads may straddle two flushes of the buffer: at most two rows a second.
+    let most_rows = 2 * (started.elapsed().as_secs() + 2);
+    let id = article_id(&db, &slug).await;
+    wait_for_views(&db, id, reads).await;
+    let rows = article_views::Entity::find()
+        .filter(article_views::Column::ArticleId.eq(id))
+        .all(&db)
+        .await
+        .unwrap();
+    assert!(
+        (rows.len() as u64) <= most_rows,
+        "{} rows for {reads} anonymous reads",
+        rows.len()
+    );
+    assert!(rows.iter().all(|row| row.viewed_at % 1000 == 0));
+}
+
+#[tokio::test]
+async fn views_switched_off_record_nothing() {
+    let app = TestApp::spawn_with(&[("views_enabled", "false")]).await;
+    let db = queue(&app).await;
+    let (_, author) = app.user().await;
+    let slug = app.article(&author, "Unwatched", &[]).await;
+    let path = format!("/api/articles/{slug}");
+    for _ in 0..3 {
+        assert_eq!(app.get(&path, None).await.status, reqwest::StatusCode::OK);
+    }
+    // Longer than a flush of the buffer.
+    tokio::time::sleep(quire::views::FLUSH_EVERY * 2).await;
+    let id = article_id(&db, &slug).await;
+    assert_eq!(views_written(&db, id, None).await, 0);
 }
 
 async fn plan(db: &DatabaseConnection, month: Month) -> String {

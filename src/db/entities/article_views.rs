@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-/// A read of an article, by a signed-in viewer or anonymous (`None`). No referrer or address is
-/// kept. Partitioned by month on PostgreSQL and MariaDB (see `db::partitions`).
+/// Reads of an article within one second (`viewed_at`, the second's first millisecond) by one
+/// signed-in viewer or by anonymous readers (`None`), and how many (`views`). No referrer or
+/// address is kept. Partitioned by month on PostgreSQL and MariaDB (see `db::partitions`).
 #[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "article_views")]
@@ -11,6 +12,7 @@ pub struct Model {
     pub article_id: i64,
     pub viewer_id: Option<i64>,
     pub viewed_at: i64,
+    pub views: i32,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -7,6 +7,7 @@ mod m003_refresh_tokens;
 mod m004_jobs;
 mod m005_webhooks_reports;
 mod m006_article_views;
+mod m007_view_counts;
 
 use sea_orm_migration::prelude::*;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m004_jobs::Jobs),
             Box::new(m005_webhooks_reports::WebhooksReports),
             Box::new(m006_article_views::ArticleViews),
+            Box::new(m007_view_counts::ViewCounts),
         ]
     }
 }
