@@ -336,13 +336,13 @@ impl Settings {
             raw.worker_lease_seconds,
             raw.worker_poll_ms,
             raw.shutdown_grace_seconds,
-            (raw.views_retention_months, raw.report_retention_hours),
+            (
+                raw.views_enabled,
+                raw.views_retention_months,
+                raw.report_retention_hours,
+            ),
             &raw.webhook_allow_hosts,
         )?;
-        let worker = WorkerSettings {
-            record_views: raw.views_enabled,
-            ..worker
-        };
         let jwt_secret = resolve_jwt_secret(raw.jwt_secret, env, &raw.database_url, backend)?;
         // A credentialed cross-origin request is only possible for listed origins; a session
         // cookie with "any origin" would mean a misconfiguration waiting to be relaxed.

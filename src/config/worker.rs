@@ -35,7 +35,7 @@ impl WorkerSettings {
         lease_seconds: u64,
         poll_ms: u64,
         grace_seconds: u64,
-        (views_retention_months, report_retention_hours): (u32, u64),
+        (record_views, views_retention_months, report_retention_hours): (bool, u32, u64),
         webhook_allow_hosts: &str,
     ) -> anyhow::Result<Self> {
         if !(1..=256).contains(&concurrency) {
@@ -62,7 +62,7 @@ impl WorkerSettings {
             lease: Duration::from_secs(lease_seconds),
             poll: Duration::from_millis(poll_ms),
             grace: Duration::from_secs(grace_seconds),
-            record_views: true,
+            record_views,
             views_retention_months,
             reports_kept: Duration::from_secs(report_retention_hours * 3600),
             webhook_allow_hosts: webhook_allow_hosts
