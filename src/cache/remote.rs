@@ -99,13 +99,13 @@ impl RedisBackend {
             return None;
         }
         let version_keys: Vec<String> = topics.iter().map(|t| inner.version_key(t)).collect();
-        let mut connection = self.connection.clone();
         let answer: RedisResult<(Vec<Option<u64>>, Vec<RawEntry>)> = if keys.is_empty() {
             self.version_reads
                 .read(&version_keys)
                 .await
                 .map(|versions| (versions, vec![]))
         } else {
+            let mut connection = self.connection.clone();
             ::redis::pipe()
                 .cmd("MGET")
                 .arg(&version_keys)

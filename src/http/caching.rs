@@ -3,10 +3,10 @@
 //! viewer and get an ETag from their body. A response too large to buffer passes through as it
 //! streams, without a validator, rather than failing.
 
-use axum::body::{Body, Bytes, HttpBody};
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
