@@ -4,6 +4,7 @@
 //! rendering, and a write is seen by the next read of any answer that showed what it changed.
 
 use axum::body::Bytes;
+use axum::http::HeaderValue;
 use sha2::{Digest, Sha256};
 
 use crate::cache::Cache;
@@ -13,7 +14,7 @@ use crate::domain::cache_keys::{self, Kind};
 /// A rendered answer, its weak validator and the articles it counts as read (see
 /// `tracking::note_view`).
 pub struct Answer {
-    pub etag: String,
+    pub etag: HeaderValue,
     pub body: Bytes,
     pub viewed: Vec<i64>,
 }
@@ -42,7 +43,8 @@ impl AnswerSlot {
         // `etag \n viewed ids (comma-separated) \n body`
         let first = entry.iter().position(|b| *b == b'\n')?;
         let second = first + 1 + entry[first + 1..].iter().position(|b| *b == b'\n')?;
-        let etag = std::str::from_utf8(&entry[..first]).ok()?.to_owned();
+        // Shares the entry's bytes: a hit copies nothing.
+        let etag = HeaderValue::from_maybe_shared(entry.slice(..first)).ok()?;
         let viewed = std::str::from_utf8(&entry[first + 1..second])
             .ok()?
             .split(',')
@@ -80,7 +82,8 @@ impl AnswerSlot {
 }
 
 /// A weak validator: the same JSON whatever the content coding the client negotiates.
-pub fn etag_of(body: &[u8]) -> String {
+pub fn etag_of(body: &[u8]) -> HeaderValue {
     let digest = Sha256::digest(body);
-    format!("W/\"{}\"", hex::encode(&digest[..12]))
+    HeaderValue::try_from(format!("W/\"{}\"", hex::encode(&digest[..12])))
+        .expect("a quoted hex digest is a valid header value")
 }
