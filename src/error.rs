@@ -50,6 +50,9 @@ impl Error {
 impl From<sea_orm::DbErr> for Error {
     fn from(err: sea_orm::DbErr) -> Self {
         if database_unreachable(&err) {
+            if pool_timed_out(&err) {
+                metrics::counter!("quire_db_pool_acquire_timeouts_total").increment(1);
+            }
             tracing::warn!(error = %err, "the database is unreachable");
             Error::Unavailable("the database is unavailable; try again shortly")
         } else {
@@ -71,6 +74,19 @@ pub(crate) fn database_unreachable(err: &sea_orm::DbErr) -> bool {
             Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::Protocol(_)
         ),
         DbErr::Conn(_) => true,
+        _ => false,
+    }
+}
+
+/// Every connection stayed busy for the whole acquire timeout.
+fn pool_timed_out(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(e.as_ref(), Sqlx::PoolTimedOut),
         _ => false,
     }
 }

@@ -2,6 +2,7 @@
 //! extractors take the parts they need through [`FromRef`].
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::FromRef;
 
@@ -20,6 +21,23 @@ use crate::views::ViewRecorder;
 pub struct AppState {
     pub domain: Domain,
     pub settings: Arc<Settings>,
+    pub lifecycle: Lifecycle,
+}
+
+/// Whether this instance is on its way out: readiness says so at once after SIGTERM.
+#[derive(Clone, Default)]
+pub struct Lifecycle {
+    shutting_down: Arc<AtomicBool>,
+}
+
+impl Lifecycle {
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+    }
+
+    pub fn shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
 }
 
 impl AppState {
@@ -62,6 +80,7 @@ impl AppState {
                 reports_kept: settings.worker.reports_kept,
             }),
             settings: Arc::new(settings),
+            lifecycle: Lifecycle::default(),
         })
     }
 }

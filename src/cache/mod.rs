@@ -292,6 +292,14 @@ impl Cache {
             .collect()
     }
 
+    /// Whether the configured Redis answers (`None`: none is configured), for readiness.
+    pub async fn redis_answers(&self) -> Option<bool> {
+        match &self.inner.backend {
+            Backend::Redis(redis) => Some(redis.ping().await),
+            _ => None,
+        }
+    }
+
     /// Whether a Redis is configured (up or not): what is shared goes there first.
     pub fn has_redis(&self) -> bool {
         matches!(self.inner.backend, Backend::Redis(_))

@@ -253,6 +253,15 @@ impl RedisBackend {
             .map_err(|err| self.value_failed(inner, err))
     }
 
+    /// Whether Redis answers a `PING`.
+    pub(crate) async fn ping(&self) -> bool {
+        let mut connection = self.connection.clone();
+        ::redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .is_ok()
+    }
+
     pub(crate) async fn delete_value(&self, inner: &Inner, key: &str) -> Result<(), Unavailable> {
         let mut connection = self.connection.clone();
         ::redis::cmd("DEL")

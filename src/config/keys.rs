@@ -43,6 +43,10 @@ const KEYS: &[&str] = &[
     "worker_lease_seconds",
     "worker_poll_ms",
     "shutdown_grace_seconds",
+    "metrics_enabled",
+    "metrics_listen",
+    "metrics_token",
+    "shutdown_drain_seconds",
 ];
 
 /// A type error from the layers, reworded to name the variable a user would set.

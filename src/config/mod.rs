@@ -6,6 +6,7 @@ use std::time::Duration;
 
 mod keys;
 mod limits;
+mod operations;
 mod secret;
 mod urls;
 mod worker;
@@ -15,6 +16,7 @@ use serde::Deserialize;
 
 use keys::name_the_setting;
 pub use limits::{Quota, RateLimitSettings};
+pub use operations::{MetricsSettings, OperationsSettings};
 use secret::resolve_jwt_secret;
 pub use urls::{backend_of, redact_url, sqlite_file};
 pub use worker::WorkerSettings;
@@ -79,6 +81,10 @@ struct RawSettings {
     views_retention_months: u32,
     report_retention_hours: u64,
     webhook_allow_hosts: String,
+    metrics_enabled: bool,
+    metrics_listen: String,
+    metrics_token: String,
+    shutdown_drain_seconds: u64,
 }
 
 /// Validated settings. `jwt_secret` is resolved (explicit, or generated and kept beside the
@@ -125,6 +131,7 @@ pub struct Settings {
     pub sessions_enabled: bool,
     pub rate_limits: RateLimitSettings,
     pub worker: WorkerSettings,
+    pub operations: OperationsSettings,
 }
 
 /// Limits and switches of the GraphQL API.
@@ -153,6 +160,7 @@ impl std::fmt::Debug for Settings {
             .field("env", &self.env)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("log", &self.log)
+            .field("metrics", &self.operations.metrics)
             .finish_non_exhaustive()
     }
 }
@@ -206,7 +214,11 @@ impl Settings {
             .set_default("views_enabled", true)?
             .set_default("views_retention_months", 12)?
             .set_default("report_retention_hours", 168)?
-            .set_default("webhook_allow_hosts", "")?;
+            .set_default("webhook_allow_hosts", "")?
+            .set_default("metrics_enabled", true)?
+            .set_default("metrics_listen", "")?
+            .set_default("metrics_token", "")?
+            .set_default("shutdown_drain_seconds", 1)?;
         builder = match &file {
             Some(path) => builder.add_source(config::File::with_name(path).required(true)),
             None => builder.add_source(config::File::with_name("quire.toml").required(false)),
@@ -343,6 +355,10 @@ impl Settings {
             ),
             &raw.webhook_allow_hosts,
         )?;
+        let operations = OperationsSettings::parse(
+            (raw.metrics_enabled, &raw.metrics_listen, &raw.metrics_token),
+            raw.shutdown_drain_seconds,
+        )?;
         let jwt_secret = resolve_jwt_secret(raw.jwt_secret, env, &raw.database_url, backend)?;
         // A credentialed cross-origin request is only possible for listed origins; a session
         // cookie with "any origin" would mean a misconfiguration waiting to be relaxed.
@@ -381,6 +397,7 @@ impl Settings {
             sessions_enabled: raw.sessions_enabled,
             rate_limits,
             worker,
+            operations,
         })
     }
 }

@@ -1,16 +1,19 @@
 //! The outermost layer: every request gets an id (the caller's `x-request-id` when it is a
-//! reasonable one, else a fresh UUID), the response carries it back, and one JSON log line
+//! reasonable one, else a fresh UUID), the response carries it back, one JSON log line
 //! records the request with its id (never headers or bodies, which may hold tokens and
-//! passwords). One layer with one boxed future instead of three (`SetRequestId`,
+//! passwords), and the request metric is recorded by route template ([`RouteLabelLayer`]
+//! hands the template out from inside the router). One layer with one boxed future instead of three (`SetRequestId`,
 //! `PropagateRequestId` and a `from_fn` logger): the stack's fixed cost per request is what
 //! the `ceiling` benchmark measures.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, Response};
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method, Response};
 use futures::future::BoxFuture;
 use tower::{Layer, Service};
 
@@ -19,19 +22,26 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 const MAX_REQUEST_ID_BYTES: usize = 128;
 
 #[derive(Clone, Copy, Default)]
-pub struct ObserveLayer;
+pub struct ObserveLayer {
+    /// Record `quire_http_request_duration_seconds` (off: no metric work per request).
+    pub metrics: bool,
+}
 
 impl<S> Layer<S> for ObserveLayer {
     type Service = Observe<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Observe { inner }
+        Observe {
+            inner,
+            metrics: self.metrics,
+        }
     }
 }
 
 #[derive(Clone)]
 pub struct Observe<S> {
     inner: S,
+    metrics: bool,
 }
 
 impl<S, B> Service<Request> for Observe<S>
@@ -60,9 +70,13 @@ where
         };
         let log = tracing::enabled!(target: "quire::http", tracing::Level::INFO)
             .then(|| (request.method().clone(), request.uri().path().to_owned()));
+        let metered = self.metrics.then(|| method_label(request.method()));
         let response = self.inner.call(request);
         Box::pin(async move {
             let Ok(mut response) = response.await;
+            if let Some(method) = metered {
+                record_metric(method, &response, started);
+            }
             if let Some((method, path)) = log {
                 let status = response.status().as_u16();
                 let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -74,6 +88,97 @@ where
             response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
             Ok(response)
         })
+    }
+}
+
+/// The route template, never the raw path: one series per route, whatever clients send.
+fn record_metric<B>(method: &'static str, response: &Response<B>, started: Instant) {
+    let route = response
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    metrics::histogram!(
+        "quire_http_request_duration_seconds",
+        "method" => method,
+        "route" => route.to_owned(),
+        "status" => response.status().as_str().to_owned()
+    )
+    .record(started.elapsed().as_secs_f64());
+}
+
+/// The standard methods by name, anything else as `other`: a label's values stay few.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Inside the router (`Router::layer`), where the matched route is known: copies its template
+/// onto the response for [`Observe`] outside.
+#[derive(Clone, Copy, Default)]
+pub struct RouteLabelLayer;
+
+impl<S> Layer<S> for RouteLabelLayer {
+    type Service = RouteLabel<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RouteLabel { inner }
+    }
+}
+
+#[derive(Clone)]
+pub struct RouteLabel<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request> for RouteLabel<S>
+where
+    S: Service<Request, Response = Response<B>, Error = Infallible>,
+{
+    type Response = Response<B>;
+    type Error = Infallible;
+    type Future = Labelled<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        Labelled {
+            matched: request.extensions().get::<MatchedPath>().cloned(),
+            inner: self.inner.call(request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    pub struct Labelled<F> {
+        #[pin]
+        inner: F,
+        matched: Option<MatchedPath>,
+    }
+}
+
+impl<F, B> Future for Labelled<F>
+where
+    F: Future<Output = Result<Response<B>, Infallible>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(mut response) = std::task::ready!(this.inner.poll(cx));
+        if let Some(matched) = this.matched.take() {
+            response.extensions_mut().insert(matched);
+        }
+        Poll::Ready(Ok(response))
     }
 }
 

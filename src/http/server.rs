@@ -1,6 +1,6 @@
 //! The connection loop: hyper with a time limit on request headers (which `axum::serve` cannot
 //! set), so a client that opens a connection and trickles a header is cut off, and a graceful
-//! shutdown that lets in-flight requests finish.
+//! shutdown that lets in-flight requests finish within a grace period.
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,13 +16,23 @@ use tokio::net::TcpListener;
 use tower::{Layer, ServiceExt};
 use tower_http::normalize_path::NormalizePathLayer;
 
-/// Serves `router` on `listener` until `shutdown` resolves, then waits for open connections to
-/// finish their requests. Paths are normalised before routing: one trailing slash answers as
-/// none (a redirect would lose a POST's body).
+/// The connection loop's limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The longest a client may take to send a request's headers.
+    pub header_timeout: Duration,
+    /// After `shutdown`, how long in-flight requests have to finish before they are cut.
+    pub grace: Duration,
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then closes the listener and waits
+/// (up to the grace period) for open connections to finish their requests. Paths are
+/// normalised before routing: one trailing slash answers as none (a redirect would lose a
+/// POST's body).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    header_timeout: Duration,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
     let app = NormalizePathLayer::trim_trailing_slash().layer(router);
@@ -30,7 +40,7 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(limits.header_timeout);
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -66,5 +76,13 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(limits.grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_seconds = limits.grace.as_secs(),
+            "requests still running at the end of the grace period were cut"
+        );
+    }
 }

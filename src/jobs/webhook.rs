@@ -70,6 +70,12 @@ pub(super) async fn deliver(
         ),
         Err(error) => (None, Some(error.clone())),
     };
+    let counted = if error.is_none() {
+        "delivered"
+    } else {
+        "failed"
+    };
+    metrics::counter!("quire_webhook_deliveries_total", "outcome" => counted).increment(1);
     webhook_deliveries::Entity::insert(webhook_deliveries::ActiveModel {
         webhook_id: Set(subscription.id),
         delivery: Set(payload.delivery.clone()),

@@ -194,7 +194,16 @@ async fn run_one(context: &Context, job: jobs::Model, batch: &Batch, finished: &
         .catch_unwind()
         .await
         .unwrap_or_else(|_| Err("the job panicked".to_owned()));
-    let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let took = started.elapsed().as_secs_f64();
+    let took_ms = took * 1000.0;
+    let counted = if outcome.is_ok() {
+        "succeeded"
+    } else {
+        "failed"
+    };
+    metrics::counter!("quire_job_runs_total", "kind" => kind.name(), "outcome" => counted)
+        .increment(1);
+    metrics::histogram!("quire_job_duration_seconds", "kind" => kind.name()).record(took);
     let recorded = match outcome {
         Ok(()) => {
             tracing::debug!(job = job.id, kind = kind.name(), took_ms, "job done");

@@ -126,15 +126,21 @@ impl RateLimiter {
     pub async fn check(&self, class: Class, key: String) -> Option<Decision> {
         let inner = self.inner.as_ref()?;
         let limits = &inner.classes[class as usize];
-        if inner.cache.has_redis()
-            && let Some(decision) = inner
-                .shared
-                .check(&inner.cache, class, limits.quota, &limits.script_args, &key)
-                .await
-        {
-            return Some(decision);
+        let shared = match inner.cache.has_redis() {
+            true => {
+                inner
+                    .shared
+                    .check(&inner.cache, class, limits.quota, &limits.script_args, &key)
+                    .await
+            }
+            false => None,
+        };
+        let decision = shared.unwrap_or_else(|| limits.local.check(class, limits.quota, key));
+        if !decision.allowed {
+            metrics::counter!("quire_rate_limit_refusals_total", "class" => class.name())
+                .increment(1);
         }
-        Some(limits.local.check(class, limits.quota, key))
+        Some(decision)
     }
 }
 

@@ -8,7 +8,9 @@ async fn unknown_routes_and_methods_get_json_errors() {
     app.get("/api/nothing-here", None)
         .await
         .assert_error(StatusCode::NOT_FOUND);
-    app.get("/", None).await.assert_error(StatusCode::NOT_FOUND);
+    app.get("/nothing-here", None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND);
     let response = app.raw(app.client.patch(app.url("/api/articles"))).await;
     response.assert_error(StatusCode::METHOD_NOT_ALLOWED);
     let response = app.raw(app.client.delete(app.url("/api/tags"))).await;

@@ -14,6 +14,7 @@ mod http;
 mod indexes;
 mod jobs;
 mod memory;
+mod operations;
 mod profiles;
 mod races;
 mod rate_limits;

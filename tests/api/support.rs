@@ -188,12 +188,15 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let cache = state.domain.cache.clone();
-        let header_timeout = state.settings.header_timeout;
+        let limits = quire::http::server::Limits {
+            header_timeout: state.settings.header_timeout,
+            grace: state.settings.worker.grace,
+        };
         let router = app::router(state);
         tokio::spawn(quire::http::server::serve(
             listener,
             router,
-            header_timeout,
+            limits,
             std::future::pending(),
         ));
         TestApp {

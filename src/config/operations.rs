@@ -1,0 +1,80 @@
+//! The settings of operating Quire: where `/metrics` is served and who may read it, and how a
+//! shutdown drains.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+/// The shortest `QUIRE_METRICS_TOKEN` accepted: a bearer secret, not a password to remember.
+const MIN_TOKEN_CHARS: usize = 16;
+
+#[derive(Clone)]
+pub struct OperationsSettings {
+    pub metrics: MetricsSettings,
+    /// After SIGTERM or SIGINT, how long `/health/ready` answers 503 while requests are still
+    /// served, so that load balancers stop sending traffic before the listener closes.
+    pub shutdown_drain: Duration,
+}
+
+#[derive(Clone)]
+pub struct MetricsSettings {
+    pub enabled: bool,
+    /// A listener of its own for `/metrics` (then the API port does not serve it).
+    pub listen: Option<SocketAddr>,
+    /// When set, `/metrics` wants `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+}
+
+impl MetricsSettings {
+    /// Served on the API port to whoever asks. Allowed (the figures hold no secret, and many
+    /// deployments keep that port private), but production says so at start-up.
+    pub fn open_to_anyone(&self) -> bool {
+        self.enabled && self.listen.is_none() && self.token.is_none()
+    }
+}
+
+// The token never reaches the log through Debug.
+impl std::fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field("enabled", &self.enabled)
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+impl OperationsSettings {
+    pub(super) fn parse(
+        (metrics_enabled, metrics_listen, metrics_token): (bool, &str, &str),
+        shutdown_drain_seconds: u64,
+    ) -> anyhow::Result<Self> {
+        let listen = match metrics_listen.trim() {
+            "" => None,
+            address => Some(address.parse::<SocketAddr>().with_context(|| {
+                format!(
+                    "QUIRE_METRICS_LISTEN must be an address like 0.0.0.0:9090, got `{address}`"
+                )
+            })?),
+        };
+        let token = match metrics_token.trim() {
+            "" => None,
+            token if token.chars().count() < MIN_TOKEN_CHARS => {
+                bail!("QUIRE_METRICS_TOKEN must be at least {MIN_TOKEN_CHARS} characters")
+            }
+            token => Some(token.to_owned()),
+        };
+        if shutdown_drain_seconds > 300 {
+            bail!("QUIRE_SHUTDOWN_DRAIN_SECONDS must be at most 300");
+        }
+        Ok(OperationsSettings {
+            metrics: MetricsSettings {
+                enabled: metrics_enabled,
+                listen,
+                token,
+            },
+            shutdown_drain: Duration::from_secs(shutdown_drain_seconds),
+        })
+    }
+}
