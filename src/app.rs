@@ -13,7 +13,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-pub use self::lifecycle::{serve, work};
+pub use self::lifecycle::{check_health, serve, work};
 use crate::config::{Environment, Settings};
 use crate::observability::scrape::{MetricsEndpoint, metrics};
 use crate::state::AppState;

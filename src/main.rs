@@ -46,6 +46,9 @@ enum Command {
     Seed(seed::SeedOptions),
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
+    /// Ask the server on QUIRE_LISTEN whether it is ready (`/health/ready`): exit 0 if so, 1
+    /// if not. For container health checks in images with no shell or curl.
+    Health,
 }
 
 #[derive(clap::Args, Default)]
@@ -74,6 +77,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let settings = Settings::load()?;
+    if let Some(Command::Health) = cli.command {
+        return app::check_health(settings.listen).await;
+    }
     let _flush_logs_at_exit = telemetry::init(&settings.log);
     match cli
         .command
@@ -103,5 +109,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             seed::run(&db, &options).await
         }
         Command::Schema => unreachable!("handled before the settings are loaded"),
+        Command::Health => unreachable!("handled before logging starts"),
     }
 }

@@ -120,6 +120,32 @@ pub async fn work(db: DatabaseConnection, settings: &Settings) -> anyhow::Result
     Ok(())
 }
 
+/// `quire health`: whether the server listening on `listen` (this container's) is ready.
+pub async fn check_health(listen: SocketAddr) -> anyhow::Result<()> {
+    let mut addr = listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()?;
+    let response = client
+        .get(format!("http://{addr}/health/ready"))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("no answer from http://{addr}/health/ready: {e}"))?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        anyhow::bail!("not ready ({status}): {body}");
+    }
+    println!("{body}");
+    Ok(())
+}
+
 async fn bind(addr: SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await

@@ -4,9 +4,20 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
-use crate::error::Error;
+use crate::error::{Error, FieldErrors};
+
+/// Every error: the failing fields (or `body` for the request as a whole), each with its
+/// messages.
+#[derive(Serialize, ToSchema)]
+#[schema(as = GenericErrorModel, example = json!({"errors": {"email": ["has already been taken"]}}))]
+pub struct ErrorBody {
+    #[schema(value_type = std::collections::HashMap<String, Vec<String>>)]
+    pub errors: FieldErrors,
+}
 
 /// A JSON error body under the key `body`, for errors that belong to no single field.
 pub fn error_response(status: StatusCode, message: &str) -> Response {
@@ -16,11 +27,9 @@ pub fn error_response(status: StatusCode, message: &str) -> Response {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match self {
-            Error::Validation(fields) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({ "errors": fields })),
-            )
-                .into_response(),
+            Error::Validation(errors) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, Json(ErrorBody { errors })).into_response()
+            }
             Error::Unauthorized(message) => {
                 let mut response = error_response(StatusCode::UNAUTHORIZED, message);
                 response

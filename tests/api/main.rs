@@ -14,6 +14,7 @@ mod http;
 mod indexes;
 mod jobs;
 mod memory;
+mod openapi;
 mod operations;
 mod profiles;
 mod races;

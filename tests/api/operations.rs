@@ -254,3 +254,33 @@ async fn metrics_can_have_a_port_of_their_own() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_health_command_reports_readiness_for_container_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cwd = dir.path().to_owned();
+    let health = move |port: u16| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_quire"))
+            .arg("health")
+            .current_dir(&cwd)
+            .env("QUIRE_LISTEN", format!("0.0.0.0:{port}"))
+            .env("QUIRE_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    assert!(!health(port).status.success(), "nothing is listening yet");
+    let mut server = start_with(dir.path(), port, &[]);
+    wait_ready(&mut server, port).await;
+    let ready = tokio::task::spawn_blocking(move || health(port))
+        .await
+        .unwrap();
+    assert!(
+        ready.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+    tokio::task::spawn_blocking(move || terminate(&mut server))
+        .await
+        .unwrap();
+}

@@ -1,22 +1,24 @@
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use serde_json::{Value, json};
-
 use super::unwrap_envelope;
 use super::wire::{
     ArticleBody, ArticleEnvelope, ArticleJson, ArticlesJson, CommentBody, CommentEnvelope,
-    CommentJson,
+    CommentJson, MultipleCommentsResponse, SingleArticleResponse, SingleCommentResponse,
+    TagsResponse,
 };
 use crate::domain::Domain;
 use crate::domain::articles::{Article, ArticleChanges, ArticleFilter, NewArticle, Page};
 use crate::domain::input;
 use crate::error::{Error, Result, Violations};
 use crate::http::auth::{AuthUser, MaybeUser};
+use crate::http::error::ErrorBody;
 use crate::http::extract::{JsonBody, PathParams, QueryParams};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
 
-fn article_json(article: Article) -> Json<Value> {
-    Json(json!({ "article": ArticleJson::from(article) }))
+fn article_json(article: Article) -> Json<SingleArticleResponse> {
+    Json(SingleArticleResponse {
+        article: ArticleJson::from(article),
+    })
 }
 
 pub(super) fn page(query: &QueryParams) -> Result<Page> {
@@ -31,6 +33,20 @@ pub(super) fn page(query: &QueryParams) -> Result<Page> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/articles",
+    tag = "Articles",
+    operation_id = "GetArticles",
+    summary = "Get recent articles globally",
+    params(("tag" = Option<String>, Query, description = "Filter by tag"), ("author" = Option<String>, Query, description = "Filter by author (username)"), ("favorited" = Option<String>, Query, description = "Filter by favorites of a user (username)"), ("limit" = Option<u64>, Query, description = "Articles per page (1-100, default 20)"), ("offset" = Option<u64>, Query, description = "Articles to skip")),
+    responses(
+        (status = 200, description = "A page of articles, newest first, without bodies", body = ArticlesJson),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security((), ("Token" = [])),
+)]
 pub async fn list(
     State(domain): State<Domain>,
     MaybeUser(viewer): MaybeUser,
@@ -47,6 +63,21 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/articles/feed",
+    tag = "Articles",
+    operation_id = "GetArticlesFeed",
+    summary = "Get recent articles from users you follow",
+    params(("limit" = Option<u64>, Query, description = "Articles per page (1-100, default 20)"), ("offset" = Option<u64>, Query, description = "Articles to skip")),
+    responses(
+        (status = 200, description = "A page of articles, newest first, without bodies", body = ArticlesJson),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn feed(
     State(domain): State<Domain>,
     AuthUser(viewer): AuthUser,
@@ -56,19 +87,48 @@ pub async fn feed(
     Ok(Json(domain.feed(viewer, page).await?.into()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/articles/{slug}",
+    tag = "Articles",
+    operation_id = "GetArticle",
+    summary = "Get an article",
+    params(("slug" = String, Path, description = "The article's slug")),
+    responses(
+        (status = 200, description = "The article", body = SingleArticleResponse),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security((), ("Token" = [])),
+)]
 pub async fn get(
     State(domain): State<Domain>,
     MaybeUser(viewer): MaybeUser,
     PathParams(slug): PathParams<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<SingleArticleResponse>> {
     Ok(article_json(domain.read_article(viewer, &slug).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/articles",
+    tag = "Articles",
+    operation_id = "CreateArticle",
+    summary = "Create an article",
+    request_body = ArticleEnvelope<ArticleBody>,
+    responses(
+        (status = 201, description = "The new article", body = SingleArticleResponse),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn create(
     State(domain): State<Domain>,
     AuthUser(author): AuthUser,
     JsonBody(body): JsonBody<ArticleEnvelope<ArticleBody>>,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<SingleArticleResponse>)> {
     let body = unwrap_envelope("article", body.article)?;
     let article = domain
         .create_article(
@@ -84,12 +144,30 @@ pub async fn create(
     Ok((StatusCode::CREATED, article_json(article)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/articles/{slug}",
+    tag = "Articles",
+    operation_id = "UpdateArticle",
+    summary = "Update an article",
+    params(("slug" = String, Path, description = "The article's slug")),
+    request_body = ArticleEnvelope<ArticleBody>,
+    responses(
+        (status = 200, description = "The article", body = SingleArticleResponse),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 403, description = "Not the caller's to change", body = ErrorBody),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn update(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
     PathParams(slug): PathParams<String>,
     JsonBody(body): JsonBody<ArticleEnvelope<ArticleBody>>,
-) -> Result<Json<Value>> {
+) -> Result<Json<SingleArticleResponse>> {
     let body = unwrap_envelope("article", body.article)?;
     let changes = ArticleChanges {
         title: body.title,
@@ -102,6 +180,22 @@ pub async fn update(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/articles/{slug}",
+    tag = "Articles",
+    operation_id = "DeleteArticle",
+    summary = "Delete an article",
+    params(("slug" = String, Path, description = "The article's slug")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 403, description = "Not the caller's to change", body = ErrorBody),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn remove(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
@@ -111,43 +205,126 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/articles/{slug}/favorite",
+    tag = "Favorites",
+    operation_id = "CreateArticleFavorite",
+    summary = "Favorite an article",
+    params(("slug" = String, Path, description = "The article's slug")),
+    responses(
+        (status = 200, description = "The article", body = SingleArticleResponse),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn favorite(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
     PathParams(slug): PathParams<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<SingleArticleResponse>> {
     Ok(article_json(domain.favorite(user, &slug).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/articles/{slug}/favorite",
+    tag = "Favorites",
+    operation_id = "DeleteArticleFavorite",
+    summary = "Unfavorite an article",
+    params(("slug" = String, Path, description = "The article's slug")),
+    responses(
+        (status = 200, description = "The article", body = SingleArticleResponse),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn unfavorite(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
     PathParams(slug): PathParams<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<SingleArticleResponse>> {
     Ok(article_json(domain.unfavorite(user, &slug).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/articles/{slug}/comments",
+    tag = "Comments",
+    operation_id = "GetArticleComments",
+    summary = "Get comments for an article",
+    params(("slug" = String, Path, description = "The article's slug")),
+    responses(
+        (status = 200, description = "The comments, oldest first", body = MultipleCommentsResponse),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security((), ("Token" = [])),
+)]
 pub async fn comments(
     State(domain): State<Domain>,
     MaybeUser(viewer): MaybeUser,
     PathParams(slug): PathParams<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<MultipleCommentsResponse>> {
     let comments = domain.comments(viewer, &slug).await?;
     let comments: Vec<CommentJson> = comments.into_iter().map(Into::into).collect();
-    Ok(Json(json!({ "comments": comments })))
+    Ok(Json(MultipleCommentsResponse { comments }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/articles/{slug}/comments",
+    tag = "Comments",
+    operation_id = "CreateArticleComment",
+    summary = "Create a comment for an article",
+    params(("slug" = String, Path, description = "The article's slug")),
+    request_body = CommentEnvelope<CommentBody>,
+    responses(
+        (status = 200, description = "The new comment", body = SingleCommentResponse),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn add_comment(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
     PathParams(slug): PathParams<String>,
     JsonBody(body): JsonBody<CommentEnvelope<CommentBody>>,
-) -> Result<Json<Value>> {
+) -> Result<Json<SingleCommentResponse>> {
     let body = unwrap_envelope("comment", body.comment)?;
     let comment = domain.add_comment(user, &slug, body.body).await?;
-    Ok(Json(json!({ "comment": CommentJson::from(comment) })))
+    Ok(Json(SingleCommentResponse {
+        comment: CommentJson::from(comment),
+    }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/articles/{slug}/comments/{id}",
+    tag = "Comments",
+    operation_id = "DeleteArticleComment",
+    summary = "Delete a comment for an article",
+    params(
+        ("slug" = String, Path, description = "The article's slug"),
+        ("id" = i64, Path, description = "The comment's id")
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 403, description = "Not the caller's to change", body = ErrorBody),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn delete_comment(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
@@ -160,6 +337,19 @@ pub async fn delete_comment(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn tags(State(domain): State<Domain>) -> Result<Json<Value>> {
-    Ok(Json(json!({ "tags": domain.tags().await? })))
+#[utoipa::path(
+    get,
+    path = "/api/tags",
+    tag = "Tags",
+    operation_id = "GetTags",
+    summary = "Get tags",
+    responses(
+        (status = 200, description = "Every tag in use", body = TagsResponse),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+)]
+pub async fn tags(State(domain): State<Domain>) -> Result<Json<TagsResponse>> {
+    Ok(Json(TagsResponse {
+        tags: domain.tags().await?,
+    }))
 }

@@ -10,21 +10,22 @@ use crate::domain::tokens::TokenPair;
 use crate::domain::users::Credentials;
 use crate::error::Result;
 use crate::http::auth::AuthUser;
+use crate::http::error::ErrorBody;
 use crate::http::extract::JsonBody;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     email: Option<String>,
     password: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshRequest {
     refresh_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenJson {
     access_token: String,
@@ -44,6 +45,20 @@ impl From<TokenPair> for TokenJson {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/token",
+    tag = "Tokens",
+    operation_id = "CreateTokenPair",
+    summary = "Sign in for an access token and a refresh token",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "A short-lived access token and its refresh token", body = TokenJson),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+)]
 pub async fn token(
     State(domain): State<Domain>,
     JsonBody(body): JsonBody<TokenRequest>,
@@ -55,6 +70,20 @@ pub async fn token(
     Ok(Json(domain.issue_tokens(credentials).await?.into()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/refresh",
+    tag = "Tokens",
+    operation_id = "RefreshTokenPair",
+    summary = "Trade a refresh token for a new pair (the old one is spent)",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A short-lived access token and its refresh token", body = TokenJson),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+)]
 pub async fn refresh(
     State(domain): State<Domain>,
     JsonBody(body): JsonBody<RefreshRequest>,
@@ -62,6 +91,19 @@ pub async fn refresh(
     Ok(Json(domain.refresh(body.refresh_token).await?.into()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "Tokens",
+    operation_id = "RevokeRefreshToken",
+    summary = "Revoke one refresh token",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+)]
 pub async fn logout(
     State(domain): State<Domain>,
     JsonBody(body): JsonBody<RefreshRequest>,
@@ -70,6 +112,19 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout-all",
+    tag = "Tokens",
+    operation_id = "RevokeAllTokens",
+    summary = "Revoke every token and session of the caller",
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn logout_all(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,

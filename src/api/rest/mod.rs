@@ -2,6 +2,7 @@
 
 mod articles;
 mod auth;
+mod openapi;
 mod profiles;
 mod reports;
 mod session;
@@ -56,6 +57,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/reports", post(reports::create))
         .route("/api/reports/{id}", get(reports::get))
         .route("/api/reports/{id}/download", get(reports::download))
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/docs", get(openapi::docs_index))
+        .route("/docs/{*file}", get(openapi::docs_asset))
         .route("/api/session/csrf", get(session::csrf_token))
         .route(
             "/api/session",

@@ -14,15 +14,16 @@ use crate::domain::Domain;
 use crate::domain::reports::{Report, ReportRequest};
 use crate::error::Result;
 use crate::http::auth::AuthUser;
+use crate::http::error::ErrorBody;
 use crate::http::extract::{JsonBody, PathParams};
 use crate::jobs::report::DONE;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReportEnvelope {
     report: Option<ReportBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReportBody {
     kind: Option<String>,
     from: Option<String>,
@@ -52,6 +53,21 @@ fn report_json(report: &Report) -> Json<Value> {
     }}))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/reports",
+    tag = "Reports",
+    operation_id = "CreateReport",
+    summary = "Ask for a report (generated in the background)",
+    request_body = ReportEnvelope,
+    responses(
+        (status = 202, description = "The report, pending", body = serde_json::Value),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn create(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
@@ -73,6 +89,21 @@ pub async fn create(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/reports/{id}",
+    tag = "Reports",
+    operation_id = "GetReport",
+    summary = "A report's state",
+    params(("id" = i64, Path, description = "The report's id")),
+    responses(
+        (status = 200, description = "The report", body = serde_json::Value),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn get(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
@@ -81,6 +112,21 @@ pub async fn get(
     Ok(report_json(&domain.report(user, id).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/reports/{id}/download",
+    tag = "Reports",
+    operation_id = "DownloadReport",
+    summary = "Download a finished report (CSV or JSON)",
+    params(("id" = i64, Path, description = "The report's id")),
+    responses(
+        (status = 200, description = "The report file: CSV (text/csv) or JSON, as asked for", body = String, content_type = "text/csv"),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn download(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,

@@ -19,6 +19,7 @@ use crate::domain::Domain;
 use crate::domain::users::{Credentials, SignedIn};
 use crate::error::{Error, Result};
 use crate::http::csrf::{self, CSRF_COOKIE, SESSION_COOKIE};
+use crate::http::error::ErrorBody;
 use crate::http::extract::JsonBody;
 
 /// The signed-in user as a session sees it: RealWorld's user object without a token.
@@ -55,6 +56,17 @@ fn issued_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// `GET /api/session/csrf`: sets the `csrftoken` cookie (kept if already set) and returns it.
+#[utoipa::path(
+    get,
+    path = "/api/session/csrf",
+    tag = "Sessions",
+    operation_id = "GetCsrfToken",
+    summary = "Get the CSRF token (also set as the csrftoken cookie)",
+    responses(
+        (status = 200, description = "`{\"csrfToken\": \"...\"}`", body = serde_json::Value),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+)]
 pub async fn csrf_token(
     State(settings): State<Arc<Settings>>,
     headers: HeaderMap,
@@ -84,6 +96,21 @@ fn sessions_on(settings: &Settings) -> Result<()> {
 /// `POST /api/session`: signs in with a cookie. Needs the CSRF token too (login CSRF: another
 /// site must not sign a browser in to an account of its choosing). A new session id every
 /// time, and a new CSRF token.
+#[utoipa::path(
+    post,
+    path = "/api/session",
+    tag = "Sessions",
+    operation_id = "CreateSession",
+    summary = "Sign in with a session cookie (needs the CSRF token in X-CSRFToken)",
+    request_body = UserEnvelope<LoginBody>,
+    responses(
+        (status = 200, description = "The signed-in user (no token)", body = serde_json::Value),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 403, description = "Not the caller's to change", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+)]
 pub async fn sign_in(
     State(domain): State<Domain>,
     State(settings): State<Arc<Settings>>,
@@ -113,6 +140,18 @@ pub async fn sign_in(
 }
 
 /// `GET /api/session`: the user the session cookie belongs to, or 401.
+#[utoipa::path(
+    get,
+    path = "/api/session",
+    tag = "Sessions",
+    operation_id = "GetSession",
+    summary = "Who the session cookie belongs to",
+    responses(
+        (status = 200, description = "The signed-in user (no token)", body = serde_json::Value),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+)]
 pub async fn current(
     State(domain): State<Domain>,
     State(settings): State<Arc<Settings>>,
@@ -129,6 +168,18 @@ pub async fn current(
 }
 
 /// `DELETE /api/session`: ends the session on every instance and removes the cookie.
+#[utoipa::path(
+    delete,
+    path = "/api/session",
+    tag = "Sessions",
+    operation_id = "DeleteSession",
+    summary = "Sign out (needs the CSRF token in X-CSRFToken)",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 403, description = "Not the caller's to change", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+)]
 pub async fn sign_out(
     State(domain): State<Domain>,
     State(settings): State<Arc<Settings>>,

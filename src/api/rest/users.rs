@@ -1,24 +1,39 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
 
 use super::unwrap_envelope;
-use super::wire::{LoginBody, RegisterBody, UpdateUserBody, UserEnvelope, UserJson};
+use super::wire::{LoginBody, RegisterBody, UpdateUserBody, UserEnvelope, UserJson, UserResponse};
 use crate::domain::Domain;
 use crate::domain::users::{Credentials, Registration, UserChanges};
 use crate::error::Result;
 use crate::http::auth::AuthUser;
+use crate::http::error::ErrorBody;
 use crate::http::extract::JsonBody;
 
-fn user_json(user: crate::domain::users::SignedIn) -> Json<Value> {
-    Json(json!({ "user": UserJson::from(user) }))
+fn user_json(user: crate::domain::users::SignedIn) -> Json<UserResponse> {
+    Json(UserResponse {
+        user: UserJson::from(user),
+    })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/users",
+    tag = "User and Authentication",
+    operation_id = "CreateUser",
+    summary = "Register a user",
+    request_body = UserEnvelope<RegisterBody>,
+    responses(
+        (status = 201, description = "The new user, with a token", body = UserResponse),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+)]
 pub async fn register(
     State(domain): State<Domain>,
     JsonBody(body): JsonBody<UserEnvelope<RegisterBody>>,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<UserResponse>)> {
     let body = unwrap_envelope("user", body.user)?;
     let user = domain
         .register(Registration {
@@ -30,10 +45,24 @@ pub async fn register(
     Ok((StatusCode::CREATED, user_json(user)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/users/login",
+    tag = "User and Authentication",
+    operation_id = "Login",
+    summary = "Existing user login",
+    request_body = UserEnvelope<LoginBody>,
+    responses(
+        (status = 200, description = "The user, with a fresh token", body = UserResponse),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+)]
 pub async fn login(
     State(domain): State<Domain>,
     JsonBody(body): JsonBody<UserEnvelope<LoginBody>>,
-) -> Result<Json<Value>> {
+) -> Result<Json<UserResponse>> {
     let body = unwrap_envelope("user", body.user)?;
     let user = domain
         .login(Credentials {
@@ -44,15 +73,46 @@ pub async fn login(
     Ok(user_json(user))
 }
 
-pub async fn current(State(domain): State<Domain>, AuthUser(id): AuthUser) -> Result<Json<Value>> {
+#[utoipa::path(
+    get,
+    path = "/api/user",
+    tag = "User and Authentication",
+    operation_id = "GetCurrentUser",
+    summary = "Get current user",
+    responses(
+        (status = 200, description = "The user, with a fresh token", body = UserResponse),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
+pub async fn current(
+    State(domain): State<Domain>,
+    AuthUser(id): AuthUser,
+) -> Result<Json<UserResponse>> {
     Ok(user_json(domain.current_user(id).await?))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/user",
+    tag = "User and Authentication",
+    operation_id = "UpdateCurrentUser",
+    summary = "Update current user",
+    request_body = UserEnvelope<UpdateUserBody>,
+    responses(
+        (status = 200, description = "The user, with a fresh token", body = UserResponse),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn update(
     State(domain): State<Domain>,
     AuthUser(id): AuthUser,
     JsonBody(body): JsonBody<UserEnvelope<UpdateUserBody>>,
-) -> Result<Json<Value>> {
+) -> Result<Json<UserResponse>> {
     let body = unwrap_envelope("user", body.user)?;
     let changes = UserChanges {
         username: body.username,

@@ -14,14 +14,15 @@ use crate::domain::Domain;
 use crate::domain::webhooks::Webhook;
 use crate::error::Result;
 use crate::http::auth::AuthUser;
+use crate::http::error::ErrorBody;
 use crate::http::extract::{JsonBody, PathParams, QueryParams};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct WebhookEnvelope {
     webhook: Option<WebhookBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct WebhookBody {
     url: Option<String>,
     events: Option<Vec<String>>,
@@ -55,6 +56,21 @@ fn delivery_json(attempt: webhook_deliveries::Model) -> Value {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/webhooks",
+    tag = "Webhooks",
+    operation_id = "CreateWebhook",
+    summary = "Subscribe a URL to events",
+    request_body = WebhookEnvelope,
+    responses(
+        (status = 201, description = "The subscription, with its signing secret (shown once)", body = serde_json::Value),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn create(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
@@ -68,6 +84,19 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/webhooks",
+    tag = "Webhooks",
+    operation_id = "GetWebhooks",
+    summary = "The caller's subscriptions",
+    responses(
+        (status = 200, description = "`webhooks` and `webhooksCount`", body = serde_json::Value),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn list(State(domain): State<Domain>, AuthUser(user): AuthUser) -> Result<Json<Value>> {
     let webhooks: Vec<Value> = domain
         .webhooks(user)
@@ -80,6 +109,21 @@ pub async fn list(State(domain): State<Domain>, AuthUser(user): AuthUser) -> Res
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/webhooks/{id}",
+    tag = "Webhooks",
+    operation_id = "DeleteWebhook",
+    summary = "Unsubscribe",
+    params(("id" = i64, Path, description = "The webhook's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn remove(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
@@ -89,6 +133,22 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/webhooks/{id}/deliveries",
+    tag = "Webhooks",
+    operation_id = "GetWebhookDeliveries",
+    summary = "Recent delivery attempts",
+    params(("id" = i64, Path, description = "The webhook's id"), ("limit" = Option<u64>, Query, description = "Attempts to return")),
+    responses(
+        (status = 200, description = "`deliveries`, newest first", body = serde_json::Value),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
 pub async fn deliveries(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,

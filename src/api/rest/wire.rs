@@ -5,27 +5,28 @@ use std::marker::PhantomData;
 
 use serde::de::{Deserializer, MapAccess, Visitor, value::MapAccessDeserializer};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::api::timestamp;
 use crate::domain::Profile;
 use crate::domain::articles::{Article, ArticlePage, Comment};
 use crate::domain::users::SignedIn;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct UserEnvelope<T> {
     #[serde(default, deserialize_with = "object")]
     pub user: Option<T>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct ArticleEnvelope<T> {
     #[serde(default, deserialize_with = "object")]
     pub article: Option<T>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct CommentEnvelope<T> {
     #[serde(default, deserialize_with = "object")]
@@ -68,20 +69,25 @@ where
     deserializer.deserialize_option(ObjectOrNull(PhantomData))
 }
 
-#[derive(Deserialize)]
+/// Every field is required; a missing one is reported by name (422).
+#[derive(Deserialize, ToSchema)]
+#[schema(as = NewUser)]
 pub struct RegisterBody {
     pub username: Option<String>,
     pub email: Option<String>,
     pub password: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = LoginUser)]
 pub struct LoginBody {
     pub email: Option<String>,
     pub password: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// Only the fields sent change; an empty `password` leaves it unchanged.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = UpdateUser)]
 pub struct UpdateUserBody {
     pub username: Option<String>,
     pub email: Option<String>,
@@ -90,8 +96,11 @@ pub struct UpdateUserBody {
     pub image: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// `title`, `description` and `body` are required on creation; on update only the fields sent
+/// change (`tagList` replaces the tags).
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = NewArticle)]
 pub struct ArticleBody {
     pub title: Option<String>,
     pub description: Option<String>,
@@ -99,12 +108,14 @@ pub struct ArticleBody {
     pub tag_list: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = NewComment)]
 pub struct CommentBody {
     pub body: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserJson {
     pub email: String,
     pub token: String,
@@ -125,7 +136,8 @@ impl From<SignedIn> for UserJson {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Profile)]
 pub struct ProfileJson {
     pub username: String,
     pub bio: String,
@@ -144,8 +156,9 @@ impl From<Profile> for ProfileJson {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Article)]
 pub struct ArticleJson {
     pub slug: String,
     pub title: String,
@@ -178,8 +191,9 @@ impl From<Article> for ArticleJson {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = MultipleArticlesResponse)]
 pub struct ArticlesJson {
     pub articles: Vec<ArticleJson>,
     pub articles_count: u64,
@@ -194,8 +208,9 @@ impl From<ArticlePage> for ArticlesJson {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Comment)]
 pub struct CommentJson {
     pub id: i64,
     pub created_at: String,
@@ -214,4 +229,34 @@ impl From<Comment> for CommentJson {
             author: c.author.into(),
         }
     }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserResponse {
+    pub user: UserJson,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProfileResponse {
+    pub profile: ProfileJson,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SingleArticleResponse {
+    pub article: ArticleJson,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SingleCommentResponse {
+    pub comment: CommentJson,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MultipleCommentsResponse {
+    pub comments: Vec<CommentJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TagsResponse {
+    pub tags: Vec<String>,
 }
