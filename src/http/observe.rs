@@ -6,6 +6,7 @@
 //! `PropagateRequestId` and a `from_fn` logger): the stack's fixed cost per request is what
 //! the `ceiling` benchmark measures.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -97,13 +98,30 @@ fn record_metric<B>(method: &'static str, response: &Response<B>, started: Insta
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
-    metrics::histogram!(
-        "quire_http_request_duration_seconds",
-        "method" => method,
-        "route" => route.to_owned(),
-        "status" => response.status().as_str().to_owned()
-    )
-    .record(started.elapsed().as_secs_f64());
+    let seconds = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    // Each thread keeps the handle of every series it has recorded: `histogram!` would build
+    // the labels and look the series up in the registry on every request.
+    SERIES.with_borrow_mut(|series| {
+        if let Some(histogram) = series.get(&(method, route, status)) {
+            return histogram.record(seconds);
+        }
+        let histogram = metrics::histogram!(
+            "quire_http_request_duration_seconds",
+            "method" => method,
+            "route" => route.to_owned(),
+            "status" => status.to_string()
+        );
+        histogram.record(seconds);
+        let route: &'static str = Box::leak(route.into());
+        series.insert((method, route, status), histogram);
+    });
+}
+
+thread_local! {
+    /// Routes are few and fixed (the router's templates), so leaking their names is bounded.
+    static SERIES: std::cell::RefCell<HashMap<(&'static str, &'static str, u16), metrics::Histogram>> =
+        std::cell::RefCell::new(HashMap::new());
 }
 
 /// The standard methods by name, anything else as `other`: a label's values stay few.
