@@ -18,7 +18,7 @@ use keys::name_the_setting;
 pub use limits::{Quota, RateLimitSettings};
 pub use operations::{MetricsSettings, OperationsSettings};
 use secret::resolve_jwt_secret;
-pub use urls::{backend_of, redact_url, sqlite_file};
+pub use urls::{Backend, backend_of, redact_url, sqlite_file};
 pub use worker::WorkerSettings;
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://quire.db";
@@ -29,14 +29,7 @@ pub enum Environment {
     Production,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-    MySql,
-}
-
-/// Raw values as they come from the layers; every field is checked in [`Settings::validate`].
+/// Raw values from the layers; every field is checked in [`Settings::validate`].
 #[derive(Debug, Deserialize)]
 struct RawSettings {
     database_url: String,

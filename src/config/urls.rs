@@ -4,7 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 
-use super::Backend;
+/// The database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    MySql,
+}
 
 /// Hides the password part of a connection URL.
 pub fn redact_url(url: &str) -> String {

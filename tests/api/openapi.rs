@@ -135,6 +135,18 @@ async fn the_document_covers_every_official_operation_with_compatible_shapes() {
         }
     }
     assert_eq!(checked, 19, "every official operation was compared");
+
+    // The page size's bounds are part of the contract (a fuzzer or a client generator reads them).
+    for path in ["/api/articles", "/api/articles/feed"] {
+        let parameters = ours["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let limit = parameters.iter().find(|p| p["name"] == "limit").unwrap();
+        let schema = &limit["schema"];
+        assert_eq!(
+            (schema["minimum"].as_f64(), schema["maximum"].as_f64()),
+            (Some(1.0), Some(100.0)),
+            "{path}: {limit}"
+        );
+    }
 }
 
 #[tokio::test]

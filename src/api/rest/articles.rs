@@ -39,7 +39,13 @@ pub(super) fn page(query: &QueryParams) -> Result<Page> {
     tag = "Articles",
     operation_id = "GetArticles",
     summary = "Get recent articles globally",
-    params(("tag" = Option<String>, Query, description = "Filter by tag"), ("author" = Option<String>, Query, description = "Filter by author (username)"), ("favorited" = Option<String>, Query, description = "Filter by favorites of a user (username)"), ("limit" = Option<u64>, Query, description = "Articles per page (1-100, default 20)"), ("offset" = Option<u64>, Query, description = "Articles to skip")),
+    params(
+        ("tag" = Option<String>, Query, description = "Filter by tag"),
+        ("author" = Option<String>, Query, description = "Filter by author (username)"),
+        ("favorited" = Option<String>, Query, description = "Filter by favorites of a user (username)"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 100, description = "Articles per page (default 20)"),
+        ("offset" = Option<u64>, Query, minimum = 0, maximum = 1000000000, description = "Articles to skip")
+    ),
     responses(
         (status = 200, description = "A page of articles, newest first, without bodies", body = ArticlesJson),
         (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
@@ -69,7 +75,10 @@ pub async fn list(
     tag = "Articles",
     operation_id = "GetArticlesFeed",
     summary = "Get recent articles from users you follow",
-    params(("limit" = Option<u64>, Query, description = "Articles per page (1-100, default 20)"), ("offset" = Option<u64>, Query, description = "Articles to skip")),
+    params(
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 100, description = "Articles per page (default 20)"),
+        ("offset" = Option<u64>, Query, minimum = 0, maximum = 1000000000, description = "Articles to skip")
+    ),
     responses(
         (status = 200, description = "A page of articles, newest first, without bodies", body = ArticlesJson),
         (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),

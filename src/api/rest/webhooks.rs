@@ -139,7 +139,10 @@ pub async fn remove(
     tag = "Webhooks",
     operation_id = "GetWebhookDeliveries",
     summary = "Recent delivery attempts",
-    params(("id" = i64, Path, description = "The webhook's id"), ("limit" = Option<u64>, Query, description = "Attempts to return")),
+    params(
+        ("id" = i64, Path, description = "The webhook's id"),
+        ("limit" = Option<u64>, Query, description = "Attempts to return")
+    ),
     responses(
         (status = 200, description = "`deliveries`, newest first", body = serde_json::Value),
         (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
