@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(pages::live))
         .route("/health/ready", get(pages::ready));
     let metrics_settings = &settings.operations.metrics;
+    let traced = settings.operations.traces.otlp_endpoint.is_some();
     if metrics_settings.enabled && metrics_settings.listen.is_none() {
         let endpoint = MetricsEndpoint::new(
             state.domain.db.clone(),
@@ -48,9 +49,7 @@ pub fn router(state: AppState) -> Router {
             domain: state.domain.clone(),
         })
         .layer(tower::util::option_layer(
-            metrics_settings
-                .enabled
-                .then_some(http::observe::RouteLabelLayer),
+            (metrics_settings.enabled || traced).then_some(http::observe::RouteLabelLayer),
         ))
         // Limits switched off cost nothing per request.
         .layer(tower::util::option_layer(
@@ -66,6 +65,7 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(http::observe::ObserveLayer {
                     metrics: metrics_settings.enabled,
+                    traces: traced,
                 })
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::X_CONTENT_TYPE_OPTIONS,

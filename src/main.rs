@@ -80,7 +80,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Health) = cli.command {
         return app::check_health(settings.listen).await;
     }
-    let _flush_logs_at_exit = telemetry::init(&settings.log);
+    let _flush_logs_at_exit = telemetry::init(&settings.log, &settings.operations.traces)?;
     match cli
         .command
         .unwrap_or(Command::Serve(ServeOptions::default()))

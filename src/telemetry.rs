@@ -1,4 +1,5 @@
-//! Structured JSON logs, filtered by `QUIRE_LOG`, written off the request path.
+//! Structured JSON logs, filtered by `QUIRE_LOG`, written off the request path; and traces,
+//! exported when a collector is configured ([`otlp`]).
 //!
 //! `tracing-appender`'s non-blocking writer hands every line to its thread through a channel and
 //! wakes that thread for it: under load, a futex wake and a context switch per request (about a
@@ -7,14 +8,21 @@
 //! passes [`FLUSH_AT`] or every [`FLUSH_EVERY`], whichever comes first.
 
 mod json_lines;
+pub mod otlp;
 
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tracing_subscriber::EnvFilter;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::config::TraceSettings;
 
 /// Buffered lines that wake the writing thread early.
 const FLUSH_AT: usize = 64 * 1024;
@@ -23,18 +31,29 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// Beyond this, a stalled stdout costs lines (counted and reported), never memory or requests.
 const MAX_PENDING: usize = 4 * 1024 * 1024;
 
-/// Installs the logger. Keep the guard until the process ends: dropping it writes what is
-/// still buffered.
-pub fn init(filter: &str) -> LogGuard {
+/// Installs the logger and, with an OTLP endpoint, the trace exporter (inside the Tokio runtime:
+/// exports run on it). Keep the guard until the process ends: dropping it writes what is still
+/// buffered.
+pub fn init(filter: &str, traces: &TraceSettings) -> anyhow::Result<LogGuard> {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = BatchedStdout::start();
-    // Ignore the error when a subscriber is already installed (tests start several apps).
-    let _ = tracing_subscriber::fmt()
+    let (writer, mut guard) = BatchedStdout::start();
+    // The log wants events only: a span then costs nothing unless traces are exported.
+    let lines = tracing_subscriber::fmt::layer()
         .event_format(json_lines::JsonLines)
-        .with_env_filter(filter)
         .with_writer(writer)
+        .with_filter(filter.and(filter_fn(|meta| meta.is_event())));
+    let exported = match &traces.otlp_endpoint {
+        Some(endpoint) => Some(otlp::layer(endpoint, traces.level)?),
+        None => None,
+    };
+    let (spans, provider) = exported.unzip();
+    guard.traces = provider;
+    // Ignore the error when a subscriber is already installed (embedding).
+    let _ = tracing_subscriber::registry()
+        .with(lines)
+        .with(spans)
         .try_init();
-    guard
+    Ok(guard)
 }
 
 #[derive(Default)]
@@ -74,6 +93,7 @@ impl BatchedStdout {
         let guard = LogGuard {
             shared: shared.clone(),
             thread: Some(thread),
+            traces: None,
         };
         (Self(shared), guard)
     }
@@ -142,14 +162,21 @@ fn write_batches(shared: &Shared) {
     }
 }
 
-/// Writes the remaining lines and stops the log thread when dropped.
+/// Exports the spans still batched, writes the remaining lines and stops the log thread when
+/// dropped.
 pub struct LogGuard {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    traces: Option<SdkTracerProvider>,
 }
 
 impl Drop for LogGuard {
     fn drop(&mut self) {
+        if let Some(provider) = self.traces.take()
+            && let Err(err) = provider.shutdown()
+        {
+            tracing::warn!(error = %err, "exporting the last spans failed");
+        }
         self.shared.lock().closing = true;
         self.shared.wake.notify_one();
         if let Some(thread) = self.thread.take() {

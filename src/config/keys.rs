@@ -47,6 +47,8 @@ const KEYS: &[&str] = &[
     "metrics_listen",
     "metrics_token",
     "shutdown_drain_seconds",
+    "otlp_endpoint",
+    "trace_level",
 ];
 
 /// A type error from the layers, reworded to name the variable a user would set.

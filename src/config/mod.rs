@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use keys::name_the_setting;
 pub use limits::{Quota, RateLimitSettings};
-pub use operations::{MetricsSettings, OperationsSettings};
+pub use operations::{MetricsSettings, OperationsSettings, TraceLevel, TraceSettings};
 use secret::resolve_jwt_secret;
 pub use urls::{Backend, backend_of, redact_url, sqlite_file};
 pub use worker::WorkerSettings;
@@ -78,6 +78,8 @@ struct RawSettings {
     metrics_listen: String,
     metrics_token: String,
     shutdown_drain_seconds: u64,
+    otlp_endpoint: String,
+    trace_level: String,
 }
 
 /// Validated settings. `jwt_secret` is resolved (explicit, or generated and kept beside the
@@ -207,11 +209,8 @@ impl Settings {
             .set_default("views_enabled", true)?
             .set_default("views_retention_months", 12)?
             .set_default("report_retention_hours", 168)?
-            .set_default("webhook_allow_hosts", "")?
-            .set_default("metrics_enabled", true)?
-            .set_default("metrics_listen", "")?
-            .set_default("metrics_token", "")?
-            .set_default("shutdown_drain_seconds", 1)?;
+            .set_default("webhook_allow_hosts", "")?;
+        builder = operations::defaults(builder)?;
         builder = match &file {
             Some(path) => builder.add_source(config::File::with_name(path).required(true)),
             None => builder.add_source(config::File::with_name("quire.toml").required(false)),
@@ -351,6 +350,7 @@ impl Settings {
         let operations = OperationsSettings::parse(
             (raw.metrics_enabled, &raw.metrics_listen, &raw.metrics_token),
             raw.shutdown_drain_seconds,
+            (&raw.otlp_endpoint, &raw.trace_level),
         )?;
         let jwt_secret = resolve_jwt_secret(raw.jwt_secret, env, &raw.database_url, backend)?;
         // A credentialed cross-origin request is only possible for listed origins; a session

@@ -1,10 +1,12 @@
-//! The settings of operating Quire: where `/metrics` is served and who may read it, and how a
-//! shutdown drains.
+//! The settings of operating Quire: where `/metrics` is served and who may read it, where traces
+//! go, and how a shutdown drains.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use config::ConfigBuilder;
+use config::builder::DefaultState;
 
 /// The shortest `QUIRE_METRICS_TOKEN` accepted: a bearer secret, not a password to remember.
 const MIN_TOKEN_CHARS: usize = 16;
@@ -15,6 +17,23 @@ pub struct OperationsSettings {
     /// After SIGTERM or SIGINT, how long `/health/ready` answers 503 while requests are still
     /// served, so that load balancers stop sending traffic before the listener closes.
     pub shutdown_drain: Duration,
+    pub traces: TraceSettings,
+}
+
+/// Where spans go: nowhere unless `QUIRE_OTLP_ENDPOINT` names a collector.
+#[derive(Debug, Clone)]
+pub struct TraceSettings {
+    /// The collector's OTLP/HTTP base URL (traces are posted to `/v1/traces` under it).
+    pub otlp_endpoint: Option<String>,
+    pub level: TraceLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceLevel {
+    /// A span per request and per job run.
+    Info,
+    /// Also one per database statement.
+    Debug,
 }
 
 #[derive(Clone)]
@@ -45,10 +64,24 @@ impl std::fmt::Debug for MetricsSettings {
     }
 }
 
+/// The defaults of the settings parsed here.
+pub(super) fn defaults(
+    builder: ConfigBuilder<DefaultState>,
+) -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
+    builder
+        .set_default("metrics_enabled", true)?
+        .set_default("metrics_listen", "")?
+        .set_default("metrics_token", "")?
+        .set_default("shutdown_drain_seconds", 1)?
+        .set_default("otlp_endpoint", "")?
+        .set_default("trace_level", "info")
+}
+
 impl OperationsSettings {
     pub(super) fn parse(
         (metrics_enabled, metrics_listen, metrics_token): (bool, &str, &str),
         shutdown_drain_seconds: u64,
+        (otlp_endpoint, trace_level): (&str, &str),
     ) -> anyhow::Result<Self> {
         let listen = match metrics_listen.trim() {
             "" => None,
@@ -75,6 +108,32 @@ impl OperationsSettings {
                 token,
             },
             shutdown_drain: Duration::from_secs(shutdown_drain_seconds),
+            traces: TraceSettings::parse(otlp_endpoint, trace_level)?,
+        })
+    }
+}
+
+impl TraceSettings {
+    fn parse(endpoint: &str, level: &str) -> anyhow::Result<Self> {
+        let otlp_endpoint = match endpoint.trim() {
+            "" => None,
+            endpoint => {
+                let uri: axum::http::Uri = endpoint.parse().ok().filter(|uri: &axum::http::Uri| {
+                    matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some()
+                }).with_context(|| {
+                    format!("QUIRE_OTLP_ENDPOINT must be a collector's http(s) URL like http://otel-collector:4318, got `{endpoint}`")
+                })?;
+                Some(uri.to_string())
+            }
+        };
+        let level = match level.trim().to_ascii_lowercase().as_str() {
+            "info" => TraceLevel::Info,
+            "debug" => TraceLevel::Debug,
+            other => bail!("QUIRE_TRACE_LEVEL must be `info` or `debug`, got `{other}`"),
+        };
+        Ok(TraceSettings {
+            otlp_endpoint,
+            level,
         })
     }
 }

@@ -1,10 +1,11 @@
 //! The outermost layer: every request gets an id (the caller's `x-request-id` when it is a
 //! reasonable one, else a fresh UUID), the response carries it back, one JSON log line
 //! records the request with its id (never headers or bodies, which may hold tokens and
-//! passwords), and the request metric is recorded by route template ([`RouteLabelLayer`]
-//! hands the template out from inside the router). One layer with one boxed future instead of three (`SetRequestId`,
-//! `PropagateRequestId` and a `from_fn` logger): the stack's fixed cost per request is what
-//! the `ceiling` benchmark measures.
+//! passwords), the request metric is recorded by route template ([`RouteLabelLayer`] hands the
+//! template out from inside the router), and when traces are exported the request runs in a
+//! span with its id, route and status. One layer with one boxed future instead of three
+//! (`SetRequestId`, `PropagateRequestId` and a `from_fn` logger): the stack's fixed cost per
+//! request is what the `ceiling` benchmark measures.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -17,6 +18,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, Response};
 use futures::future::BoxFuture;
 use tower::{Layer, Service};
+use tracing::Instrument;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 /// A longer id from a caller is replaced: it would only bloat every log line.
@@ -26,6 +28,8 @@ const MAX_REQUEST_ID_BYTES: usize = 128;
 pub struct ObserveLayer {
     /// Record `quire_http_request_duration_seconds` (off: no metric work per request).
     pub metrics: bool,
+    /// Run each request in a `request` span (on when traces are exported).
+    pub traces: bool,
 }
 
 impl<S> Layer<S> for ObserveLayer {
@@ -35,6 +39,7 @@ impl<S> Layer<S> for ObserveLayer {
         Observe {
             inner,
             metrics: self.metrics,
+            traces: self.traces,
         }
     }
 }
@@ -43,6 +48,7 @@ impl<S> Layer<S> for ObserveLayer {
 pub struct Observe<S> {
     inner: S,
     metrics: bool,
+    traces: bool,
 }
 
 impl<S, B> Service<Request> for Observe<S>
@@ -71,12 +77,21 @@ where
         };
         let log = tracing::enabled!(target: "quire::http", tracing::Level::INFO)
             .then(|| (request.method().clone(), request.uri().path().to_owned()));
-        let metered = self.metrics.then(|| method_label(request.method()));
-        let response = self.inner.call(request);
-        Box::pin(async move {
+        let method = method_label(request.method());
+        let metered = self.metrics.then_some(method);
+        let span = self.traces.then(|| request_span(&request, &request_id));
+        let response = match &span {
+            Some(span) => span.in_scope(|| self.inner.call(request)),
+            None => self.inner.call(request),
+        };
+        let traced = span.clone().map(|span| (span, method));
+        let answer = async move {
             let Ok(mut response) = response.await;
             if let Some(method) = metered {
                 record_metric(method, &response, started);
+            }
+            if let Some((span, method)) = traced {
+                record_outcome(&span, method, &response);
             }
             if let Some((method, path)) = log {
                 let status = response.status().as_u16();
@@ -88,7 +103,43 @@ where
             }
             response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
             Ok(response)
-        })
+        };
+        match span {
+            Some(span) => Box::pin(answer.instrument(span)),
+            None => Box::pin(answer),
+        }
+    }
+}
+
+/// Named like OpenTelemetry's HTTP server spans (`{method} {route}` once the route is known),
+/// continuing the caller's trace when it sent a `traceparent`.
+fn request_span(request: &Request, request_id: &HeaderValue) -> tracing::Span {
+    let method = method_label(request.method());
+    let span = tracing::info_span!(
+        target: "quire::http",
+        "request",
+        otel.name = method,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = method,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        url.path = request.uri().path(),
+        request_id = request_id.to_str().unwrap_or_default(),
+    );
+    crate::telemetry::otlp::continue_callers_trace(&span, request.headers());
+    span
+}
+
+fn record_outcome<B>(span: &tracing::Span, method: &str, response: &Response<B>) {
+    let status = response.status();
+    span.record("http.response.status_code", i64::from(status.as_u16()));
+    if let Some(route) = response.extensions().get::<MatchedPath>() {
+        span.record("http.route", route.as_str());
+        crate::telemetry::otlp::rename(span, format!("{method} {}", route.as_str()));
+    }
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
     }
 }
 

@@ -11,6 +11,7 @@ use futures::FutureExt;
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::kinds::{self, Kind};
 use super::schedule::{self, SCHEDULES};
@@ -189,11 +190,24 @@ async fn run_one(context: &Context, job: jobs::Model, batch: &Batch, finished: &
         return;
     };
     let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
+    let span = tracing::info_span!(
+        target: "quire::jobs",
+        "job",
+        otel.name = format!("job {}", kind.name()),
+        otel.status_code = tracing::field::Empty,
+        job.id = job.id,
+        job.kind = kind.name(),
+        job.attempt = job.attempts,
+    );
     let started = std::time::Instant::now();
     let outcome = AssertUnwindSafe(kinds::run(context, kind, &payload, &job))
         .catch_unwind()
+        .instrument(span.clone())
         .await
         .unwrap_or_else(|_| Err("the job panicked".to_owned()));
+    if outcome.is_err() {
+        span.record("otel.status_code", "ERROR");
+    }
     let took = started.elapsed().as_secs_f64();
     let took_ms = took * 1000.0;
     let counted = if outcome.is_ok() {

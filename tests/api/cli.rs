@@ -172,6 +172,9 @@ fn bad_settings_stop_start_up_naming_the_setting() {
         ("QUIRE_RATE_LIMITS_ENABLED", "sometimes"),
         ("QUIRE_TRUSTED_PROXIES", "10.0.0.0/40"),
         ("QUIRE_SESSIONS_ENABLED", "maybe"),
+        ("QUIRE_OTLP_ENDPOINT", "collector:4318"),
+        ("QUIRE_OTLP_ENDPOINT", "ftp://collector"),
+        ("QUIRE_TRACE_LEVEL", "verbose"),
     ] {
         let output = quire(dir.path())
             .arg("migrate")

@@ -27,6 +27,7 @@ mod sessions;
 mod support;
 mod timeouts;
 mod tokens;
+mod traces;
 mod users;
 mod views;
 mod webhooks;
