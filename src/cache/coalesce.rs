@@ -66,6 +66,9 @@ impl VersionReads {
 /// repeats until nothing waits.
 async fn send_reads(queue: Arc<Mutex<Queue>>, mut connection: ConnectionManager) {
     loop {
+        // Requests already runnable on this worker queue their reads first: fewer, fuller
+        // round trips, at no cost when the server is quiet.
+        tokio::task::yield_now().await;
         let batch = {
             let mut queue = queue.lock().unwrap_or_else(|e| e.into_inner());
             if queue.waiting.is_empty() {
