@@ -1,229 +1,16 @@
-//! The scenarios and the fixed-concurrency load loop.
+//! The fixed-concurrency load loop, the write stream beside it, and what a run measured.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use rand::Rng;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde::Serialize;
-use serde_json::json;
 
-use crate::seed::{Fixture, PASSWORD};
-
-/// Distinguishes this run's created articles from every earlier run's.
-static RUN_ID: LazyLock<String> = LazyLock::new(|| {
-    let mut rng = rand::rng();
-    (0..8)
-        .map(|_| char::from(rng.random_range(b'a'..=b'z')))
-        .collect()
-});
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scenario {
-    Tags,
-    ArticlesList,
-    ArticlesByTag,
-    Article,
-    Comments,
-    Feed,
-    User,
-    CreateArticle,
-    Login,
-    Ceiling,
-    GraphqlArticles,
-    /// The reads of `mixed` alone: its baseline in the same run.
-    MixedReads,
-    /// Reads (`articles`, `articles_by_tag`, `article`, `comments`, `feed` in turn) while a
-    /// steady stream of writes (create, favorite or unfavorite, comment) goes on.
-    Mixed,
-}
-
-/// The reads `mixed` and `mixed_reads` rotate through.
-const MIXED_READS: [Scenario; 5] = [
-    Scenario::ArticlesList,
-    Scenario::ArticlesByTag,
-    Scenario::Article,
-    Scenario::Comments,
-    Scenario::Feed,
-];
-
-/// The GraphQL scenario's query: a page of 20 articles with their authors, the viewer's
-/// flags, tags and the first 5 comments of each with their authors.
-const GRAPHQL_ARTICLES: &str = "{ articles(first: 20) { totalCount edges { node { \
-    slug title description body tagList createdAt favorited favoritesCount \
-    author { username image following } \
-    comments(first: 5) { id body createdAt author { username image following } } } } } }";
-
-/// One request of a scenario.
-struct Call {
-    method: Method,
-    path: String,
-    token: Option<String>,
-    body: Option<serde_json::Value>,
-    expect: StatusCode,
-    /// A GraphQL answer is 200 even when it failed: its body must hold no `errors`.
-    graphql: bool,
-}
-
-impl Call {
-    fn succeeded(&self, status: StatusCode, body: &[u8]) -> bool {
-        status == self.expect
-            && !(self.graphql && body.windows(8).any(|window| window == b"\"errors\""))
-    }
-}
-
-impl Scenario {
-    pub fn all() -> Vec<Scenario> {
-        use Scenario::*;
-        vec![
-            Ceiling,
-            Tags,
-            ArticlesList,
-            ArticlesByTag,
-            Article,
-            Comments,
-            Feed,
-            User,
-            CreateArticle,
-            Login,
-            GraphqlArticles,
-            MixedReads,
-            Mixed,
-        ]
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Scenario::Tags => "tags",
-            Scenario::ArticlesList => "articles",
-            Scenario::ArticlesByTag => "articles_by_tag",
-            Scenario::Article => "article",
-            Scenario::Comments => "comments",
-            Scenario::Feed => "feed",
-            Scenario::User => "user",
-            Scenario::CreateArticle => "create_article",
-            Scenario::Login => "login",
-            Scenario::Ceiling => "ceiling",
-            Scenario::GraphqlArticles => "graphql_articles",
-            Scenario::MixedReads => "mixed_reads",
-            Scenario::Mixed => "mixed",
-        }
-    }
-
-    /// The `n`-th request of this scenario; `page_bytes` sizes the ceiling response.
-    fn call(self, fixture: &Fixture, n: u64, page_bytes: usize) -> Call {
-        let n = n as usize;
-        let user = &fixture.users[n % fixture.users.len()];
-        let slug = &fixture.slugs[n % fixture.slugs.len()];
-        let get = |path: String, token: Option<&str>| Call {
-            method: Method::GET,
-            path,
-            token: token.map(str::to_owned),
-            body: None,
-            expect: StatusCode::OK,
-            graphql: false,
-        };
-        match self {
-            Scenario::MixedReads | Scenario::Mixed => {
-                MIXED_READS[n % MIXED_READS.len()].call(fixture, (n / MIXED_READS.len()) as u64, 0)
-            }
-            Scenario::Tags => get("/api/tags".into(), None),
-            Scenario::ArticlesList => get("/api/articles?limit=20".into(), None),
-            Scenario::ArticlesByTag => get(
-                format!(
-                    "/api/articles?tag={}",
-                    fixture.top_tags[n % fixture.top_tags.len()]
-                ),
-                None,
-            ),
-            Scenario::Article => get(format!("/api/articles/{slug}"), None),
-            Scenario::Comments => get(format!("/api/articles/{slug}/comments"), None),
-            Scenario::Feed => get("/api/articles/feed".into(), Some(&user.token)),
-            Scenario::User => get("/api/user".into(), Some(&user.token)),
-            Scenario::Ceiling => get(format!("/bench/ceiling?bytes={page_bytes}"), None),
-            Scenario::CreateArticle => Call {
-                method: Method::POST,
-                path: "/api/articles".into(),
-                token: Some(user.token.clone()),
-                body: Some(json!({"article": {
-                    // Unique across requests, targets and runs: some servers refuse a title
-                    // (or its slug) that exists already.
-                    "title": format!("Load test article {} {n}", *RUN_ID),
-                    "description": "Written by the benchmark",
-                    "body": "A short body written under load.",
-                    "tagList": ["benchmark"]
-                }})),
-                expect: StatusCode::CREATED,
-                graphql: false,
-            },
-            Scenario::Login => Call {
-                method: Method::POST,
-                path: "/api/users/login".into(),
-                token: None,
-                body: Some(json!({"user": {"email": user.email, "password": PASSWORD}})),
-                expect: StatusCode::OK,
-                graphql: false,
-            },
-            Scenario::GraphqlArticles => Call {
-                method: Method::POST,
-                path: "/graphql".into(),
-                token: Some(user.token.clone()),
-                body: Some(json!({ "query": GRAPHQL_ARTICLES })),
-                expect: StatusCode::OK,
-                graphql: true,
-            },
-        }
-    }
-}
-
-/// The `k`-th write of the `mixed` stream: a new article, a favorite (or, every other time
-/// round, its removal, so counts stay bounded) or a comment.
-fn mixed_write(fixture: &Fixture, k: u64) -> Call {
-    let k = k as usize;
-    let user = &fixture.users[k % fixture.users.len()];
-    let slug = &fixture.slugs[(k * 7) % fixture.slugs.len()];
-    let call = |method: Method, path: String, body: serde_json::Value, expect: StatusCode| Call {
-        method,
-        path,
-        token: Some(user.token.clone()),
-        body: Some(body),
-        expect,
-        graphql: false,
-    };
-    match k % 3 {
-        0 => call(
-            Method::POST,
-            "/api/articles".into(),
-            json!({"article": {
-                "title": format!("Mixed load article {} {k}", *RUN_ID),
-                "description": "Written by the benchmark",
-                "body": "A short body written while others read.",
-                "tagList": [fixture.top_tags[k % fixture.top_tags.len()]]
-            }}),
-            StatusCode::CREATED,
-        ),
-        1 if (k / 3).is_multiple_of(2) => call(
-            Method::POST,
-            format!("/api/articles/{slug}/favorite"),
-            json!({}),
-            StatusCode::OK,
-        ),
-        1 => call(
-            Method::DELETE,
-            format!("/api/articles/{slug}/favorite"),
-            json!({}),
-            StatusCode::OK,
-        ),
-        _ => call(
-            Method::POST,
-            format!("/api/articles/{slug}/comments"),
-            json!({"comment": {"body": "A comment written while others read."}}),
-            StatusCode::OK,
-        ),
-    }
-}
+use crate::process::Monitor;
+use crate::scenario::{Call, Scenario, mixed_write};
+use crate::seed::Fixture;
 
 /// Sends `rate` writes a second until `until`; returns how many succeeded and failed.
 async fn write_stream(
@@ -264,13 +51,43 @@ async fn cache_counters(client: &reqwest::Client, base: &str) -> Option<(u64, u6
     Some((counters["hits"].as_u64()?, counters["misses"].as_u64()?))
 }
 
-pub struct Plan {
+pub struct Plan<'a> {
     pub concurrency: usize,
     /// Writes per second during `mixed`.
     pub write_rate: f64,
     pub warmup: Duration,
     pub duration: Duration,
     pub max_requests: u64,
+    /// Run as the measurement starts and ends (`--on-phase`).
+    pub on_phase: Option<&'a str>,
+    pub target: &'a str,
+}
+
+impl Plan<'_> {
+    fn phase_hook(
+        &self,
+        scenario: Scenario,
+        phase: &str,
+        requests: Option<u64>,
+    ) -> anyhow::Result<()> {
+        let Some(command) = self.on_phase else {
+            return Ok(());
+        };
+        let mut hook = std::process::Command::new("sh");
+        hook.args(["-c", command])
+            .env("BENCH_PHASE", phase)
+            .env("BENCH_TARGET", self.target)
+            .env("BENCH_SCENARIO", scenario.name());
+        if let Some(requests) = requests {
+            hook.env("BENCH_REQUESTS", requests.to_string());
+        }
+        let status = hook.status()?;
+        anyhow::ensure!(
+            status.success(),
+            "--on-phase command failed ({status}) at {phase}"
+        );
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -282,6 +99,9 @@ pub struct Stats {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub bytes_per_response: u64,
+    /// The server's CPU time per request during the measurement (a server on this machine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_cpu_us_per_request: Option<f64>,
     /// Hits among the server's cache lookups during the measurement (servers that report them).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_hit_ratio: Option<f64>,
@@ -327,7 +147,8 @@ pub async fn run(
     page_base: &str,
     scenario: Scenario,
     fixture: &Fixture,
-    plan: &Plan,
+    plan: &Plan<'_>,
+    server: &Monitor,
 ) -> anyhow::Result<Option<Stats>> {
     let page_bytes = send(
         client,
@@ -369,6 +190,8 @@ pub async fn run(
     )
     .await?;
     let counters_before = cache_counters(client, base).await;
+    plan.phase_hook(scenario, "start", None)?;
+    let cpu_before = server.cpu_micros();
     let started = Instant::now();
     let workers = phase(
         client,
@@ -381,6 +204,11 @@ pub async fn run(
     )
     .await?;
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu_used = cpu_before
+        .zip(server.cpu_micros())
+        .map(|(before, after)| after.saturating_sub(before));
+    let measured = workers.iter().map(|worker| worker.requests).sum();
+    plan.phase_hook(scenario, "end", Some(measured))?;
     let cache_hit_ratio = match (counters_before, cache_counters(client, base).await) {
         (Some((hits0, misses0)), Some((hits1, misses1))) => {
             let (hits, misses) = (hits1 - hits0, misses1 - misses0);
@@ -413,6 +241,9 @@ pub async fn run(
         p99_ms: ms(latencies.value_at_quantile(0.99)),
         max_ms: ms(latencies.max()),
         bytes_per_response: bytes.checked_div(requests).unwrap_or(0),
+        server_cpu_us_per_request: cpu_used
+            .filter(|_| requests > 0)
+            .map(|micros| micros as f64 / requests as f64),
         cache_hit_ratio,
         writes_per_second,
         write_errors,
@@ -425,7 +256,7 @@ async fn phase(
     base: &str,
     scenario: Scenario,
     fixture: &Fixture,
-    plan: &Plan,
+    plan: &Plan<'_>,
     length: Duration,
     page_bytes: usize,
 ) -> anyhow::Result<Vec<Worker>> {

@@ -4,16 +4,17 @@
 mod bare;
 mod jobs;
 mod load;
-mod rss;
+mod process;
+mod report;
+mod scenario;
 mod seed;
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use serde::Serialize;
 
-use load::{Scenario, Stats};
+use scenario::Scenario;
 
 #[derive(Parser, Debug)]
 #[command(about = "Load benchmark for Quire and any other RealWorld API server")]
@@ -65,6 +66,11 @@ struct Args {
     /// Upper bound on requests per scenario and target, whatever the duration.
     #[arg(long, default_value_t = 2_000_000)]
     max_requests: u64,
+    /// A shell command run as each measurement starts and ends, for profilers
+    /// (`callgrind_control`, `perf`): `BENCH_PHASE` is `start` or `end`, `BENCH_TARGET`,
+    /// `BENCH_SCENARIO`, and at the end `BENCH_REQUESTS`, are in its environment.
+    #[arg(long)]
+    on_phase: Option<String>,
     /// Only these scenarios (comma-separated names).
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
@@ -92,26 +98,6 @@ struct Target {
     base: String,
     /// Serves the ceiling scenario only (the bare server).
     ceiling_only: bool,
-}
-
-#[derive(Serialize)]
-struct Row {
-    scenario: String,
-    target: String,
-    #[serde(flatten)]
-    stats: Option<Stats>,
-}
-
-#[derive(Serialize)]
-struct Report {
-    date: String,
-    cores: usize,
-    concurrency: usize,
-    duration_s: f64,
-    warmup_s: f64,
-    seed: seed::SeedSize,
-    rows: Vec<Row>,
-    peak_rss_kib: Vec<(String, Option<u64>)>,
 }
 
 fn parse_target(raw: &str, allow_remote: bool) -> anyhow::Result<Target> {
@@ -206,7 +192,7 @@ async fn main() -> anyhow::Result<()> {
         let started = std::time::Instant::now();
         fixtures.push(seed::seed(&client, &target.base, &size).await?);
         eprintln!("  seeded in {:.1}s", started.elapsed().as_secs_f64());
-        monitors.push(rss::Monitor::start(&target.base));
+        monitors.push(process::Monitor::start(&target.base));
     }
     let bare_server = if args.bare {
         let server = bare::start().await?;
@@ -216,7 +202,7 @@ async fn main() -> anyhow::Result<()> {
             ceiling_only: true,
         });
         fixtures.push(fixtures[0].clone());
-        monitors.push(rss::Monitor::start(&server.base));
+        monitors.push(process::Monitor::start(&server.base));
         Some(server)
     } else {
         None
@@ -247,6 +233,8 @@ async fn main() -> anyhow::Result<()> {
                 warmup,
                 duration,
                 max_requests: args.max_requests,
+                on_phase: args.on_phase.as_deref(),
+                target: &target.name,
             };
             let page_base = if target.ceiling_only {
                 &targets[0].base
@@ -260,6 +248,7 @@ async fn main() -> anyhow::Result<()> {
                 *scenario,
                 &fixtures[t],
                 &plan,
+                &monitors[t],
             )
             .await?;
             match &stats {
@@ -278,7 +267,7 @@ async fn main() -> anyhow::Result<()> {
                     target.name
                 ),
             }
-            rows.push(Row {
+            rows.push(report::Row {
                 scenario: scenario.name().to_owned(),
                 target: target.name.clone(),
                 stats,
@@ -292,7 +281,7 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     drop(bare_server);
 
-    let report = Report {
+    let report = report::Report {
         date: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
         cores: std::thread::available_parallelism()
             .map(|n| n.get())
@@ -304,7 +293,7 @@ async fn main() -> anyhow::Result<()> {
         rows,
         peak_rss_kib,
     };
-    print_markdown(&report, &targets, &scenarios);
+    report::print_markdown(&report, &targets, &scenarios);
     let out = args.out.unwrap_or_else(|| {
         format!(
             "bench/results/bench-{}.json",
@@ -326,110 +315,6 @@ async fn main() -> anyhow::Result<()> {
         bail!("{errors} requests failed their status check");
     }
     Ok(())
-}
-
-fn print_markdown(report: &Report, targets: &[Target], scenarios: &[Scenario]) {
-    println!(
-        "\n{} · {} cores · concurrency {} · {:.0}s per scenario after {:.0}s warm-up\n",
-        report.date, report.cores, report.concurrency, report.duration_s, report.warmup_s
-    );
-    println!("| scenario | target | req/s | p50 ms | p99 ms | errors | bytes/resp |");
-    println!("|---|---|---:|---:|---:|---:|---:|");
-    for row in &report.rows {
-        match &row.stats {
-            Some(s) => println!(
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
-                row.scenario,
-                row.target,
-                s.requests_per_second,
-                s.p50_ms,
-                s.p99_ms,
-                s.errors,
-                s.bytes_per_response
-            ),
-            None => println!("| {} | {} | n/a | | | | |", row.scenario, row.target),
-        }
-    }
-    print_mixed(report, targets);
-    for (name, rss) in &report.peak_rss_kib {
-        match rss {
-            Some(kib) => println!("\nPeak RSS of {name}: {:.1} MiB", *kib as f64 / 1024.0),
-            None => {
-                println!("\nPeak RSS of {name}: unknown (server process not found on this machine)")
-            }
-        }
-    }
-    // Every other target against the first, one column each.
-    if let [first, others @ ..] = targets
-        && !others.is_empty()
-    {
-        let headings: Vec<String> = others
-            .iter()
-            .map(|t| format!("{} / {}", first.name, t.name))
-            .collect();
-        println!("\n| scenario | {} (req/s) |", headings.join(" | "));
-        println!("|---|{}", "---:|".repeat(others.len()));
-        for scenario in scenarios {
-            let rate = |t: &Target| {
-                report
-                    .rows
-                    .iter()
-                    .find(|r| r.scenario == scenario.name() && r.target == t.name)
-                    .and_then(|r| r.stats.as_ref())
-                    .map(|s| s.requests_per_second)
-            };
-            let ratios: Vec<String> = others
-                .iter()
-                .map(|other| match (rate(first), rate(other)) {
-                    (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
-                    _ => "n/a".to_owned(),
-                })
-                .collect();
-            println!("| {} | {} |", scenario.name(), ratios.join(" | "));
-        }
-    }
-}
-
-/// What writes cost the reads: `mixed` against `mixed_reads` per target, with hit ratios.
-fn print_mixed(report: &Report, targets: &[Target]) {
-    let stats = |scenario: &str, target: &str| {
-        report
-            .rows
-            .iter()
-            .find(|r| r.scenario == scenario && r.target == target)
-            .and_then(|r| r.stats.as_ref())
-    };
-    let mut header = false;
-    for target in targets {
-        let (Some(quiet), Some(busy)) = (
-            stats("mixed_reads", &target.name),
-            stats("mixed", &target.name),
-        ) else {
-            continue;
-        };
-        if !header {
-            println!(
-                "\n| target | reads/s, no writes | reads/s while writing | ratio | writes/s | p99 ms | hit ratio (no writes → writing) |"
-            );
-            println!("|---|---:|---:|---:|---:|---:|---:|");
-            header = true;
-        }
-        let ratio = |s: &Stats| {
-            s.cache_hit_ratio
-                .map_or_else(|| "n/a".to_owned(), |r| format!("{:.1}%", r * 100.0))
-        };
-        println!(
-            "| {} | {:.0} | {:.0} | {:.2} | {:.1} | {:.2} | {} → {} |",
-            target.name,
-            quiet.requests_per_second,
-            busy.requests_per_second,
-            busy.requests_per_second / quiet.requests_per_second.max(f64::MIN_POSITIVE),
-            busy.writes_per_second.unwrap_or_default(),
-            busy.p99_ms,
-            ratio(quiet),
-            ratio(busy)
-        );
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,9 @@
-//! Peak resident memory of a local server, found by the port it listens on (Linux /proc).
+//! A local server's process, found by the port it listens on (Linux /proc): its peak resident
+//! memory and the CPU time it has used, so a scenario can report what a request cost the server
+//! apart from how many the machine managed (which swings with everything else running on it).
+
+/// Linux reports CPU time in USER_HZ ticks, 100 a second on every architecture it runs on.
+const MICROS_PER_TICK: u64 = 10_000;
 
 pub struct Monitor {
     pid: Option<u32>,
@@ -62,5 +67,18 @@ impl Monitor {
     /// The kernel's high-water mark of the server's resident set (KiB), read at the end.
     pub fn finish(self) -> Option<u64> {
         status_kib(self.pid?, "VmHWM:")
+    }
+
+    /// User and system CPU time of every thread of the server so far, in microseconds (to the
+    /// kernel's 10 ms tick: use it over seconds of load).
+    pub fn cpu_micros(&self) -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid?)).ok()?;
+        // Fields after the command name (which may hold spaces) in parentheses: utime and stime
+        // are the 14th and 15th of the line, the 12th and 13th after it.
+        let after_name = &stat[stat.rfind(')')? + 1..];
+        let mut fields = after_name.split_whitespace().skip(11);
+        let user: u64 = fields.next()?.parse().ok()?;
+        let system: u64 = fields.next()?.parse().ok()?;
+        Some((user + system) * MICROS_PER_TICK)
     }
 }
