@@ -15,6 +15,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 use quire::app;
 use quire::config::Settings;
+use quire::domain::oauth_clients::command::OauthClientCommand;
 use quire::jobs::command::JobsCommand;
 use quire::state::AppState;
 use quire::{db, seed, telemetry};
@@ -40,6 +41,9 @@ enum Command {
     /// Inspect and manage the job queue.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Register, list and remove third-party applications (OAuth2 clients).
+    #[command(subcommand)]
+    OauthClient(OauthClientCommand),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Insert a realistic demo data set in bulk.
@@ -97,6 +101,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Jobs(command) => {
             let db = db::open_migrated(&settings).await?;
             quire::jobs::command::run(&db, command).await
+        }
+        Command::OauthClient(command) => {
+            let db = db::open_migrated(&settings).await?;
+            quire::domain::oauth_clients::command::run(&db, command).await
         }
         Command::Migrate => {
             let db = db::connect(&settings).await?;

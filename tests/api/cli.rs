@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::support::{PASSWORD, free_port, unique};
 
-fn quire(dir: &std::path::Path) -> Command {
+pub(crate) fn quire(dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_quire"));
     command.current_dir(dir).env("QUIRE_LOG", "warn");
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("QUIRE_")) {

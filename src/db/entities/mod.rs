@@ -9,6 +9,7 @@ pub mod favorites;
 pub mod follows;
 pub mod job_ticks;
 pub mod jobs;
+pub mod oauth_clients;
 pub mod refresh_tokens;
 pub mod report_chunks;
 pub mod reports;

@@ -8,6 +8,7 @@ mod m004_jobs;
 mod m005_webhooks_reports;
 mod m006_article_views;
 mod m007_view_counts;
+mod m008_oauth_clients;
 
 use sea_orm_migration::prelude::*;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m005_webhooks_reports::WebhooksReports),
             Box::new(m006_article_views::ArticleViews),
             Box::new(m007_view_counts::ViewCounts),
+            Box::new(m008_oauth_clients::OauthClients),
         ]
     }
 }
