@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
     let mut routes = Router::new()
         .merge(api::rest::router())
         .merge(api::graphql::router(&state))
+        .merge(api::oauth::router())
         .route("/", get(pages::landing))
         .route("/health/live", get(pages::live))
         .route("/health/ready", get(pages::ready));

@@ -19,6 +19,14 @@ pub enum Error {
     /// An unsafe request authenticated by the session cookie failed the CSRF check.
     #[error("csrf: {0}")]
     Csrf(&'static str),
+    /// An OAuth2 access token without the scope (named) an operation needs: 403 with
+    /// `WWW-Authenticate: Bearer error="insufficient_scope"` (RFC 6750 §3.1).
+    #[error("insufficient scope: needs {0}")]
+    InsufficientScope(&'static str),
+    /// A request of the OAuth2 protocol itself refused, with its registered error code
+    /// (RFC 6749 §4.1.2.1, §5.2; RFC 7009, RFC 7662).
+    #[error("oauth2 {code}: {description}", code = .0.as_str(), description = .1)]
+    OAuth(OAuthCode, std::borrow::Cow<'static, str>),
     /// The named thing does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -38,7 +46,39 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The error codes of the OAuth2 endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    UnsupportedResponseType,
+    InvalidScope,
+    AccessDenied,
+}
+
+impl OAuthCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthCode::InvalidRequest => "invalid_request",
+            OAuthCode::InvalidClient => "invalid_client",
+            OAuthCode::InvalidGrant => "invalid_grant",
+            OAuthCode::UnauthorizedClient => "unauthorized_client",
+            OAuthCode::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthCode::UnsupportedResponseType => "unsupported_response_type",
+            OAuthCode::InvalidScope => "invalid_scope",
+            OAuthCode::AccessDenied => "access_denied",
+        }
+    }
+}
+
 impl Error {
+    pub fn oauth(code: OAuthCode, description: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Error::OAuth(code, description.into())
+    }
+
     /// A validation error on one field.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         let mut errors = FieldErrors::new();

@@ -49,6 +49,7 @@ const KEYS: &[&str] = &[
     "shutdown_drain_seconds",
     "otlp_endpoint",
     "trace_level",
+    "public_url",
 ];
 
 /// A type error from the layers, reworded to name the variable a user would set.

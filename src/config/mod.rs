@@ -6,6 +6,7 @@ use std::time::Duration;
 
 mod keys;
 mod limits;
+mod oauth;
 mod operations;
 mod secret;
 mod urls;
@@ -80,6 +81,7 @@ struct RawSettings {
     shutdown_drain_seconds: u64,
     otlp_endpoint: String,
     trace_level: String,
+    public_url: String,
 }
 
 /// Validated settings. `jwt_secret` is resolved (explicit, or generated and kept beside the
@@ -127,6 +129,8 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     pub worker: WorkerSettings,
     pub operations: OperationsSettings,
+    /// `QUIRE_PUBLIC_URL`, the base of the URLs this server gives out (OAuth2 metadata).
+    pub public_url: Option<String>,
 }
 
 /// Limits and switches of the GraphQL API.
@@ -209,7 +213,8 @@ impl Settings {
             .set_default("views_enabled", true)?
             .set_default("views_retention_months", 12)?
             .set_default("report_retention_hours", 168)?
-            .set_default("webhook_allow_hosts", "")?;
+            .set_default("webhook_allow_hosts", "")?
+            .set_default("public_url", "")?;
         builder = operations::defaults(builder)?;
         builder = match &file {
             Some(path) => builder.add_source(config::File::with_name(path).required(true)),
@@ -391,6 +396,7 @@ impl Settings {
             rate_limits,
             worker,
             operations,
+            public_url: oauth::parse_public_url(&raw.public_url)?,
         })
     }
 }

@@ -3,6 +3,7 @@
 pub mod articles;
 pub mod cache_keys;
 pub mod input;
+pub mod oauth;
 pub mod oauth_clients;
 pub mod profiles;
 pub mod reports;

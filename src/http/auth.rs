@@ -1,5 +1,6 @@
-//! Who is asking: one resolution of the credentials — an `Authorization` header, or the
-//! session cookie (with its CSRF check) — for every API.
+//! Who is asking: one resolution of the credentials — an `Authorization` header (a JWT or an
+//! OAuth2 application's access token), or the session cookie (with its CSRF check) — for every
+//! API, and what an application's token may do on REST.
 
 use std::sync::Arc;
 
@@ -10,6 +11,9 @@ use axum::http::{HeaderMap, Method, header};
 use super::csrf;
 use crate::config::Settings;
 use crate::domain::Domain;
+use crate::domain::oauth::access::AppGrant;
+use crate::domain::oauth::store::ACCESS_PREFIX;
+use crate::domain::oauth_clients::Scope;
 use crate::error::Error;
 
 /// The viewer of a request. A token that fails verification is kept as such, so that an API
@@ -19,6 +23,9 @@ use crate::error::Error;
 pub enum Viewer {
     Anonymous,
     User(i64),
+    /// A third-party application's OAuth2 access token: it acts for its user (or for no one,
+    /// a client's own token) within its scopes.
+    App(AppGrant),
     Rejected(&'static str),
 }
 
@@ -28,15 +35,55 @@ impl Viewer {
         match self {
             Viewer::Anonymous => Ok(None),
             Viewer::User(id) => Ok(Some(id)),
+            Viewer::App(grant) => Ok(grant.user_id),
             Viewer::Rejected(reason) => Err(Error::Unauthorized(reason)),
         }
     }
 
     /// The viewer's id; an error unless signed in.
     pub fn required(self) -> Result<i64, Error> {
+        if let Viewer::App(AppGrant { user_id: None, .. }) = self {
+            return Err(Error::Forbidden(
+                "a client's own token (client_credentials) acts for no user",
+            ));
+        }
         self.optional()?.ok_or(Error::Unauthorized(
             "sign in first: send `Authorization: Token <jwt>`",
         ))
+    }
+
+    /// Refuses an application's token that lacks `scope` (any other viewer passes).
+    pub fn needs(self, scope: Scope) -> Result<(), Error> {
+        match self {
+            Viewer::App(grant) if !grant.scopes.contains(scope) => {
+                Err(Error::InsufficientScope(scope.name()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// What an application's token needs for a REST request: `read` to GET, `write` for
+    /// anything else, and `profile` for the account itself (its e-mail). The account's
+    /// credentials and the apps it authorized are not for applications at all.
+    fn permits_rest(self, method: &Method, path: &str) -> Result<(), Error> {
+        if !matches!(self, Viewer::App(_)) {
+            return Ok(());
+        }
+        if ["/api/auth/", "/api/session", "/api/user/authorizations"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix))
+        {
+            return Err(Error::Forbidden(
+                "an application's token cannot manage the account's sign-ins or authorizations",
+            ));
+        }
+        if path == "/api/user" {
+            self.needs(Scope::Profile)?;
+        }
+        match *method {
+            Method::GET | Method::HEAD => self.needs(Scope::Read),
+            _ => self.needs(Scope::Write),
+        }
     }
 
     /// Resolves the request's credentials: the `Authorization` header if sent, else the
@@ -50,6 +97,13 @@ impl Viewer {
         headers: &HeaderMap,
     ) -> Result<Viewer, Error> {
         match bearer_token(headers) {
+            Ok(Some(token)) if token.starts_with(ACCESS_PREFIX) => {
+                return match domain.app_grant(token).await {
+                    Ok(grant) => Ok(Viewer::App(grant)),
+                    Err(Error::Unauthorized(reason)) => Ok(Viewer::Rejected(reason)),
+                    Err(err) => Err(err),
+                };
+            }
             Ok(Some(token)) => {
                 return match domain.authenticate(token).await {
                     Ok(id) => Ok(Viewer::User(id)),
@@ -87,13 +141,15 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let settings = Arc::<Settings>::from_ref(state);
-        Viewer::resolve(
+        let viewer = Viewer::resolve(
             &Domain::from_ref(state),
             &settings,
             &parts.method,
             &parts.headers,
         )
-        .await
+        .await?;
+        viewer.permits_rest(&parts.method, parts.uri.path())?;
+        Ok(viewer)
     }
 }
 
@@ -137,6 +193,16 @@ where
 /// Whether the request carries no credentials at all: its answer depends on the data alone.
 pub fn is_anonymous(headers: &HeaderMap) -> bool {
     !headers.contains_key(header::AUTHORIZATION) && !headers.contains_key(header::COOKIE)
+}
+
+/// The application access token the request was sent with, if that is its credential: the
+/// account's `token` field echoes it to an application instead of minting a JWT, which would
+/// carry every right the application was not granted.
+pub fn app_token(headers: &HeaderMap) -> Option<&str> {
+    bearer_token(headers)
+        .ok()
+        .flatten()
+        .filter(|token| token.starts_with(ACCESS_PREFIX))
 }
 
 /// The token of an `Authorization: Token <jwt>` (or `Bearer <jwt>`) header, if one is sent.

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use cookie::{Cookie, SameSite};
 use subtle::ConstantTimeEq;
 
-use crate::config::Settings;
+use crate::config::{Environment, Settings};
 use crate::error::Error;
 
 pub const SESSION_COOKIE: &str = "quire_session";
@@ -38,6 +38,24 @@ pub fn is_unsafe(method: &Method) -> bool {
 
 /// Refuses a cross-site or tokenless unsafe request (403 `{"errors": {"csrf": [...]}}`).
 pub fn check(headers: &HeaderMap, settings: &Settings) -> Result<(), Error> {
+    let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+    check_token(headers, settings, sent)
+}
+
+/// The same check for an HTML form, which sends the token as a field
+/// ([`CSRF_FIELD`], as Django's forms do) instead of a header.
+pub fn check_form(
+    headers: &HeaderMap,
+    settings: &Settings,
+    sent: Option<&str>,
+) -> Result<(), Error> {
+    check_token(headers, settings, sent)
+}
+
+/// The name of the form field that carries the CSRF token.
+pub const CSRF_FIELD: &str = "csrfmiddlewaretoken";
+
+fn check_token(headers: &HeaderMap, settings: &Settings, sent: Option<&str>) -> Result<(), Error> {
     let text = |name| {
         headers
             .get(name)
@@ -56,7 +74,7 @@ pub fn check(headers: &HeaderMap, settings: &Settings) -> Result<(), Error> {
             "CSRF cookie not set: GET /api/session/csrf first",
         ));
     };
-    let Some(sent) = text(CSRF_HEADER) else {
+    let Some(sent) = sent else {
         return Err(Error::Csrf(
             "CSRF token missing: send the csrftoken cookie's value in X-CSRFToken",
         ));
@@ -78,6 +96,22 @@ fn origin_allowed(origin: &str, host: Option<&str>, settings: &Settings) -> bool
             .cors_origins
             .as_ref()
             .is_some_and(|allowed| allowed.iter().any(|a| a == origin))
+}
+
+/// The CSRF token of the request's cookie, if it is one we could have issued: URL-safe text of
+/// a sane length (anything else is replaced).
+pub fn issued_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, CSRF_COOKIE).filter(|token| {
+        token.len() <= 64
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// Cookies are marked `Secure` except in development, which may run on plain HTTP.
+pub fn secure_cookies(settings: &Settings) -> bool {
+    settings.env == Environment::Production
 }
 
 /// `Set-Cookie` for the session id: invisible to scripts, not sent on cross-site subrequests.

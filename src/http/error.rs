@@ -38,6 +38,25 @@ impl IntoResponse for Error {
                 response
             }
             Error::Forbidden(message) => error_response(StatusCode::FORBIDDEN, message),
+            Error::InsufficientScope(scope) => {
+                let mut response = (
+                    StatusCode::FORBIDDEN,
+                    Json(json!({ "errors": { "scope": [format!(
+                        "insufficient_scope: this token was not granted the `{scope}` scope"
+                    )] } })),
+                )
+                    .into_response();
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    insufficient_scope_challenge(scope),
+                );
+                response
+            }
+            Error::OAuth(code, description) => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "errors": { code.as_str(): [description] } })),
+            )
+                .into_response(),
             Error::Csrf(message) => (
                 StatusCode::FORBIDDEN,
                 Json(json!({ "errors": { "csrf": [message] } })),
@@ -61,4 +80,12 @@ impl IntoResponse for Error {
             }
         }
     }
+}
+
+/// `WWW-Authenticate` of a token that lacks `scope` (RFC 6750 §3).
+pub fn insufficient_scope_challenge(scope: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
+    ))
+    .expect("scope names are plain words")
 }

@@ -30,13 +30,18 @@ pub struct ClientIp(pub IpAddr);
 /// The client of a request whose peer is not known (only in-process calls have none).
 pub const UNKNOWN_CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
 
-/// The routes that sign someone in or create credentials: limited per client address.
+/// The routes that sign someone in, create credentials or try them: limited per client
+/// address.
 const AUTH_ROUTES: &[&str] = &[
     "/api/users",
     "/api/users/login",
     "/api/session",
     "/api/auth/token",
     "/api/auth/refresh",
+    "/oauth/login",
+    "/oauth/token",
+    "/oauth/revoke",
+    "/oauth/introspect",
 ];
 
 /// What the rate-limit layer needs: one `Arc` to clone per request, not the whole state.
@@ -102,7 +107,7 @@ pub fn worth_reporting(decision: &Decision) -> bool {
 /// The class a REST request spends; `None` for what is not limited here (GraphQL decides per
 /// operation, health checks and preflights are free).
 fn classify(method: &Method, path: &str) -> Option<Class> {
-    if !path.starts_with("/api/") {
+    if !path.starts_with("/api/") && !path.starts_with("/oauth/") {
         return None;
     }
     match *method {
@@ -163,6 +168,9 @@ pub fn address_key(ip: IpAddr) -> String {
 /// enough here: revocation is the handler's business), the browser session of a session
 /// cookie, else the client's address.
 pub fn requester_key(tokens: &TokenIssuer, headers: &HeaderMap, client: IpAddr) -> String {
+    if let Some(token) = super::auth::app_token(headers) {
+        return format!("app:{}", crate::cache::digest(&[token.as_bytes()]));
+    }
     if let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())

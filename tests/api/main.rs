@@ -14,6 +14,7 @@ mod http;
 mod indexes;
 mod jobs;
 mod memory;
+mod oauth;
 mod oauth_clients;
 mod openapi;
 mod operations;

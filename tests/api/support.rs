@@ -285,6 +285,39 @@ impl TestApp {
     }
 }
 
+/// A browser's cookie jar for one server, kept by hand (`name=value` pairs).
+#[derive(Default, Clone)]
+pub struct Jar(pub Vec<(String, String)>);
+
+impl Jar {
+    pub fn take(&mut self, response: &Response) {
+        for set in response.headers.get_all("set-cookie") {
+            let text = set.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.0.retain(|(known, _)| known != name);
+            if !value.is_empty() {
+                self.0.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 async fn into_response(response: reqwest::Response) -> Response {
     let status = response.status();
     let headers = response.headers().clone();

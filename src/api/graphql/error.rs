@@ -25,6 +25,13 @@ impl ErrorExtensions for Error {
             }
             Error::Unauthorized(reason) => ((*reason).to_owned(), "UNAUTHENTICATED"),
             Error::Forbidden(reason) => ((*reason).to_owned(), "FORBIDDEN"),
+            Error::InsufficientScope(scope) => (
+                format!("this token was not granted the `{scope}` scope"),
+                "INSUFFICIENT_SCOPE",
+            ),
+            Error::OAuth(code, description) => {
+                (format!("{}: {description}", code.as_str()), "BAD_REQUEST")
+            }
             Error::Csrf(reason) => ((*reason).to_owned(), "CSRF_FAILED"),
             Error::NotFound(what) => (format!("{what} not found"), "NOT_FOUND"),
             Error::Conflict(reason) => ((*reason).to_owned(), "CONFLICT"),
@@ -65,6 +72,19 @@ impl ErrorExtensions for Error {
 pub(super) fn request_failure(err: Error) -> HttpResponse {
     match err {
         Error::Csrf(reason) => request_error(StatusCode::FORBIDDEN, "CSRF_FAILED", reason),
+        Error::InsufficientScope(scope) => {
+            let mut response = request_error(
+                StatusCode::FORBIDDEN,
+                "INSUFFICIENT_SCOPE",
+                &format!("this token was not granted the `{scope}` scope"),
+            );
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                crate::http::error::insufficient_scope_challenge(scope),
+            );
+            response
+        }
+        Error::Forbidden(reason) => request_error(StatusCode::FORBIDDEN, "FORBIDDEN", reason),
         Error::Unavailable(reason) => request_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "SERVICE_UNAVAILABLE",

@@ -29,9 +29,10 @@ use axum::{Extension, Json, Router};
 use crate::cache::tracking;
 use crate::config::{GraphqlSettings, Settings};
 use crate::domain::Domain;
+use crate::domain::oauth_clients::Scope;
 use crate::error::Error;
 use crate::http::answer_cache::AnswerSlot;
-use crate::http::auth::{Viewer, is_anonymous};
+use crate::http::auth::{Viewer, app_token, is_anonymous};
 use crate::http::body::{read_json, starts_as_object};
 use crate::http::extract::QueryParams;
 use crate::http::rate_limit::{self, ClientIp, UNKNOWN_CLIENT};
@@ -39,6 +40,7 @@ use crate::state::AppState;
 use budget::ResponseBudget;
 use loaders::{ArticleBodies, LatestComments};
 use schema::{MutationRoot, QueryRoot};
+use types::AppCredential;
 
 pub type QuireSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -255,6 +257,11 @@ async fn answer(
         Ok(viewer) => viewer,
         Err(err) => return error::request_failure(err),
     };
+    if let (Viewer::App(_), Some(document)) = (viewer, &executed)
+        && let Err(err) = app_may_run(viewer, document, operation_name.as_deref())
+    {
+        return error::request_failure(err);
+    }
     // An anonymous query's answer depends on the data alone, so it is kept whole, as REST's
     // anonymous responses are, with the versions of what it read: a write is seen at once.
     let slot = match (is_anonymous(headers), operation) {
@@ -280,6 +287,10 @@ async fn answer(
     }
     let viewer_id = viewer.optional().ok().flatten();
     let budget = Arc::new(ResponseBudget::new(limits.max_response_bytes));
+    let mut request = request;
+    if let Some(token) = app_token(headers) {
+        request = request.data(AppCredential(token.to_owned()));
+    }
     let request = request
         .data(viewer)
         .data(budget.clone())
@@ -313,6 +324,27 @@ async fn answer(
         slot.put(answer.clone(), tracked).await;
     }
     json_response(answer)
+}
+
+/// What an application's token needs for an operation, as on REST: `read` for a query,
+/// `write` for a mutation, and `profile` for the account itself (`me`, `updateUser`).
+fn app_may_run(
+    viewer: Viewer,
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Result<(), Error> {
+    match document::operation_type(document, operation_name) {
+        Some(OperationType::Mutation) => viewer.needs(Scope::Write)?,
+        _ => viewer.needs(Scope::Read)?,
+    }
+    let fields = document::root_field_names(document, operation_name);
+    if fields
+        .iter()
+        .any(|name| ["me", "updateUser"].contains(name))
+    {
+        viewer.needs(Scope::Profile)?;
+    }
+    Ok(())
 }
 
 fn json_response(answer: Bytes) -> Response {

@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, Object, Result, ResultExt};
 use super::types::{
     ArticleConnection, ArticleNode, CommentNode, CreateArticleInput, LOOKUP_COST, LoginInput,
     PASSWORD_COST, ProfileNode, RegisterInput, UpdateArticleInput, UpdateUserInput, UserNode,
-    WRITE_COST, article_connection, articles, cost, domain, page, viewer,
+    WRITE_COST, account_node, article_connection, articles, cost, domain, page, viewer,
 };
 use crate::domain::articles::{ArticleChanges, ArticleFilter, NewArticle};
 use crate::domain::users::{Credentials, Registration, UserChanges};
@@ -25,7 +25,8 @@ impl QueryRoot {
     #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn me(&self, ctx: &Context<'_>) -> Result<UserNode> {
         let user = viewer(ctx).required().extend()?;
-        Ok(domain(ctx).current_user(user).await.extend()?.into())
+        let account = domain(ctx).current_user(user).await.extend()?;
+        Ok(account_node(ctx, account))
     }
 
     /// A user's profile; null (with a `NOT_FOUND` error) when there is no such user.
@@ -129,11 +130,8 @@ impl MutationRoot {
             bio: input.bio,
             image: input.image,
         };
-        Ok(domain(ctx)
-            .update_user(user, changes)
-            .await
-            .extend()?
-            .into())
+        let account = domain(ctx).update_user(user, changes).await.extend()?;
+        Ok(account_node(ctx, account))
     }
 
     #[graphql(complexity = "WRITE_COST + child_complexity")]

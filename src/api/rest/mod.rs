@@ -2,6 +2,7 @@
 
 mod articles;
 mod auth;
+mod authorizations;
 mod openapi;
 mod profiles;
 mod reports;
@@ -21,6 +22,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/users", post(users::register))
         .route("/api/users/login", post(users::login))
         .route("/api/user", get(users::current).put(users::update))
+        .route("/api/user/authorizations", get(authorizations::list))
+        .route(
+            "/api/user/authorizations/{clientId}",
+            delete(authorizations::remove),
+        )
         .route("/api/profiles/{username}", get(profiles::get))
         .route(
             "/api/profiles/{username}/follow",

@@ -12,7 +12,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::Config;
 
-use super::{articles, auth, profiles, reports, session, users, webhooks};
+use super::{articles, auth, authorizations, profiles, reports, session, users, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +31,7 @@ use super::{articles, auth, profiles, reports, session, users, webhooks};
         session::csrf_token, session::sign_in, session::current, session::sign_out,
         webhooks::create, webhooks::list, webhooks::remove, webhooks::deliveries,
         reports::create, reports::get, reports::download,
+        authorizations::list, authorizations::remove,
     ),
     modifiers(&TokenScheme),
     tags(
@@ -40,6 +41,7 @@ use super::{articles, auth, profiles, reports, session, users, webhooks};
         (name = "Sessions", description = "Cookie sessions for browsers, with a CSRF token"),
         (name = "Webhooks", description = "Signed event deliveries to your URLs"),
         (name = "Reports", description = "Reports generated in the background"),
+        (name = "Authorized apps", description = "Third-party applications the user allowed (OAuth2)"),
     )
 )]
 struct ApiDoc;

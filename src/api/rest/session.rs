@@ -14,11 +14,11 @@ use serde_json::json;
 use super::unwrap_envelope;
 use super::wire::{LoginBody, UserEnvelope};
 use crate::auth::refresh::random_text;
-use crate::config::{Environment, Settings};
+use crate::config::Settings;
 use crate::domain::Domain;
 use crate::domain::users::{Credentials, SignedIn};
 use crate::error::{Error, Result};
-use crate::http::csrf::{self, CSRF_COOKIE, SESSION_COOKIE};
+use crate::http::csrf::{self, SESSION_COOKIE};
 use crate::http::error::ErrorBody;
 use crate::http::extract::JsonBody;
 
@@ -40,21 +40,6 @@ fn user_json(user: SignedIn) -> Json<serde_json::Value> {
     } }))
 }
 
-/// Cookies are marked `Secure` except in development, which may run on plain HTTP.
-fn secure(settings: &Settings) -> bool {
-    settings.env == Environment::Production
-}
-
-/// A CSRF token we issued: URL-safe text of a sane length (anything else is replaced).
-fn issued_token(headers: &HeaderMap) -> Option<String> {
-    csrf::cookie(headers, CSRF_COOKIE).filter(|token| {
-        token.len() <= 64
-            && token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    })
-}
-
 /// `GET /api/session/csrf`: sets the `csrftoken` cookie (kept if already set) and returns it.
 #[utoipa::path(
     get,
@@ -72,11 +57,11 @@ pub async fn csrf_token(
     headers: HeaderMap,
 ) -> Result<Response> {
     sessions_on(&settings)?;
-    let token = issued_token(&headers).unwrap_or_else(|| random_text(32));
+    let token = csrf::issued_token(&headers).unwrap_or_else(|| random_text(32));
     let mut response = Json(json!({ "csrfToken": token })).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        csrf::csrf_cookie(&token, secure(&settings)),
+        csrf::csrf_cookie(&token, csrf::secure_cookies(&settings)),
     );
     response
         .headers_mut()
@@ -128,7 +113,7 @@ pub async fn sign_in(
     if let Some(previous) = csrf::cookie(&headers, SESSION_COOKIE) {
         domain.end_session(&previous).await?;
     }
-    let secure = secure(&settings);
+    let secure = csrf::secure_cookies(&settings);
     let mut response = user_json(user).into_response();
     let cookies = response.headers_mut();
     cookies.append(header::SET_COOKIE, csrf::session_cookie(&session, secure));
@@ -195,7 +180,7 @@ pub async fn sign_out(
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        csrf::removal(SESSION_COOKIE, secure(&settings)),
+        csrf::removal(SESSION_COOKIE, csrf::secure_cookies(&settings)),
     );
     Ok(response)
 }

@@ -1,17 +1,26 @@
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 
 use super::unwrap_envelope;
 use super::wire::{LoginBody, RegisterBody, UpdateUserBody, UserEnvelope, UserJson, UserResponse};
 use crate::domain::Domain;
-use crate::domain::users::{Credentials, Registration, UserChanges};
+use crate::domain::users::{Credentials, Registration, SignedIn, UserChanges};
 use crate::error::Result;
-use crate::http::auth::AuthUser;
+use crate::http::auth::{AuthUser, app_token};
 use crate::http::error::ErrorBody;
 use crate::http::extract::JsonBody;
 
-fn user_json(user: crate::domain::users::SignedIn) -> Json<UserResponse> {
+/// The account as its caller may see it: an application gets back its own access token, not
+/// a JWT with every right of the account.
+fn with_credential(mut user: SignedIn, headers: &HeaderMap) -> SignedIn {
+    if let Some(token) = app_token(headers) {
+        user.token = token.to_owned();
+    }
+    user
+}
+
+fn user_json(user: SignedIn) -> Json<UserResponse> {
     Json(UserResponse {
         user: UserJson::from(user),
     })
@@ -89,8 +98,10 @@ pub async fn login(
 pub async fn current(
     State(domain): State<Domain>,
     AuthUser(id): AuthUser,
+    headers: HeaderMap,
 ) -> Result<Json<UserResponse>> {
-    Ok(user_json(domain.current_user(id).await?))
+    let user = domain.current_user(id).await?;
+    Ok(user_json(with_credential(user, &headers)))
 }
 
 #[utoipa::path(
@@ -111,6 +122,7 @@ pub async fn current(
 pub async fn update(
     State(domain): State<Domain>,
     AuthUser(id): AuthUser,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<UserEnvelope<UpdateUserBody>>,
 ) -> Result<Json<UserResponse>> {
     let body = unwrap_envelope("user", body.user)?;
@@ -121,5 +133,6 @@ pub async fn update(
         bio: body.bio,
         image: body.image,
     };
-    Ok(user_json(domain.update_user(id, changes).await?))
+    let user = domain.update_user(id, changes).await?;
+    Ok(user_json(with_credential(user, &headers)))
 }

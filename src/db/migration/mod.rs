@@ -9,6 +9,7 @@ mod m005_webhooks_reports;
 mod m006_article_views;
 mod m007_view_counts;
 mod m008_oauth_clients;
+mod m009_oauth_grants;
 
 use sea_orm_migration::prelude::*;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m006_article_views::ArticleViews),
             Box::new(m007_view_counts::ViewCounts),
             Box::new(m008_oauth_clients::OauthClients),
+            Box::new(m009_oauth_grants::OauthGrants),
         ]
     }
 }

@@ -7,8 +7,10 @@ pub mod command;
 
 use axum::http::Uri;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
+use subtle::ConstantTimeEq;
 
 use crate::auth::refresh::{digest, random_text};
 use crate::db::entities::oauth_clients;
@@ -48,7 +50,7 @@ impl Scope {
 
 /// A set of scopes written as OAuth2 does (space-separated; commas accepted too), sorted and
 /// without repeats.
-pub fn parse_scopes(text: &str) -> Result<Vec<Scope>> {
+pub fn parse_scopes(text: &str) -> Result<Scopes> {
     let mut scopes = Vec::new();
     for name in text.split([' ', ',']).filter(|name| !name.is_empty()) {
         let scope = Scope::parse(name).ok_or_else(|| {
@@ -59,23 +61,69 @@ pub fn parse_scopes(text: &str) -> Result<Vec<Scope>> {
         })?;
         scopes.push(scope);
     }
-    scopes.sort();
-    scopes.dedup();
     if scopes.is_empty() {
         return Err(Error::field(
             "scopes",
             "give at least one of read, write, profile",
         ));
     }
-    Ok(scopes)
+    Ok(Scopes::of(&scopes))
 }
 
-pub fn scope_names(scopes: &[Scope]) -> String {
-    scopes
-        .iter()
-        .map(|scope| scope.name())
-        .collect::<Vec<_>>()
-        .join(" ")
+/// A set of scopes, as a client, a consent or a token holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Scopes(u8);
+
+impl Scopes {
+    pub fn of(scopes: &[Scope]) -> Scopes {
+        Scopes(
+            scopes
+                .iter()
+                .fold(0, |bits, scope| bits | Self::bit(*scope)),
+        )
+    }
+
+    /// A set as stored (written by [`Scopes::names`]); unknown names are ignored.
+    pub fn stored(text: &str) -> Scopes {
+        Scopes::of(&text.split(' ').filter_map(Scope::parse).collect::<Vec<_>>())
+    }
+
+    fn bit(scope: Scope) -> u8 {
+        1 << scope as u8
+    }
+
+    pub fn contains(self, scope: Scope) -> bool {
+        self.0 & Self::bit(scope) != 0
+    }
+
+    /// Whether every scope of `other` is in this set.
+    pub fn covers(self, other: Scopes) -> bool {
+        other.0 & !self.0 == 0
+    }
+
+    pub fn union(self, other: Scopes) -> Scopes {
+        Scopes(self.0 | other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn list(self) -> Vec<Scope> {
+        Scope::ALL
+            .into_iter()
+            .filter(|scope| self.contains(*scope))
+            .collect()
+    }
+
+    /// Space-separated, as OAuth2 writes a scope set.
+    pub fn names(self) -> String {
+        self.list()
+            .iter()
+            .map(|scope| scope.name())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// A redirect URI is matched exactly, so it must be exact: absolute, `https` (or `http` to a
@@ -99,6 +147,52 @@ pub fn parse_redirect_uri(text: &str) -> Result<String> {
         _ => return Err(invalid("must use https (http only to localhost)")),
     }
     Ok(text.to_owned())
+}
+
+/// A registered client as the authorization server uses it.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// The row's id, which grants refer to.
+    pub id: i64,
+    pub client_id: String,
+    pub name: String,
+    pub confidential: bool,
+    secret_digest: Option<String>,
+    pub redirect_uris: Vec<String>,
+    /// The most it may ask for.
+    pub scopes: Scopes,
+}
+
+impl Client {
+    /// Whether `secret` is this confidential client's secret (compared in constant time).
+    pub fn secret_matches(&self, secret: &str) -> bool {
+        self.secret_digest.as_ref().is_some_and(|expected| {
+            bool::from(digest(secret).as_bytes().ct_eq(expected.as_bytes()))
+        })
+    }
+}
+
+impl From<oauth_clients::Model> for Client {
+    fn from(model: oauth_clients::Model) -> Self {
+        Client {
+            id: model.id,
+            redirect_uris: model.redirect_uris.lines().map(str::to_owned).collect(),
+            scopes: Scopes::stored(&model.scopes),
+            client_id: model.client_id,
+            name: model.name,
+            confidential: model.confidential,
+            secret_digest: model.secret_digest,
+        }
+    }
+}
+
+/// The client registered as `client_id`, if any.
+pub async fn find(db: &impl ConnectionTrait, client_id: &str) -> Result<Option<Client>> {
+    Ok(oauth_clients::Entity::find()
+        .filter(oauth_clients::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?
+        .map(Client::from))
 }
 
 /// A client just registered, with its secret in the clear (confidential clients only): the
@@ -142,7 +236,7 @@ pub async fn register(db: &DatabaseConnection, new: NewClient<'_>) -> Result<Reg
         confidential: Set(new.confidential),
         secret_digest: Set(secret.as_deref().map(digest)),
         redirect_uris: Set(redirect_uris.join("\n")),
-        scopes: Set(scope_names(&scopes)),
+        scopes: Set(scopes.names()),
         created_at: Set(now_ms()),
         ..Default::default()
     }

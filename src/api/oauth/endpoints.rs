@@ -1,0 +1,276 @@
+//! The endpoints OAuth2 clients call: token (RFC 6749 §3.2), revocation (RFC 7009),
+//! introspection (RFC 7662) and the server's metadata (RFC 8414).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use super::{Params, issuer};
+use crate::config::Settings;
+use crate::domain::Domain;
+use crate::domain::oauth::ClientCredentials;
+use crate::domain::oauth::grants::CodeExchange;
+use crate::domain::oauth_clients::{Client, Scope};
+use crate::error::{Error, OAuthCode, Result};
+use crate::http::body::read_form;
+use crate::http::rate_limit;
+
+/// `POST /oauth/token`.
+pub async fn token(
+    State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
+    request: Request,
+) -> Response {
+    answer(async {
+        let (headers, params) = read(request, &settings).await?;
+        let client = authenticate(&domain, &headers, &params).await?;
+        let issued = match params.required("grant_type")? {
+            "authorization_code" => {
+                let exchange = CodeExchange {
+                    code: params.required("code")?.to_owned(),
+                    redirect_uri: params.owned("redirect_uri")?,
+                    code_verifier: params.owned("code_verifier")?,
+                };
+                domain.exchange_code(&client, exchange).await?
+            }
+            "refresh_token" => {
+                let refresh_token = params.required("refresh_token")?;
+                domain
+                    .refresh_grant(&client, refresh_token, params.one("scope")?)
+                    .await?
+            }
+            "client_credentials" => {
+                domain
+                    .client_credentials_grant(&client, params.one("scope")?)
+                    .await?
+            }
+            _ => {
+                return Err(Error::oauth(
+                    OAuthCode::UnsupportedGrantType,
+                    "use authorization_code, refresh_token or client_credentials",
+                ));
+            }
+        };
+        let mut body = json!({
+            "access_token": issued.access_token,
+            "token_type": "Bearer",
+            "expires_in": issued.expires_in,
+            "scope": issued.scopes.names(),
+        });
+        if let Some(refresh_token) = issued.refresh_token {
+            body["refresh_token"] = Value::String(refresh_token);
+        }
+        Ok(Json(body).into_response())
+    })
+    .await
+}
+
+/// `POST /oauth/revoke`: 200 whether or not the token was known (RFC 7009 §2.2).
+pub async fn revoke(
+    State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
+    request: Request,
+) -> Response {
+    answer(async {
+        let (headers, params) = read(request, &settings).await?;
+        let client = authenticate(&domain, &headers, &params).await?;
+        domain
+            .revoke_token(&client, params.required("token")?)
+            .await?;
+        Ok(StatusCode::OK.into_response())
+    })
+    .await
+}
+
+/// `POST /oauth/introspect`, for confidential clients (resource servers).
+pub async fn introspect(
+    State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
+    request: Request,
+) -> Response {
+    answer(async {
+        let (headers, params) = read(request, &settings).await?;
+        let client = authenticate(&domain, &headers, &params).await?;
+        if !client.confidential {
+            return Err(Error::oauth(
+                OAuthCode::InvalidClient,
+                "introspection is for confidential clients",
+            ));
+        }
+        let Some(info) = domain.introspect(params.required("token")?).await? else {
+            return Ok(Json(json!({ "active": false })).into_response());
+        };
+        let mut body = json!({
+            "active": true,
+            "scope": info.scopes.names(),
+            "client_id": info.client_id,
+            "token_type": if info.refresh { "refresh_token" } else { "Bearer" },
+            "exp": info.expires_at_ms / 1000,
+            "iat": info.issued_at_ms / 1000,
+            "iss": issuer(&settings, &headers),
+        });
+        if let Some(user_id) = info.user_id {
+            body["sub"] = Value::String(user_id.to_string());
+        }
+        if let Some(username) = info.username {
+            body["username"] = Value::String(username);
+        }
+        Ok(Json(body).into_response())
+    })
+    .await
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+pub async fn metadata(State(settings): State<Arc<Settings>>, headers: HeaderMap) -> Response {
+    let issuer = issuer(&settings, &headers);
+    let scopes: Vec<&str> = Scope::ALL.iter().map(|s| s.name()).collect();
+    let client_auth = ["client_secret_basic", "client_secret_post", "none"];
+    Json(json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/oauth/authorize"),
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "introspection_endpoint": format!("{issuer}/oauth/introspect"),
+        "scopes_supported": scopes,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": client_auth,
+        "revocation_endpoint_auth_methods_supported": client_auth,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "service_documentation": format!("{issuer}/docs"),
+    }))
+    .into_response()
+}
+
+/// The request's headers and form parameters.
+async fn read(request: Request, settings: &Settings) -> Result<(HeaderMap, Params)> {
+    let headers = request.headers().clone();
+    let body = read_form(request, settings.body_timeout)
+        .await
+        .map_err(|err| Error::oauth(OAuthCode::InvalidRequest, err.message()))?;
+    Ok((headers, Params::parse(&body)))
+}
+
+/// The calling client: by HTTP Basic (`client_id:client_secret`, each form-encoded, RFC 6749
+/// §2.3.1) or by `client_id` (and `client_secret`) in the body; never both ways at once.
+async fn authenticate(domain: &Domain, headers: &HeaderMap, params: &Params) -> Result<Client> {
+    let body_id = params.owned("client_id")?;
+    let body_secret = params.owned("client_secret")?;
+    let credentials = match basic_credentials(headers)? {
+        Some(basic) => {
+            if body_secret.is_some() || body_id.as_ref().is_some_and(|id| *id != basic.client_id) {
+                return Err(Error::oauth(
+                    OAuthCode::InvalidRequest,
+                    "authenticate the client one way: HTTP Basic or the body, not both",
+                ));
+            }
+            basic
+        }
+        None => ClientCredentials {
+            client_id: body_id.ok_or_else(|| {
+                Error::oauth(OAuthCode::InvalidClient, "the client is not identified")
+            })?,
+            secret: body_secret,
+        },
+    };
+    domain.authenticate_client(credentials).await
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientCredentials>> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || Error::oauth(OAuthCode::InvalidClient, "malformed HTTP Basic credentials");
+    let value = value.to_str().map_err(|_| malformed())?;
+    let (scheme, encoded) = value.trim().split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(malformed());
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let form_decode = |text: &str| {
+        percent_encoding::percent_decode_str(&text.replace('+', " "))
+            .decode_utf8()
+            .map(|text| text.into_owned())
+            .map_err(|_| malformed())
+    };
+    let secret = form_decode(secret)?;
+    Ok(Some(ClientCredentials {
+        client_id: form_decode(id)?,
+        secret: (!secret.is_empty()).then_some(secret),
+    }))
+}
+
+/// Runs an endpoint; its error becomes RFC 6749 §5.2's JSON. Nothing it answers is cached.
+async fn answer(work: impl Future<Output = Result<Response>>) -> Response {
+    let mut response = work.await.unwrap_or_else(error_response);
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn error_response(err: Error) -> Response {
+    let (status, code, description) = match err {
+        Error::OAuth(code, description) => {
+            let status = if code == OAuthCode::InvalidClient {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            (status, code.as_str(), description.into_owned())
+        }
+        Error::RateLimited(decision) => {
+            let mut response = body(
+                StatusCode::TOO_MANY_REQUESTS,
+                "slow_down",
+                "too many requests: try again later",
+            );
+            rate_limit::add_refusal_headers(response.headers_mut(), &decision);
+            return response;
+        }
+        Error::Unavailable(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            reason.to_owned(),
+        ),
+        Error::Internal(err) => {
+            tracing::error!(error = %format!("{err:#}"), "internal error");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal server error".to_owned(),
+            )
+        }
+        other => (
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            other.to_string(),
+        ),
+    };
+    let mut response = body(status, code, &description);
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"quire\""),
+        );
+    }
+    response
+}
+
+fn body(status: StatusCode, code: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": code, "error_description": description })),
+    )
+        .into_response()
+}

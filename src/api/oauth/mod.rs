@@ -1,0 +1,89 @@
+//! Quire's OAuth2 authorization server over HTTP: the authorization endpoint with its login
+//! and consent pages ([`pages`], HTML in [`html`]), and the endpoints clients call — token,
+//! revocation, introspection, metadata ([`endpoints`]) — which answer errors as RFC 6749 §5.2
+//! does, `{"error": "...", "error_description": "..."}`. The rules are in `domain::oauth`.
+
+mod endpoints;
+mod html;
+mod pages;
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+
+use crate::config::Settings;
+use crate::error::{Error, OAuthCode};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/oauth/authorize",
+            get(pages::authorize).post(pages::decide),
+        )
+        .route("/oauth/login", post(pages::login))
+        .route("/oauth/token", post(endpoints::token))
+        .route("/oauth/revoke", post(endpoints::revoke))
+        .route("/oauth/introspect", post(endpoints::introspect))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(endpoints::metadata),
+        )
+}
+
+/// The parameters of a query string or form body. Each may be given once (RFC 6749 §3.1);
+/// one given with an empty value counts as not given.
+pub(super) struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(bytes: &[u8]) -> Params {
+        Params(form_urlencoded::parse(bytes).into_owned().collect())
+    }
+
+    /// The value of `name`; repeated, or holding a NUL, it is an `invalid_request`.
+    fn one(&self, name: &str) -> Result<Option<&str>, Error> {
+        let mut values = self.0.iter().filter(|(key, _)| key == name);
+        let first = values.next().map(|(_, value)| value.as_str());
+        if values.next().is_some() {
+            return Err(Error::oauth(
+                OAuthCode::InvalidRequest,
+                format!("`{name}` is given more than once"),
+            ));
+        }
+        if first.is_some_and(|value| value.contains('\0')) {
+            return Err(Error::oauth(
+                OAuthCode::InvalidRequest,
+                format!("`{name}` holds a NUL character"),
+            ));
+        }
+        Ok(first.filter(|value| !value.is_empty()))
+    }
+
+    fn owned(&self, name: &str) -> Result<Option<String>, Error> {
+        Ok(self.one(name)?.map(str::to_owned))
+    }
+
+    fn required(&self, name: &str) -> Result<&str, Error> {
+        self.one(name)?
+            .ok_or_else(|| Error::oauth(OAuthCode::InvalidRequest, format!("`{name}` is missing")))
+    }
+}
+
+/// The base of the URLs this server gives out: `QUIRE_PUBLIC_URL`, else the scheme it runs
+/// under and the `Host` it was asked as.
+fn issuer(settings: &Settings, headers: &HeaderMap) -> String {
+    if let Some(url) = &settings.public_url {
+        return url.clone();
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| settings.listen.to_string(), str::to_owned);
+    let scheme = if crate::http::csrf::secure_cookies(settings) {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
+}

@@ -1,0 +1,320 @@
+//! `/oauth/authorize`: the authorization request shown to its user (sign-in first if no
+//! session), the consent decision, and the sign-in form's POST (`/oauth/login`). The forms are
+//! CSRF-protected as Django's are: the `csrftoken` cookie's value must come back as a field.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::{Params, html};
+use crate::auth::refresh::random_text;
+use crate::config::Settings;
+use crate::domain::Domain;
+use crate::domain::oauth::authorize::{AuthorizationParams, Refusal, ValidRequest};
+use crate::domain::users::Credentials;
+use crate::error::{Error, Result};
+use crate::http::body::read_form;
+use crate::http::csrf::{self, CSRF_FIELD, SESSION_COOKIE};
+use crate::http::rate_limit;
+
+const SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+
+/// `GET /oauth/authorize`.
+pub async fn authorize(
+    State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let query = uri.query().unwrap_or_default();
+    let request = match check(&domain, &settings, query).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    match signed_in(&domain, &headers).await {
+        Ok(Some(user_id)) => {
+            ask_or_approve(&domain, &settings, &headers, user_id, &request, query).await
+        }
+        Ok(None) => login_page(&settings, &headers, query, None, StatusCode::OK),
+        Err(err) => failure(err),
+    }
+}
+
+/// `POST /oauth/authorize`: the user's answer on the consent page.
+pub async fn decide(
+    State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
+    request: Request,
+) -> Response {
+    let headers = request.headers().clone();
+    let form = match read_checked_form(request, &settings).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let query = canonical_query(form.one("request").ok().flatten().unwrap_or_default());
+    let request = match check(&domain, &settings, &query).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    let user_id = match signed_in(&domain, &headers).await {
+        Ok(Some(user_id)) => user_id,
+        Ok(None) => return login_page(&settings, &headers, &query, None, StatusCode::OK),
+        Err(err) => return failure(err),
+    };
+    match form.one("decision").ok().flatten() {
+        Some("allow") => match domain.approve(user_id, &request).await {
+            Ok(location) => redirect(StatusCode::SEE_OTHER, &location),
+            Err(err) => failure(err),
+        },
+        Some("deny") => redirect(StatusCode::SEE_OTHER, &request.denied()),
+        _ => problem(StatusCode::BAD_REQUEST, "choose Allow or Deny"),
+    }
+}
+
+/// `POST /oauth/login`: signs in with a session cookie, then back to the request.
+pub async fn login(
+    State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
+    request: Request,
+) -> Response {
+    let headers = request.headers().clone();
+    let form = match read_checked_form(request, &settings).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let query = canonical_query(form.one("request").ok().flatten().unwrap_or_default());
+    let credentials = Credentials {
+        email: form.owned("email").ok().flatten(),
+        password: form.owned("password").ok().flatten(),
+    };
+    let session = match domain.start_session(credentials).await {
+        Ok((_, session)) => session,
+        Err(Error::Unauthorized(_) | Error::Validation(_)) => {
+            let problem = Some("Wrong e-mail or password.");
+            return login_page(
+                &settings,
+                &headers,
+                &query,
+                problem,
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+        Err(Error::RateLimited(decision)) => {
+            let problem = Some("Too many attempts: wait a minute and try again.");
+            let mut page = login_page(
+                &settings,
+                &headers,
+                &query,
+                problem,
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            rate_limit::add_refusal_headers(page.headers_mut(), &decision);
+            return page;
+        }
+        Err(err) => return failure(err),
+    };
+    if let Some(previous) = csrf::cookie(&headers, SESSION_COOKIE)
+        && let Err(err) = domain.end_session(&previous).await
+    {
+        return failure(err);
+    }
+    let secure = csrf::secure_cookies(&settings);
+    let mut response = redirect(StatusCode::SEE_OTHER, &format!("/oauth/authorize?{query}"));
+    let cookies = response.headers_mut();
+    cookies.append(header::SET_COOKIE, csrf::session_cookie(&session, secure));
+    // A new CSRF token with the new session, as Django rotates it at sign-in.
+    cookies.append(
+        header::SET_COOKIE,
+        csrf::csrf_cookie(&random_text(32), secure),
+    );
+    response
+}
+
+/// The authorization request in `query`, checked; or the page or redirect that refuses it.
+async fn check(
+    domain: &Domain,
+    settings: &Settings,
+    query: &str,
+) -> Result<ValidRequest, Response> {
+    if !settings.sessions_enabled {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            "signing in here needs cookie sessions, which this server has turned off",
+        ));
+    }
+    let params = parameters(&Params::parse(query.as_bytes()))
+        .map_err(|err| problem(StatusCode::BAD_REQUEST, &err.to_string()))?;
+    domain
+        .check_authorization(&params)
+        .await
+        .map_err(|refusal| match refusal {
+            Refusal::Shown(message) => problem(StatusCode::BAD_REQUEST, &message),
+            Refusal::Redirected(location) => redirect(StatusCode::FOUND, &location),
+            Refusal::Failed(err) => failure(err),
+        })
+}
+
+fn parameters(params: &Params) -> Result<AuthorizationParams> {
+    Ok(AuthorizationParams {
+        response_type: params.owned("response_type")?,
+        client_id: params.owned("client_id")?,
+        redirect_uri: params.owned("redirect_uri")?,
+        scope: params.owned("scope")?,
+        state: params.owned("state")?,
+        code_challenge: params.owned("code_challenge")?,
+        code_challenge_method: params.owned("code_challenge_method")?,
+    })
+}
+
+/// The query re-encoded from its parameters: what goes back into a page or a `Location` is
+/// plain form encoding, whatever was sent.
+fn canonical_query(query: &str) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form_urlencoded::parse(query.as_bytes()))
+        .finish()
+}
+
+async fn ask_or_approve(
+    domain: &Domain,
+    settings: &Settings,
+    headers: &HeaderMap,
+    user_id: i64,
+    request: &ValidRequest,
+    query: &str,
+) -> Response {
+    let remembered = match domain.consent_remembered(user_id, request).await {
+        Ok(remembered) => remembered,
+        Err(err) => return failure(err),
+    };
+    if remembered {
+        return match domain.approve(user_id, request).await {
+            Ok(location) => redirect(StatusCode::FOUND, &location),
+            Err(err) => failure(err),
+        };
+    }
+    let username = match domain.current_user(user_id).await {
+        Ok(user) => user.username,
+        Err(err) => return failure(err),
+    };
+    let (csrf_token, new_cookie) = page_csrf_token(headers);
+    let body = html::consent(
+        &request.client.name,
+        &username,
+        &request.scopes.list(),
+        &canonical_query(query),
+        &csrf_token,
+    );
+    let secure = csrf::secure_cookies(settings);
+    html_page(
+        StatusCode::OK,
+        body,
+        new_cookie.then_some((&csrf_token, secure)),
+    )
+}
+
+/// The user of the request's session cookie, if any.
+async fn signed_in(domain: &Domain, headers: &HeaderMap) -> Result<Option<i64>> {
+    match csrf::cookie(headers, SESSION_COOKIE) {
+        Some(session) => domain.session_user(&session).await,
+        None => Ok(None),
+    }
+}
+
+/// The form of a POST, having passed the CSRF check.
+async fn read_checked_form(request: Request, settings: &Settings) -> Result<Params, Response> {
+    let headers = request.headers().clone();
+    let body = read_form(request, settings.body_timeout)
+        .await
+        .map_err(|err| problem(err.status(), err.message()))?;
+    let form = Params::parse(&body);
+    let sent = form.one(CSRF_FIELD).ok().flatten();
+    csrf::check_form(&headers, settings, sent).map_err(|err| {
+        let reason = match err {
+            Error::Csrf(reason) => reason,
+            _ => "the form could not be checked",
+        };
+        problem(
+            StatusCode::FORBIDDEN,
+            &format!("{reason}. Go back, reload the page and try again."),
+        )
+    })?;
+    Ok(form)
+}
+
+/// The token a page's form sends back: the cookie's, or a new one (then also set as the
+/// cookie).
+fn page_csrf_token(headers: &HeaderMap) -> (String, bool) {
+    match csrf::issued_token(headers) {
+        Some(token) => (token, false),
+        None => (random_text(32), true),
+    }
+}
+
+fn login_page(
+    settings: &Settings,
+    headers: &HeaderMap,
+    query: &str,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let (csrf_token, new_cookie) = page_csrf_token(headers);
+    let body = html::login(&canonical_query(query), &csrf_token, problem);
+    let secure = csrf::secure_cookies(settings);
+    html_page(status, body, new_cookie.then_some((&csrf_token, secure)))
+}
+
+fn html_page(status: StatusCode, body: String, set_csrf: Option<(&str, bool)>) -> Response {
+    let mut response = (status, Html(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(SECURITY_POLICY),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some((token, secure)) = set_csrf {
+        headers.append(header::SET_COOKIE, csrf::csrf_cookie(token, secure));
+    }
+    response
+}
+
+fn problem(status: StatusCode, message: &str) -> Response {
+    html_page(status, html::problem(message), None)
+}
+
+fn failure(err: Error) -> Response {
+    match err {
+        Error::Unavailable(reason) => problem(StatusCode::SERVICE_UNAVAILABLE, reason),
+        Error::RateLimited(decision) => {
+            let mut page = problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests: wait a minute.",
+            );
+            rate_limit::add_refusal_headers(page.headers_mut(), &decision);
+            page
+        }
+        err => {
+            tracing::error!(error = %format!("{err:#}"), "internal error");
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side.",
+            )
+        }
+    }
+}
+
+fn redirect(status: StatusCode, location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(location) => {
+            let mut response = status.into_response();
+            response.headers_mut().insert(header::LOCATION, location);
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(_) => problem(StatusCode::BAD_REQUEST, "the redirect URI cannot be used"),
+    }
+}

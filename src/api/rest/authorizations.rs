@@ -1,0 +1,68 @@
+//! `/api/user/authorizations`: the third-party applications the signed-in user allowed, and
+//! taking that back (their tokens stop working at once).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::api::timestamp;
+use crate::domain::Domain;
+use crate::error::Result;
+use crate::http::auth::AuthUser;
+use crate::http::error::ErrorBody;
+use crate::http::extract::PathParams;
+
+#[utoipa::path(
+    get,
+    path = "/api/user/authorizations",
+    tag = "Authorized apps",
+    operation_id = "GetAuthorizations",
+    summary = "The applications the caller allowed, with their scopes",
+    responses(
+        (status = 200, description = "`authorizations`: `clientId`, `name`, `scopes`, `authorizedAt`", body = serde_json::Value),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
+pub async fn list(State(domain): State<Domain>, AuthUser(user): AuthUser) -> Result<Json<Value>> {
+    let apps: Vec<Value> = domain
+        .authorizations(user)
+        .await?
+        .into_iter()
+        .map(|app| {
+            json!({
+                "clientId": app.client_id,
+                "name": app.name,
+                "scopes": app.scopes.list().iter().map(|s| s.name()).collect::<Vec<_>>(),
+                "authorizedAt": timestamp(app.authorized_at_ms),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "authorizations": apps })))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/user/authorizations/{clientId}",
+    tag = "Authorized apps",
+    operation_id = "DeleteAuthorization",
+    summary = "Revoke an application: its consent and every token it holds",
+    params(("clientId" = String, Path, description = "The application's client_id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
+pub async fn remove(
+    State(domain): State<Domain>,
+    AuthUser(user): AuthUser,
+    PathParams(client_id): PathParams<String>,
+) -> Result<StatusCode> {
+    domain.revoke_authorization(user, &client_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
