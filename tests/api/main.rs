@@ -16,6 +16,7 @@ mod jobs;
 mod memory;
 mod oauth;
 mod oauth_clients;
+mod oauth_grants;
 mod openapi;
 mod operations;
 mod profiles;
