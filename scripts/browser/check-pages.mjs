@@ -3,10 +3,25 @@
 //   /        the start page links the docs, GraphQL, health and metrics
 //   /docs    Swagger UI lists the operations; "Try it out" on GET /api/tags answers 200
 //   /graphql GraphiQL runs its default query and shows the data
-// Fails if any page tried to reach another host.   node check-pages.mjs http://127.0.0.1:8080
+//   /oauth/authorize  (with a public client's id as the second argument) a new user signs in
+//            on the login page, allows the app on the consent page, and the browser lands on
+//            the app's redirect URI with a code that the token endpoint exchanges (PKCE S256)
+// Fails if any page tried to reach another host (the app's redirect URI, where the flow ends,
+// is a server of this script's on loopback).   node check-pages.mjs http://127.0.0.1:8080 [CLIENT_ID]
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 
 const base = new URL(process.argv[2] ?? 'http://127.0.0.1:8080');
+const clientId = process.argv[3];
+const redirectUri = 'http://127.0.0.1:18999/callback';
+// The app's end of the flow: where the browser lands with the code.
+let landed = null;
+const app = createServer((request, response) => {
+  landed = new URL(request.url, redirectUri);
+  response.end('back at the app');
+});
+await new Promise((resolve) => app.listen(new URL(redirectUri).port, '127.0.0.1', resolve));
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const foreign = [];
 const failures = [];
@@ -58,11 +73,56 @@ try {
     () => document.querySelector('.graphiql-response')?.textContent.includes('totalCount'),
   );
   check((await result.innerText()).includes('"data"'), 'GraphiQL runs its default query');
+
+  if (clientId) {
+    const name = `browser${Date.now()}`;
+    const password = 'a browser password';
+    const registered = await fetch(new URL('/api/users', base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: { username: name, email: `${name}@example.com`, password } }),
+    });
+    check(registered.status === 201, 'a user to sign in as is registered');
+    const verifier = randomBytes(32).toString('base64url');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const authorize = new URL('/oauth/authorize', base);
+    for (const [key, value] of Object.entries({
+      response_type: 'code', client_id: clientId, redirect_uri: redirectUri, scope: 'read write',
+      state: 'browser-state', code_challenge: challenge, code_challenge_method: 'S256',
+    })) authorize.searchParams.set(key, value);
+    await page.goto(authorize.href);
+    await page.locator('input[name="email"]').fill(`${name}@example.com`);
+    await page.locator('input[name="password"]').fill(password);
+    await page.locator('button[type="submit"]').click();
+    await page.locator('button[value="allow"]').waitFor();
+    check((await page.locator('#username').innerText()) === name, 'the consent page names the signed-in user');
+    check((await page.locator('#scopes li').count()) === 2, 'the consent page lists the two scopes asked for');
+    await Promise.all([page.waitForURL(`${redirectUri}**`), page.locator('button[value="allow"]').click()]);
+    const code = landed?.searchParams.get('code');
+    check(landed?.searchParams.get('state') === 'browser-state', 'the browser is sent back with the state');
+    const exchanged = await fetch(new URL('/oauth/token', base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code', code: code ?? '', redirect_uri: redirectUri,
+        client_id: clientId, code_verifier: verifier,
+      }),
+    });
+    const tokens = await exchanged.json();
+    check(exchanged.status === 200 && tokens.scope === 'read write', 'the code is exchanged for tokens');
+    const feed = await fetch(new URL('/api/articles/feed', base), {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    check(feed.status === 200, "the app's token reads the user's feed");
+  } else {
+    console.log('skip the consent page: no OAuth2 client id given');
+  }
 } catch (error) {
   failures.push(String(error));
   console.log(`FAIL ${error}`);
 } finally {
   await browser.close();
+  app.close();
 }
 
 check(foreign.length === 0, `no request left this server${foreign.length ? `: ${foreign.join(', ')}` : ''}`);

@@ -151,6 +151,9 @@ pub async fn in_browser(
                 .unwrap()
                 .contains("frame-ancestors 'none'")
         );
+        // A browser posts a form from a `no-referrer` page with `Origin: null`, which the CSRF
+        // check refuses.
+        assert_eq!(page.headers["referrer-policy"], "same-origin");
         let csrf = jar
             .get("csrftoken")
             .expect("the page sets a CSRF cookie")

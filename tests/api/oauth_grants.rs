@@ -288,6 +288,9 @@ async fn revoked_tokens_introspect_as_inactive_and_stop_working() {
     assert!(refused.is_err());
 }
 
+/// A form's fields.
+type Form<'a> = &'a [(&'a str, &'a str)];
+
 async fn form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> crate::support::Response {
     app.raw(app.client.post(app.url(path)).form(fields)).await
 }
@@ -297,7 +300,7 @@ async fn bad_token_requests_get_rfc_6749_errors() {
     let app = TestApp::spawn().await;
     let registered = register_app(&app, false, "read").await;
     let id = registered.client_id.as_str();
-    let cases: &[(&[(&str, &str)], u16, &str)] = &[
+    let cases: &[(Form, u16, &str)] = &[
         (&[("client_id", id)], 400, "invalid_request"),
         (
             &[("client_id", id), ("grant_type", "password")],

@@ -274,6 +274,12 @@ fn html_page(status: StatusCode, body: String, set_csrf: Option<(&str, bool)>) -
         HeaderValue::from_static(SECURITY_POLICY),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Under the default `no-referrer` a browser posts these forms with `Origin: null`, which
+    // the CSRF check refuses; `same-origin` still tells other sites nothing.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     if let Some((token, secure)) = set_csrf {
         headers.append(header::SET_COOKIE, csrf::csrf_cookie(token, secure));
     }
