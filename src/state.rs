@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::extract::FromRef;
 
 use crate::auth::jwt::TokenIssuer;
+use crate::auth::oidc::OidcProviders;
 use crate::auth::password;
 use crate::auth::session::SessionStore;
 use crate::cache::Cache;
@@ -77,6 +78,7 @@ impl AppState {
                     ViewRecorder::off()
                 },
                 outbound: Outbound::new(settings.worker.webhook_allow_hosts.clone())?,
+                oidc: OidcProviders::new(&settings.oidc_providers, &settings.jwt_secret)?,
                 reports_kept: settings.worker.reports_kept,
             }),
             settings: Arc::new(settings),

@@ -50,6 +50,7 @@ const KEYS: &[&str] = &[
     "otlp_endpoint",
     "trace_level",
     "public_url",
+    "oidc_providers",
 ];
 
 /// A type error from the layers, reworded to name the variable a user would set.

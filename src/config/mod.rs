@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+mod graphql;
 mod keys;
 mod limits;
 mod oauth;
@@ -15,8 +16,10 @@ mod worker;
 use anyhow::{Context, anyhow, bail};
 use serde::Deserialize;
 
+pub use graphql::GraphqlSettings;
 use keys::name_the_setting;
 pub use limits::{Quota, RateLimitSettings};
+pub use oauth::OidcProvider;
 pub use operations::{MetricsSettings, OperationsSettings, TraceLevel, TraceSettings};
 use secret::resolve_jwt_secret;
 pub use urls::{Backend, backend_of, redact_url, sqlite_file};
@@ -82,6 +85,7 @@ struct RawSettings {
     otlp_endpoint: String,
     trace_level: String,
     public_url: String,
+    oidc_providers: String,
 }
 
 /// Validated settings. `jwt_secret` is resolved (explicit, or generated and kept beside the
@@ -131,23 +135,8 @@ pub struct Settings {
     pub operations: OperationsSettings,
     /// `QUIRE_PUBLIC_URL`, the base of the URLs this server gives out (OAuth2 metadata).
     pub public_url: Option<String>,
-}
-
-/// Limits and switches of the GraphQL API.
-#[derive(Debug, Clone)]
-pub struct GraphqlSettings {
-    /// Schema introspection (`__schema`, `__type`): on in development, off in production
-    /// unless `QUIRE_GRAPHQL_INTROSPECTION` says otherwise.
-    pub introspection: bool,
-    /// The deepest field nesting a query may have.
-    pub max_depth: usize,
-    /// The highest cost a query may have: every field costs 1, list fields multiply their
-    /// children by the page size asked for.
-    pub max_complexity: usize,
-    /// The longest query text accepted, in bytes.
-    pub max_query_bytes: usize,
-    /// The largest answer produced, in bytes: execution stops with `RESPONSE_TOO_LARGE` past it.
-    pub max_response_bytes: usize,
+    /// `QUIRE_OIDC_PROVIDERS`: where people may sign in from.
+    pub oidc_providers: Vec<OidcProvider>,
 }
 
 // Secrets never reach the log through Debug.
@@ -214,7 +203,8 @@ impl Settings {
             .set_default("views_retention_months", 12)?
             .set_default("report_retention_hours", 168)?
             .set_default("webhook_allow_hosts", "")?
-            .set_default("public_url", "")?;
+            .set_default("public_url", "")?
+            .set_default("oidc_providers", "")?;
         builder = operations::defaults(builder)?;
         builder = match &file {
             Some(path) => builder.add_source(config::File::with_name(path).required(true)),
@@ -321,24 +311,14 @@ impl Settings {
             ],
             &raw.trusted_proxies,
         )?;
-        if !(2..=64).contains(&raw.graphql_max_depth) {
-            bail!("QUIRE_GRAPHQL_MAX_DEPTH must be between 2 and 64");
-        }
-        if raw.graphql_max_complexity < 10 {
-            bail!("QUIRE_GRAPHQL_MAX_COMPLEXITY must be at least 10");
-        }
-        if raw.graphql_max_query_bytes < 256 || raw.graphql_max_query_bytes > raw.max_body_bytes {
-            bail!("QUIRE_GRAPHQL_MAX_QUERY_BYTES must be between 256 and QUIRE_MAX_BODY_BYTES");
-        }
-        let graphql = GraphqlSettings {
-            introspection: raw
-                .graphql_introspection
+        let graphql = GraphqlSettings::parse(
+            raw.graphql_introspection
                 .unwrap_or(env != Environment::Production),
-            max_depth: raw.graphql_max_depth,
-            max_complexity: raw.graphql_max_complexity,
-            max_query_bytes: raw.graphql_max_query_bytes,
-            max_response_bytes: raw.graphql_max_response_bytes,
-        };
+            raw.graphql_max_depth,
+            raw.graphql_max_complexity,
+            (raw.graphql_max_query_bytes, raw.max_body_bytes),
+            raw.graphql_max_response_bytes,
+        )?;
         let worker = WorkerSettings::parse(
             raw.worker,
             raw.worker_concurrency,
@@ -397,6 +377,10 @@ impl Settings {
             worker,
             operations,
             public_url: oauth::parse_public_url(&raw.public_url)?,
+            oidc_providers: oauth::parse_oidc_providers(
+                &raw.oidc_providers,
+                env == Environment::Production,
+            )?,
         })
     }
 }

@@ -5,6 +5,7 @@ pub mod cache_keys;
 pub mod input;
 pub mod oauth;
 pub mod oauth_clients;
+pub mod oidc;
 pub mod profiles;
 pub mod reports;
 pub mod sessions;
@@ -25,6 +26,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::jwt::TokenIssuer;
+use crate::auth::oidc::OidcProviders;
 use crate::auth::session::SessionStore;
 use crate::cache::{Bytes, Cache, Lookup, Ticket, tracking};
 pub(crate) use crate::db::is_unique_violation;
@@ -50,6 +52,7 @@ pub struct Services {
     pub limiter: RateLimiter,
     pub views: ViewRecorder,
     pub outbound: Outbound,
+    pub oidc: OidcProviders,
     /// How long a finished report stays downloadable.
     pub reports_kept: Duration,
 }

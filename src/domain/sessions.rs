@@ -12,6 +12,12 @@ impl Domain {
         Ok((self.current_user(user.id).await?, id))
     }
 
+    /// Starts a session for a user who proved who they are elsewhere (an OpenID Connect
+    /// provider); returns the session id.
+    pub async fn start_session_for(&self, user_id: i64) -> Result<String> {
+        self.sessions.start(user_id).await
+    }
+
     /// The user of session `id`, or `None` when it ended, expired, or started before the user's
     /// last password change or "log out everywhere".
     pub async fn session_user(&self, id: &str) -> Result<Option<i64>> {

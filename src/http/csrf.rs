@@ -127,6 +127,22 @@ pub fn csrf_cookie(token: &str, secure: bool) -> HeaderValue {
     set_cookie(Cookie::build((CSRF_COOKIE, token.to_owned())), secure)
 }
 
+/// `Set-Cookie` for a sign-in attempt at an OpenID Connect provider: invisible to scripts,
+/// sent back on the provider's top-level redirect (`Lax`), gone after `max_age`.
+pub fn attempt_cookie(
+    name: &'static str,
+    value: &str,
+    max_age_seconds: i64,
+    secure: bool,
+) -> HeaderValue {
+    set_cookie(
+        Cookie::build((name, value.to_owned()))
+            .http_only(true)
+            .max_age(cookie::time::Duration::seconds(max_age_seconds)),
+        secure,
+    )
+}
+
 /// `Set-Cookie` that removes cookie `name`.
 pub fn removal(name: &'static str, secure: bool) -> HeaderValue {
     set_cookie(

@@ -38,6 +38,7 @@ const AUTH_ROUTES: &[&str] = &[
     "/api/session",
     "/api/auth/token",
     "/api/auth/refresh",
+    "/api/auth/oidc",
     "/oauth/login",
     "/oauth/token",
     "/oauth/revoke",
@@ -107,7 +108,14 @@ pub fn worth_reporting(decision: &Decision) -> bool {
 /// The class a REST request spends; `None` for what is not limited here (GraphQL decides per
 /// operation, health checks and preflights are free).
 fn classify(method: &Method, path: &str) -> Option<Class> {
-    if !path.starts_with("/api/") && !path.starts_with("/oauth/") {
+    if path.starts_with("/auth/oidc/") && path.ends_with("/callback") {
+        // Exchanges a code at the provider and may create an account: a sign-in.
+        return Some(Class::Auth);
+    }
+    if !["/api/", "/oauth/", "/auth/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+    {
         return None;
     }
     match *method {

@@ -17,6 +17,8 @@ mod memory;
 mod oauth;
 mod oauth_clients;
 mod oauth_grants;
+mod oidc;
+mod oidc_provider;
 mod openapi;
 mod operations;
 mod profiles;

@@ -1,10 +1,12 @@
 //! Quire's OAuth2 authorization server over HTTP: the authorization endpoint with its login
 //! and consent pages ([`pages`], HTML in [`html`]), and the endpoints clients call — token,
 //! revocation, introspection, metadata ([`endpoints`]) — which answer errors as RFC 6749 §5.2
-//! does, `{"error": "...", "error_description": "..."}`. The rules are in `domain::oauth`.
+//! does, `{"error": "...", "error_description": "..."}`; and signing in with OpenID Connect
+//! providers ([`oidc`]). The rules are in `domain::oauth` and `domain::oidc`.
 
 mod endpoints;
 mod html;
+mod oidc;
 mod pages;
 
 use axum::Router;
@@ -29,6 +31,8 @@ pub fn router() -> Router<AppState> {
             "/.well-known/oauth-authorization-server",
             get(endpoints::metadata),
         )
+        .route("/auth/oidc/{provider}/start", get(oidc::start))
+        .route("/auth/oidc/{provider}/callback", get(oidc::callback))
 }
 
 /// The parameters of a query string or form body. Each may be given once (RFC 6749 §3.1);

@@ -286,11 +286,11 @@ fn html_page(status: StatusCode, body: String, set_csrf: Option<(&str, bool)>) -
     response
 }
 
-fn problem(status: StatusCode, message: &str) -> Response {
+pub(super) fn problem(status: StatusCode, message: &str) -> Response {
     html_page(status, html::problem(message), None)
 }
 
-fn failure(err: Error) -> Response {
+pub(super) fn failure(err: Error) -> Response {
     match err {
         Error::Unavailable(reason) => problem(StatusCode::SERVICE_UNAVAILABLE, reason),
         Error::RateLimited(decision) => {
@@ -311,7 +311,7 @@ fn failure(err: Error) -> Response {
     }
 }
 
-fn redirect(status: StatusCode, location: &str) -> Response {
+pub(super) fn redirect(status: StatusCode, location: &str) -> Response {
     match HeaderValue::from_str(location) {
         Ok(location) => {
             let mut response = status.into_response();

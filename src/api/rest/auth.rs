@@ -1,14 +1,16 @@
-//! Bearer tokens with refresh: `/api/auth/token`, `/refresh`, `/logout`, `/logout-all`.
+//! Bearer tokens with refresh: `/api/auth/token`, `/refresh`, `/logout`, `/logout-all`; and
+//! `/api/auth/oidc`, where a single-page app trades an OpenID Connect sign-in's one-time code.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::wire::{UserJson, UserResponse};
 use crate::domain::Domain;
 use crate::domain::tokens::TokenPair;
 use crate::domain::users::Credentials;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::auth::AuthUser;
 use crate::http::error::ErrorBody;
 use crate::http::extract::JsonBody;
@@ -131,4 +133,37 @@ pub async fn logout_all(
 ) -> Result<StatusCode> {
     domain.logout_everywhere(user).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct HandoffRequest {
+    code: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/auth/oidc",
+    tag = "Tokens",
+    operation_id = "ExchangeSignInCode",
+    summary = "Trade the one-time code of an OpenID Connect sign-in (mode=spa) for the user and a token",
+    request_body = HandoffRequest,
+    responses(
+        (status = 200, description = "The user, with a token, as login answers", body = UserResponse),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+)]
+pub async fn oidc_handoff(
+    State(domain): State<Domain>,
+    JsonBody(body): JsonBody<HandoffRequest>,
+) -> Result<Json<UserResponse>> {
+    let code = body
+        .code
+        .filter(|code| !code.trim().is_empty())
+        .ok_or_else(|| Error::field("code", "can't be blank"))?;
+    let user = domain.take_handoff(code.trim()).await?;
+    Ok(Json(UserResponse {
+        user: UserJson::from(user),
+    }))
 }

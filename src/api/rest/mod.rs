@@ -57,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/refresh", post(auth::refresh))
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/auth/logout-all", post(auth::logout_all))
+        .route("/api/auth/oidc", post(auth::oidc_handoff))
         .route("/api/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/api/webhooks/{id}", delete(webhooks::remove))
         .route("/api/webhooks/{id}/deliveries", get(webhooks::deliveries))

@@ -27,7 +27,7 @@ use super::{articles, auth, authorizations, profiles, reports, session, users, w
         articles::feed, articles::list, articles::create, articles::get, articles::update,
         articles::remove, articles::comments, articles::add_comment, articles::delete_comment,
         articles::favorite, articles::unfavorite, articles::tags,
-        auth::token, auth::refresh, auth::logout, auth::logout_all,
+        auth::token, auth::refresh, auth::logout, auth::logout_all, auth::oidc_handoff,
         session::csrf_token, session::sign_in, session::current, session::sign_out,
         webhooks::create, webhooks::list, webhooks::remove, webhooks::deliveries,
         reports::create, reports::get, reports::download,

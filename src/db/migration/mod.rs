@@ -10,6 +10,7 @@ mod m006_article_views;
 mod m007_view_counts;
 mod m008_oauth_clients;
 mod m009_oauth_grants;
+mod m010_user_identities;
 
 use sea_orm_migration::prelude::*;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m007_view_counts::ViewCounts),
             Box::new(m008_oauth_clients::OauthClients),
             Box::new(m009_oauth_grants::OauthGrants),
+            Box::new(m010_user_identities::UserIdentities),
         ]
     }
 }
