@@ -87,6 +87,29 @@ pub(crate) fn terminate(child: &mut Child) -> std::process::ExitStatus {
 }
 
 #[test]
+fn production_refuses_a_sign_in_provider_over_plain_http_and_never_prints_its_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = quire(dir.path())
+        .arg("migrate")
+        .env("QUIRE_ENV", "production")
+        .env("QUIRE_JWT_SECRET", "a".repeat(32))
+        .env("QUIRE_CORS_ORIGINS", "https://app.example")
+        .env(
+            "QUIRE_OIDC_PROVIDERS",
+            r#"[{"name": "id", "issuer": "http://id.example", "client_id": "a", "client_secret": "s3cr3t-value"}]"#,
+        )
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("QUIRE_OIDC_PROVIDERS") && stderr.contains("https"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cr3t-value"), "{stderr}");
+}
+
+#[test]
 fn production_refuses_a_missing_or_short_jwt_secret() {
     let dir = tempfile::tempdir().unwrap();
     let output = quire(dir.path())
@@ -175,6 +198,21 @@ fn bad_settings_stop_start_up_naming_the_setting() {
         ("QUIRE_OTLP_ENDPOINT", "collector:4318"),
         ("QUIRE_OTLP_ENDPOINT", "ftp://collector"),
         ("QUIRE_TRACE_LEVEL", "verbose"),
+        ("QUIRE_PUBLIC_URL", "quire.example"),
+        ("QUIRE_PUBLIC_URL", "https://quire.example/?x=1"),
+        ("QUIRE_OIDC_PROVIDERS", "google=https://accounts.google.com"),
+        (
+            "QUIRE_OIDC_PROVIDERS",
+            r#"[{"name": "Bad Name", "issuer": "https://id.example", "client_id": "a", "client_secret": "b"}]"#,
+        ),
+        (
+            "QUIRE_OIDC_PROVIDERS",
+            r#"[{"name": "id", "issuer": "ftp://id.example", "client_id": "a", "client_secret": "b"}]"#,
+        ),
+        (
+            "QUIRE_OIDC_PROVIDERS",
+            r#"[{"name": "id", "issuer": "https://id.example", "client_id": "a", "client_secret": ""}]"#,
+        ),
     ] {
         let output = quire(dir.path())
             .arg("migrate")

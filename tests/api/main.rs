@@ -17,6 +17,7 @@ mod memory;
 mod oauth;
 mod oauth_clients;
 mod oauth_grants;
+mod oauth_requests;
 mod oidc;
 mod oidc_provider;
 mod openapi;

@@ -237,3 +237,26 @@ async fn id_tokens_that_fail_any_check_sign_no_one_in() {
     let unknown = browse(&mut Jar::default(), &app.url("/auth/oidc/nobody/start")).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_oauth2_sign_in_page_offers_the_providers_and_comes_back_to_the_consent() {
+    let (app, provider) = with_provider(&[]).await;
+    provider.signs_in(person(&format!("{}@example.com", unique("app")), true));
+    let registered = crate::oauth::register_app(&app, false, "read").await;
+    let client = crate::oauth::client(&app, &registered);
+    let (url, _, _) = crate::oauth::authorization(&client, &["read"]);
+    let mut jar = Jar::default();
+    let login = browse(&mut jar, &url).await;
+    assert_eq!(login.status, StatusCode::OK);
+    let marker = r#"href="/auth/oidc/fake/start?return_to="#;
+    let start = login.text.find(marker).expect("a link to the provider") + 6;
+    let link = &login.text[start..start + login.text[start..].find('"').unwrap()];
+    let link = html_escape::decode_html_entities(link).into_owned();
+    let done = sign_in(&app, &mut jar, &link).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    let back = done.headers["location"].to_str().unwrap();
+    assert!(back.starts_with("/oauth/authorize?"), "{back}");
+    let consent = browse(&mut jar, &app.url(back)).await;
+    assert_eq!(consent.status, StatusCode::OK, "{}", consent.text);
+    assert!(consent.text.contains(&registered.name), "{}", consent.text);
+}

@@ -53,10 +53,24 @@ fn hidden(name: &str, value: &str) -> String {
 }
 
 /// The sign-in form; `request` is the authorization request's query, carried through.
-pub fn login(request: &str, csrf: &str, problem: Option<&str>) -> String {
+/// `providers` are the OpenID Connect providers one may sign in with instead.
+pub fn login(request: &str, csrf: &str, problem: Option<&str>, providers: &[&str]) -> String {
     let problem = problem
         .map(|p| format!(r#"<p class="problem" role="alert">{}</p>"#, text(p)))
         .unwrap_or_default();
+    let back = format!("/oauth/authorize?{request}");
+    let back: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
+    let providers: String = providers
+        .iter()
+        .map(|name| {
+            format!(
+                r#"<p><a class="provider" href="/auth/oidc/{name}/start?return_to={back}">Sign in with {name}</a></p>
+"#,
+                name = attribute(name),
+                back = attribute(&back),
+            )
+        })
+        .collect();
     page(
         "Sign in",
         &format!(
@@ -68,7 +82,8 @@ pub fn login(request: &str, csrf: &str, problem: Option<&str>) -> String {
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit" name="action" value="sign-in">Sign in</button>
-</form>"#,
+</form>
+{providers}"#,
             csrf = hidden(CSRF_FIELD, csrf),
             request = hidden("request", request),
         ),

@@ -180,10 +180,7 @@ fn safe_return(return_to: Option<&str>, settings: &Settings) -> Option<String> {
     let uri: axum::http::Uri = return_to.parse().ok()?;
     let origin = format!("{}://{}", uri.scheme_str()?, uri.authority()?);
     let allowed = settings.cors_origins.as_ref()?;
-    allowed
-        .iter()
-        .any(|a| *a == origin)
-        .then(|| return_to.to_owned())
+    allowed.contains(&origin).then(|| return_to.to_owned())
 }
 
 /// `url` with the one-time code added to its query.

@@ -261,7 +261,12 @@ fn login_page(
     status: StatusCode,
 ) -> Response {
     let (csrf_token, new_cookie) = page_csrf_token(headers);
-    let body = html::login(&canonical_query(query), &csrf_token, problem);
+    let providers: Vec<&str> = settings
+        .oidc_providers
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let body = html::login(&canonical_query(query), &csrf_token, problem, &providers);
     let secure = csrf::secure_cookies(settings);
     html_page(status, body, new_cookie.then_some((&csrf_token, secure)))
 }
