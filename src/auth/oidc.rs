@@ -10,8 +10,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope,
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, SignatureVerificationError,
 };
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -52,6 +53,17 @@ pub struct Identity {
     pub email_verified: bool,
     pub preferred_username: Option<String>,
 }
+
+/// A client of a discovered provider: its authorization endpoint is known, its token and
+/// user-info endpoints as discovery said.
+type ProviderClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 struct Provider {
     config: OidcProvider,
@@ -122,16 +134,7 @@ impl OidcProviders {
         provider: &Provider,
         redirect_uri: &str,
         fresh: bool,
-    ) -> Result<
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-    > {
+    ) -> Result<ProviderClient> {
         let metadata = self.metadata(provider, fresh).await?;
         let redirect =
             RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| Error::Internal(e.into()))?;
@@ -201,19 +204,23 @@ impl OidcProviders {
         let id_token = openidconnect::TokenResponse::id_token(&tokens)
             .ok_or(Error::Unauthorized("the sign-in provider sent no ID token"))?;
         let nonce = Nonce::new(attempt.nonce.clone());
+        let refused = |err: ClaimsVerificationError| {
+            tracing::warn!(provider = %attempt.provider, error = %err, "an ID token failed verification");
+            Error::Unauthorized("the sign-in provider's ID token did not verify")
+        };
         let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
             Ok(claims) => claims.clone(),
-            Err(_) => {
-                // Perhaps signed with a key published since the keys were fetched.
+            // Signed with a key published since the keys were fetched: fetch them again.
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => {
                 let fresh = self.client(provider, redirect_uri, true).await?;
                 id_token
                     .claims(&fresh.id_token_verifier(), &nonce)
-                    .map_err(|err| {
-                        tracing::warn!(provider = %attempt.provider, error = %err, "an ID token failed verification");
-                        Error::Unauthorized("the sign-in provider's ID token did not verify")
-                    })?
+                    .map_err(refused)?
                     .clone()
             }
+            Err(err) => return Err(refused(err)),
         };
         Ok(Identity {
             provider: attempt.provider.clone(),

@@ -151,6 +151,30 @@ async fn an_existing_account_is_linked_only_by_a_verified_email_or_while_signed_
 }
 
 #[tokio::test]
+async fn discovery_and_keys_are_kept_and_fetched_again_when_the_provider_rotates_its_key() {
+    let (app, provider) = with_provider(&[]).await;
+    for _ in 0..2 {
+        provider.signs_in(person(&format!("{}@example.com", unique("k")), true));
+        let done = sign_in(&app, &mut Jar::default(), "/auth/oidc/fake/start").await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    }
+    assert_eq!(
+        provider.key_fetches(),
+        1,
+        "the keys are cached between sign-ins"
+    );
+    provider.rotate_keys();
+    provider.signs_in(person(&format!("{}@example.com", unique("k")), true));
+    let done = sign_in(&app, &mut Jar::default(), "/auth/oidc/fake/start").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    assert_eq!(
+        provider.key_fetches(),
+        2,
+        "an unknown key fetches the keys again, once"
+    );
+}
+
+#[tokio::test]
 async fn a_single_page_app_gets_a_one_time_code_for_a_realworld_token() {
     let (app, provider) = with_provider(&[("cors_origins", "http://app.example")]).await;
     let someone = person(&format!("{}@example.com", unique("spa")), true);
@@ -223,6 +247,8 @@ async fn id_tokens_that_fail_any_check_sign_no_one_in() {
         );
         assert!(jar.get("quire_session").is_none(), "{spoil:?}");
     }
+    // Only a key the provider has not published yet is a reason to fetch the keys again.
+    assert_eq!(provider.key_fetches(), 1);
 
     // A callback this browser did not start, or with another state, is refused too.
     provider.signs_in(person(&format!("{}@example.com", unique("ok")), true));

@@ -50,6 +50,10 @@ struct Pending {
 struct Shared {
     person: Person,
     codes: HashMap<String, Pending>,
+    /// Signing with the second key (and publishing only it) from now on.
+    rotated: bool,
+    /// How many times the keys were fetched.
+    key_fetches: usize,
 }
 
 pub struct FakeProvider {
@@ -78,6 +82,15 @@ impl FakeProvider {
         self.shared.lock().unwrap().person = person;
     }
 
+    /// Replaces the signing key: the new one is published, the old one withdrawn.
+    pub fn rotate_keys(&self) {
+        self.shared.lock().unwrap().rotated = true;
+    }
+
+    pub fn key_fetches(&self) -> usize {
+        self.shared.lock().unwrap().key_fetches
+    }
+
     /// The setting that names this provider `name` to Quire.
     pub fn setting(&self, name: &str) -> String {
         json!([{"name": name, "issuer": self.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}])
@@ -102,12 +115,14 @@ async fn discovery(State((issuer, _)): State<AppState>) -> Json<Value> {
     }))
 }
 
-async fn keys() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        include_str!("fixtures/oidc-provider-jwks.json"),
-    )
-        .into_response()
+async fn keys(State((_, shared)): State<AppState>) -> Response {
+    let mut shared = shared.lock().unwrap();
+    shared.key_fetches += 1;
+    let keys = match shared.rotated {
+        false => include_str!("fixtures/oidc-provider-jwks.json"),
+        true => include_str!("fixtures/oidc-provider-jwks-2.json"),
+    };
+    ([(header::CONTENT_TYPE, "application/json")], keys).into_response()
 }
 
 async fn authorize(
@@ -161,7 +176,11 @@ async fn token(
             .into_response();
     }
     let given = |name: &str| form.get(name).cloned().unwrap_or_default();
-    let Some(pending) = shared.lock().unwrap().codes.remove(&given("code")) else {
+    let (pending, rotated) = {
+        let mut shared = shared.lock().unwrap();
+        (shared.codes.remove(&given("code")), shared.rotated)
+    };
+    let Some(pending) = pending else {
         return refuse("invalid_grant");
     };
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(given("code_verifier").as_bytes()));
@@ -187,8 +206,13 @@ async fn token(
         claims["preferred_username"] = Value::String(name);
     }
     let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some("test-key".into());
-    let key = EncodingKey::from_rsa_der(include_bytes!("fixtures/oidc-provider-key.der"));
+    let key = if rotated {
+        header.kid = Some("test-key-2".into());
+        EncodingKey::from_rsa_der(include_bytes!("fixtures/oidc-provider-key-2.der"))
+    } else {
+        header.kid = Some("test-key".into());
+        EncodingKey::from_rsa_der(include_bytes!("fixtures/oidc-provider-key.der"))
+    };
     let mut id_token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
     if spoiled(Spoil::Signature) {
         let (signed, signature) = id_token.rsplit_once('.').unwrap();
