@@ -285,3 +285,46 @@ async fn revoked_tokens_introspect_as_inactive_and_stop_working() {
         .await;
     assert!(refused.is_err());
 }
+
+#[tokio::test]
+async fn concurrent_exchanges_of_one_code_or_one_refresh_token_let_at_most_one_through() {
+    let app = TestApp::spawn().await;
+    let (user, _) = app.user().await;
+    let client = client_of(&app, false, "read").await;
+    let (code, verifier) = code_for(&app, &client, &user).await;
+    let http = http();
+    let exchanges = (0..6).map(|_| {
+        client
+            .exchange_code(AuthorizationCode::new(code.clone()))
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.secret().clone()))
+            .request_async(&http)
+    });
+    let outcomes = futures::future::join_all(exchanges).await;
+    let issued: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+    assert_eq!(issued.len(), 1, "{outcomes:?}");
+    for outcome in outcomes.iter().filter(|o| o.is_err()) {
+        assert!(
+            matches!(outcome, Err(oauth2::RequestTokenError::ServerResponse(r)) if *r.error() == BasicErrorResponseType::InvalidGrant),
+            "{outcome:?}"
+        );
+    }
+
+    let tokens = tokens_for(&app, &client, &user, &["read"]).await;
+    let refreshes = (0..6).map(|_| {
+        client
+            .exchange_refresh_token(tokens.refresh_token().unwrap())
+            .request_async(&http)
+    });
+    let outcomes = futures::future::join_all(refreshes).await;
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    for outcome in outcomes.iter().filter(|o| o.is_err()) {
+        assert!(
+            matches!(outcome, Err(oauth2::RequestTokenError::ServerResponse(r)) if *r.error() == BasicErrorResponseType::InvalidGrant),
+            "{outcome:?}"
+        );
+    }
+}
