@@ -32,9 +32,15 @@ impl IntoResponse for Error {
             }
             Error::Unauthorized(message) => {
                 let mut response = error_response(StatusCode::UNAUTHORIZED, message);
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
+                let challenge = if message == crate::domain::oauth::access::INVALID {
+                    "Bearer error=\"invalid_token\""
+                } else {
+                    "Token"
+                };
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                );
                 response
             }
             Error::Forbidden(message) => error_response(StatusCode::FORBIDDEN, message),

@@ -10,7 +10,9 @@ use crate::domain::oauth_clients::{Client, Scopes};
 use crate::domain::{Domain, now_ms};
 use crate::error::{Error, Result};
 
-const INVALID: &str = "invalid, expired or revoked access token";
+/// Why an application's access token is refused; the 401 then challenges with
+/// `Bearer error="invalid_token"` (RFC 6750 §3.1).
+pub const INVALID: &str = "invalid, expired or revoked access token";
 
 /// Who an access token acts for (no user: a client's token for itself) and what it may do.
 #[derive(Debug, Clone, Copy)]
