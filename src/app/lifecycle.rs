@@ -36,7 +36,7 @@ pub async fn serve(state: AppState, run_worker: bool) -> anyhow::Result<()> {
             |at| format!("http://{at}/metrics"),
         );
     eprintln!(
-        "Quire is serving on http://{local}\n  Start page:         http://{local}/\n  RealWorld REST API: http://{local}/api  (e.g. http://{local}/api/articles)\n  API docs:           http://{local}/docs  (OpenAPI: http://{local}/api/openapi.json)\n  GraphQL API:        http://{local}/graphql  (POST; open it in a browser for the GraphiQL IDE)\n  Health:             http://{local}/health/live, http://{local}/health/ready\n  Metrics:            {}\n  Database:           {}",
+        "Quire is serving on http://{local}\n  Start page:         http://{local}/\n  RealWorld REST API: http://{local}/api  (e.g. http://{local}/api/articles)\n  API docs:           http://{local}/docs  (OpenAPI: http://{local}/api/openapi.json)\n  GraphQL API:        http://{local}/graphql  (POST; open it in a browser for the GraphiQL IDE)\n  OAuth2 for apps:    http://{local}/.well-known/oauth-authorization-server\n  Health:             http://{local}/health/live, http://{local}/health/ready\n  Metrics:            {}\n  Database:           {}",
         if settings.operations.metrics.enabled {
             metrics_at.as_str()
         } else {
