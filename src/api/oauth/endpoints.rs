@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Request, State};
+use axum::extract::{FromRef, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -21,109 +21,131 @@ use crate::error::{Error, OAuthCode, Result};
 use crate::http::body::read_form;
 use crate::http::rate_limit;
 
-/// `POST /oauth/token`.
-pub async fn token(
-    State(domain): State<Domain>,
-    State(settings): State<Arc<Settings>>,
-    request: Request,
-) -> Response {
-    answer(async {
-        let (headers, params) = read(request, &settings).await?;
-        let client = authenticate(&domain, &headers, &params).await?;
-        let issued = match params.required("grant_type")? {
-            "authorization_code" => {
-                let exchange = CodeExchange {
-                    code: params.required("code")?.to_owned(),
-                    redirect_uri: params.owned("redirect_uri")?,
-                    code_verifier: params.owned("code_verifier")?,
-                };
-                domain.exchange_code(&client, exchange).await?
-            }
-            "refresh_token" => {
-                let refresh_token = params.required("refresh_token")?;
-                domain
-                    .refresh_grant(&client, refresh_token, params.one("scope")?)
-                    .await?
-            }
-            "client_credentials" => {
-                domain
-                    .client_credentials_grant(&client, params.one("scope")?)
-                    .await?
-            }
-            _ => {
-                return Err(Error::oauth(
-                    OAuthCode::UnsupportedGrantType,
-                    "use authorization_code, refresh_token or client_credentials",
-                ));
-            }
+/// A call from an authenticated client: its form parameters and who it is. Refusals (not a
+/// form, a client that fails authentication) are answered as RFC 6749 §5.2 errors.
+pub struct ClientCall {
+    headers: HeaderMap,
+    params: Params,
+    client: Client,
+}
+
+impl<S> FromRequest<S> for ClientCall
+where
+    Domain: FromRef<S>,
+    Arc<Settings>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        let (domain, settings) = (Domain::from_ref(state), Arc::<Settings>::from_ref(state));
+        let call = async {
+            let headers = request.headers().clone();
+            let body = read_form(request, settings.body_timeout)
+                .await
+                .map_err(|err| Error::oauth(OAuthCode::InvalidRequest, err.message()))?;
+            let params = Params::parse(&body);
+            let client = authenticate(&domain, &headers, &params).await?;
+            Ok(ClientCall {
+                headers,
+                params,
+                client,
+            })
         };
-        let mut body = json!({
-            "access_token": issued.access_token,
-            "token_type": "Bearer",
-            "expires_in": issued.expires_in,
-            "scope": issued.scopes.names(),
-        });
-        if let Some(refresh_token) = issued.refresh_token {
-            body["refresh_token"] = Value::String(refresh_token);
+        call.await.map_err(|err| finish(Err(err)))
+    }
+}
+
+/// `POST /oauth/token`.
+pub async fn token(State(domain): State<Domain>, call: ClientCall) -> Response {
+    finish(grant(&domain, &call).await)
+}
+
+async fn grant(domain: &Domain, call: &ClientCall) -> Result<Response> {
+    let (params, client) = (&call.params, &call.client);
+    let issued = match params.required("grant_type")? {
+        "authorization_code" => {
+            let exchange = CodeExchange {
+                code: params.required("code")?.to_owned(),
+                redirect_uri: params.owned("redirect_uri")?,
+                code_verifier: params.owned("code_verifier")?,
+            };
+            domain.exchange_code(client, exchange).await?
         }
-        Ok(Json(body).into_response())
-    })
-    .await
+        "refresh_token" => {
+            let refresh_token = params.required("refresh_token")?;
+            domain
+                .refresh_grant(client, refresh_token, params.one("scope")?)
+                .await?
+        }
+        "client_credentials" => {
+            domain
+                .client_credentials_grant(client, params.one("scope")?)
+                .await?
+        }
+        _ => {
+            return Err(Error::oauth(
+                OAuthCode::UnsupportedGrantType,
+                "use authorization_code, refresh_token or client_credentials",
+            ));
+        }
+    };
+    let mut body = json!({
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "scope": issued.scopes.names(),
+    });
+    if let Some(refresh_token) = issued.refresh_token {
+        body["refresh_token"] = Value::String(refresh_token);
+    }
+    Ok(Json(body).into_response())
 }
 
 /// `POST /oauth/revoke`: 200 whether or not the token was known (RFC 7009 §2.2).
-pub async fn revoke(
-    State(domain): State<Domain>,
-    State(settings): State<Arc<Settings>>,
-    request: Request,
-) -> Response {
-    answer(async {
-        let (headers, params) = read(request, &settings).await?;
-        let client = authenticate(&domain, &headers, &params).await?;
-        domain
-            .revoke_token(&client, params.required("token")?)
-            .await?;
-        Ok(StatusCode::OK.into_response())
-    })
-    .await
+pub async fn revoke(State(domain): State<Domain>, call: ClientCall) -> Response {
+    let revoked = async {
+        let token = call.params.required("token")?;
+        domain.revoke_token(&call.client, token).await
+    };
+    finish(revoked.await.map(|()| StatusCode::OK.into_response()))
 }
 
 /// `POST /oauth/introspect`, for confidential clients (resource servers).
 pub async fn introspect(
     State(domain): State<Domain>,
     State(settings): State<Arc<Settings>>,
-    request: Request,
+    call: ClientCall,
 ) -> Response {
-    answer(async {
-        let (headers, params) = read(request, &settings).await?;
-        let client = authenticate(&domain, &headers, &params).await?;
-        if !client.confidential {
-            return Err(Error::oauth(
-                OAuthCode::InvalidClient,
-                "introspection is for confidential clients",
-            ));
-        }
-        let Some(info) = domain.introspect(params.required("token")?).await? else {
-            return Ok(Json(json!({ "active": false })).into_response());
-        };
-        let mut body = json!({
-            "active": true,
-            "scope": info.scopes.names(),
-            "client_id": info.client_id,
-            "token_type": if info.refresh { "refresh_token" } else { "Bearer" },
-            "exp": info.expires_at_ms / 1000,
-            "iat": info.issued_at_ms / 1000,
-            "iss": issuer(&settings, &headers),
-        });
-        if let Some(user_id) = info.user_id {
-            body["sub"] = Value::String(user_id.to_string());
-        }
-        if let Some(username) = info.username {
-            body["username"] = Value::String(username);
-        }
-        Ok(Json(body).into_response())
-    })
-    .await
+    finish(describe(&domain, &settings, &call).await)
+}
+
+async fn describe(domain: &Domain, settings: &Settings, call: &ClientCall) -> Result<Response> {
+    if !call.client.confidential {
+        return Err(Error::oauth(
+            OAuthCode::InvalidClient,
+            "introspection is for confidential clients",
+        ));
+    }
+    let Some(info) = domain.introspect(call.params.required("token")?).await? else {
+        return Ok(Json(json!({ "active": false })).into_response());
+    };
+    let mut body = json!({
+        "active": true,
+        "scope": info.scopes.names(),
+        "client_id": info.client_id,
+        "token_type": if info.refresh { "refresh_token" } else { "Bearer" },
+        "exp": info.expires_at_ms / 1000,
+        "iat": info.issued_at_ms / 1000,
+        "iss": issuer(settings, &call.headers),
+    });
+    if let Some(user_id) = info.user_id {
+        body["sub"] = Value::String(user_id.to_string());
+    }
+    if let Some(username) = info.username {
+        body["username"] = Value::String(username);
+    }
+    Ok(Json(body).into_response())
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
@@ -148,15 +170,6 @@ pub async fn metadata(State(settings): State<Arc<Settings>>, headers: HeaderMap)
         "service_documentation": format!("{issuer}/docs"),
     }))
     .into_response()
-}
-
-/// The request's headers and form parameters.
-async fn read(request: Request, settings: &Settings) -> Result<(HeaderMap, Params)> {
-    let headers = request.headers().clone();
-    let body = read_form(request, settings.body_timeout)
-        .await
-        .map_err(|err| Error::oauth(OAuthCode::InvalidRequest, err.message()))?;
-    Ok((headers, Params::parse(&body)))
 }
 
 /// The calling client: by HTTP Basic (`client_id:client_secret`, each form-encoded, RFC 6749
@@ -210,9 +223,9 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientCredentials>> {
     }))
 }
 
-/// Runs an endpoint; its error becomes RFC 6749 §5.2's JSON. Nothing it answers is cached.
-async fn answer(work: impl Future<Output = Result<Response>>) -> Response {
-    let mut response = work.await.unwrap_or_else(error_response);
+/// An endpoint's answer, its error as RFC 6749 §5.2's JSON. Nothing it answers is cached.
+fn finish(result: Result<Response>) -> Response {
+    let mut response = result.unwrap_or_else(error_response);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
