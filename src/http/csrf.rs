@@ -39,23 +39,19 @@ pub fn is_unsafe(method: &Method) -> bool {
 /// Refuses a cross-site or tokenless unsafe request (403 `{"errors": {"csrf": [...]}}`).
 pub fn check(headers: &HeaderMap, settings: &Settings) -> Result<(), Error> {
     let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-    check_token(headers, settings, sent)
-}
-
-/// The same check for an HTML form, which sends the token as a field
-/// ([`CSRF_FIELD`], as Django's forms do) instead of a header.
-pub fn check_form(
-    headers: &HeaderMap,
-    settings: &Settings,
-    sent: Option<&str>,
-) -> Result<(), Error> {
-    check_token(headers, settings, sent)
+    check_form(headers, settings, sent)
 }
 
 /// The name of the form field that carries the CSRF token.
 pub const CSRF_FIELD: &str = "csrfmiddlewaretoken";
 
-fn check_token(headers: &HeaderMap, settings: &Settings, sent: Option<&str>) -> Result<(), Error> {
+/// The same check for an HTML form, which sends the token as a field ([`CSRF_FIELD`], as
+/// Django's forms do) instead of a header.
+pub fn check_form(
+    headers: &HeaderMap,
+    settings: &Settings,
+    sent: Option<&str>,
+) -> Result<(), Error> {
     let text = |name| {
         headers
             .get(name)

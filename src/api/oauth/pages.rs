@@ -49,12 +49,14 @@ pub async fn decide(
     State(settings): State<Arc<Settings>>,
     request: Request,
 ) -> Response {
-    let headers = request.headers().clone();
-    let form = match read_checked_form(request, &settings).await {
-        Ok(form) => form,
+    let Posted {
+        headers,
+        form,
+        query,
+    } = match Posted::read(request, &settings).await {
+        Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    let query = canonical_query(form.one("request").ok().flatten().unwrap_or_default());
     let request = match check(&domain, &settings, &query).await {
         Ok(request) => request,
         Err(refused) => return refused,
@@ -80,12 +82,14 @@ pub async fn login(
     State(settings): State<Arc<Settings>>,
     request: Request,
 ) -> Response {
-    let headers = request.headers().clone();
-    let form = match read_checked_form(request, &settings).await {
-        Ok(form) => form,
+    let Posted {
+        headers,
+        form,
+        query,
+    } = match Posted::read(request, &settings).await {
+        Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    let query = canonical_query(form.one("request").ok().flatten().unwrap_or_default());
     let credentials = Credentials {
         email: form.owned("email").ok().flatten(),
         password: form.owned("password").ok().flatten(),
@@ -223,25 +227,39 @@ async fn signed_in(domain: &Domain, headers: &HeaderMap) -> Result<Option<i64>> 
     }
 }
 
-/// The form of a POST, having passed the CSRF check.
-async fn read_checked_form(request: Request, settings: &Settings) -> Result<Params, Response> {
-    let headers = request.headers().clone();
-    let body = read_form(request, settings.body_timeout)
-        .await
-        .map_err(|err| problem(err.status(), err.message()))?;
-    let form = Params::parse(&body);
-    let sent = form.one(CSRF_FIELD).ok().flatten();
-    csrf::check_form(&headers, settings, sent).map_err(|err| {
-        let reason = match err {
-            Error::Csrf(reason) => reason,
-            _ => "the form could not be checked",
-        };
-        problem(
-            StatusCode::FORBIDDEN,
-            &format!("{reason}. Go back, reload the page and try again."),
-        )
-    })?;
-    Ok(form)
+/// A form posted by one of the pages, having passed the CSRF check, with the authorization
+/// request it carries (its query, re-encoded).
+struct Posted {
+    headers: HeaderMap,
+    form: Params,
+    query: String,
+}
+
+impl Posted {
+    async fn read(request: Request, settings: &Settings) -> Result<Posted, Response> {
+        let headers = request.headers().clone();
+        let body = read_form(request, settings.body_timeout)
+            .await
+            .map_err(|err| problem(err.status(), err.message()))?;
+        let form = Params::parse(&body);
+        let sent = form.one(CSRF_FIELD).ok().flatten();
+        csrf::check_form(&headers, settings, sent).map_err(|err| {
+            let reason = match err {
+                Error::Csrf(reason) => reason,
+                _ => "the form could not be checked",
+            };
+            problem(
+                StatusCode::FORBIDDEN,
+                &format!("{reason}. Go back, reload the page and try again."),
+            )
+        })?;
+        let query = canonical_query(form.one("request").ok().flatten().unwrap_or_default());
+        Ok(Posted {
+            headers,
+            form,
+            query,
+        })
+    }
 }
 
 /// The token a page's form sends back: the cookie's, or a new one (then also set as the
