@@ -105,10 +105,6 @@ impl Scopes {
         Scopes(self.0 | other.0)
     }
 
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
     pub fn list(self) -> Vec<Scope> {
         Scope::ALL
             .into_iter()
