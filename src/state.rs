@@ -11,10 +11,12 @@ use crate::auth::oidc::OidcProviders;
 use crate::auth::password;
 use crate::auth::session::SessionStore;
 use crate::cache::Cache;
-use crate::config::Settings;
+use crate::config::{MailTransport, Settings};
 use crate::db;
+use crate::domain::email::MailPolicy;
 use crate::domain::{Domain, Services, cache_keys};
 use crate::limits::RateLimiter;
+use crate::mail::Mailer;
 use crate::outbound::Outbound;
 use crate::views::ViewRecorder;
 
@@ -50,7 +52,8 @@ impl AppState {
             settings.jwt_ttl,
             settings.access_token_ttl,
             settings.refresh_token_ttl,
-        );
+        )
+        .with_reuse_window(settings.refresh_reuse_window);
         let (namespace, layout) = (&settings.cache_namespace, cache_keys::LAYOUT);
         let cache = match &settings.redis_url {
             _ if !settings.cache_enabled => Cache::disabled(namespace, layout),
@@ -80,6 +83,16 @@ impl AppState {
                 outbound: Outbound::new(settings.worker.webhook_allow_hosts.clone())?,
                 oidc: OidcProviders::new(&settings.oidc_providers, &settings.jwt_secret)?,
                 reports_kept: settings.worker.reports_kept,
+                mailer: Mailer::new(&settings.mail)?,
+                mail: MailPolicy {
+                    enabled: settings.mail.transport != MailTransport::Off,
+                    base_url: settings
+                        .public_url
+                        .clone()
+                        .unwrap_or_else(|| format!("http://{}", settings.listen)),
+                    site_name: settings.mail.site_name.clone(),
+                },
+                oauth_require_pkce: settings.oauth_require_pkce,
             }),
             settings: Arc::new(settings),
             lifecycle: Lifecycle::default(),

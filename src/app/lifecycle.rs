@@ -15,7 +15,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cache::Cache;
-use crate::config::{Environment, Settings};
+use crate::config::{Environment, MailTransport, Settings};
+use crate::mail::Mailer;
 use crate::observability::scrape::{MetricsEndpoint, metrics};
 use crate::outbound::Outbound;
 use crate::state::AppState;
@@ -45,6 +46,18 @@ pub async fn serve(state: AppState, run_worker: bool) -> anyhow::Result<()> {
         crate::config::redact_url(&settings.database_url)
     );
     eprintln!(
+        "  Mail:               {}",
+        match &settings.mail.transport {
+            MailTransport::Smtp(url) => format!("SMTP {}", crate::config::redact_url(url)),
+            MailTransport::Folder(folder) => format!(
+                "written to {}/ and the log (set QUIRE_SMTP_URL to send it)",
+                folder.display()
+            ),
+            MailTransport::Off =>
+                "off: set QUIRE_SMTP_URL (verification and password reset need it)".into(),
+        }
+    );
+    eprintln!(
         "  Background jobs:    {}",
         if run_worker {
             "run in this process (QUIRE_WORKER=false or --no-worker to leave them to `quire worker`)"
@@ -67,6 +80,7 @@ pub async fn serve(state: AppState, run_worker: bool) -> anyhow::Result<()> {
             outbound: domain.outbound.clone(),
             views_retention_months: settings.worker.views_retention_months,
             reports_kept: settings.worker.reports_kept,
+            mailer: domain.mailer.clone(),
         };
         tokio::spawn(jobs::Worker::new(context, worker_options(&settings)).run(stopped))
     });
@@ -111,6 +125,7 @@ pub async fn work(db: DatabaseConnection, settings: &Settings) -> anyhow::Result
         outbound: Outbound::new(settings.worker.webhook_allow_hosts.clone())?,
         views_retention_months: settings.worker.views_retention_months,
         reports_kept: settings.worker.reports_kept,
+        mailer: Mailer::new(&settings.mail)?,
     };
     let (stop, stopped) = watch::channel(false);
     let worker = tokio::spawn(jobs::Worker::new(context, worker_options(settings)).run(stopped));

@@ -3,8 +3,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::error::{Error, Result};
 
@@ -36,9 +40,14 @@ pub struct TokenIssuer {
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
+    /// Keys the credentials a rotation derives from the credential it spends.
+    successor_key: Vec<u8>,
     /// Lifetimes of the bearer access token and the refresh token of `POST /api/auth/token`.
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// How long after a refresh token is spent presenting it again is taken for a retry (it
+    /// gets the same successor) rather than for theft (its family is revoked).
+    pub reuse_window: Duration,
 }
 
 impl TokenIssuer {
@@ -54,9 +63,28 @@ impl TokenIssuer {
             decoding: DecodingKey::from_secret(secret),
             validation,
             ttl,
+            successor_key: derive_key(secret, b"quire credential successor"),
             access_ttl,
             refresh_ttl,
+            reuse_window: Duration::ZERO,
         }
+    }
+
+    pub fn with_reuse_window(mut self, window: Duration) -> Self {
+        self.reuse_window = window;
+        self
+    }
+
+    /// The credential (for `purpose`) that rotating `spent` issues: derived, not random, so a
+    /// retry of the same rotation within the reuse window is answered with the same one, and
+    /// only by whoever holds `spent`.
+    pub fn successor(&self, spent: &str, purpose: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.successor_key)
+            .expect("HMAC takes a key of any length");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(spent.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
     /// A token with the configured lifetime (the RealWorld `user.token`).
@@ -98,4 +126,12 @@ impl TokenIssuer {
             issued_at_ms: i64::try_from(issued_at_ms).unwrap_or(i64::MAX),
         })
     }
+}
+
+/// A key for one use (`label`) derived from the server's secret.
+fn derive_key(secret: &[u8], label: &[u8]) -> Vec<u8> {
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(label);
+    mac.finalize().into_bytes().to_vec()
 }

@@ -77,6 +77,13 @@ pub struct OidcProviders {
     seal_key: Vec<u8>,
 }
 
+impl Attempt {
+    /// When the attempt expires, in milliseconds since the epoch.
+    pub fn expires_at_ms(&self) -> i64 {
+        i64::try_from(self.exp.saturating_mul(1000)).unwrap_or(i64::MAX)
+    }
+}
+
 impl OidcProviders {
     /// `secret` is the server's JWT secret; attempts are sealed with a key derived from it.
     pub fn new(providers: &[OidcProvider], secret: &[u8]) -> Result<Self> {

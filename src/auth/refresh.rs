@@ -23,7 +23,7 @@ pub async fn find(
         .await
 }
 
-/// Stores a new token of `family` for `user_id` (its digest only); returns the token itself.
+/// Stores a new random token of `family` for `user_id` (its digest only); returns the token.
 pub async fn insert(
     db: &impl ConnectionTrait,
     user_id: i64,
@@ -31,18 +31,30 @@ pub async fn insert(
     ttl: Duration,
 ) -> Result<String, DbErr> {
     let token = random_text(32);
+    insert_token(db, user_id, family, ttl, &token).await?;
+    Ok(token)
+}
+
+/// Stores `token` (its digest only) as the next of `family`.
+pub async fn insert_token(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    family: &str,
+    ttl: Duration,
+    token: &str,
+) -> Result<(), DbErr> {
     let now = chrono::Utc::now().timestamp_millis();
     refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
         family: Set(family.to_owned()),
         user_id: Set(user_id),
-        token_hash: Set(digest(&token)),
+        token_hash: Set(digest(token)),
         created_at: Set(now),
         expires_at: Set(now.saturating_add(ttl.as_millis() as i64)),
         ..Default::default()
     })
     .exec_without_returning(db)
     .await?;
-    Ok(token)
+    Ok(())
 }
 
 /// Revokes every live token of `family`.

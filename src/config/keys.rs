@@ -13,6 +13,7 @@ const KEYS: &[&str] = &[
     "jwt_ttl_seconds",
     "access_token_ttl_seconds",
     "refresh_token_ttl_seconds",
+    "refresh_reuse_seconds",
     "session_idle_seconds",
     "session_max_age_seconds",
     "db_max_connections",
@@ -51,6 +52,11 @@ const KEYS: &[&str] = &[
     "trace_level",
     "public_url",
     "oidc_providers",
+    "oauth_require_pkce",
+    "smtp_url",
+    "mail_from",
+    "site_name",
+    "rate_limit_mail",
 ];
 
 /// A type error from the layers, reworded to name the variable a user would set.

@@ -50,6 +50,8 @@ pub struct RateLimitSettings {
     pub write: Quota,
     /// Reads per signed-in user, per client address when anonymous.
     pub read: Quota,
+    /// Mail sent about one account (verification, password reset), whoever asks.
+    pub mail: Quota,
     /// Peers whose `X-Forwarded-For` names the client; everyone else is the client.
     pub trusted_proxies: Vec<IpNet>,
 }
@@ -57,7 +59,7 @@ pub struct RateLimitSettings {
 impl RateLimitSettings {
     pub(super) fn parse(
         enabled: bool,
-        [auth, login_failures, write, read]: [&str; 4],
+        [auth, login_failures, write, read, mail]: [&str; 5],
         trusted_proxies: &str,
     ) -> anyhow::Result<Self> {
         Ok(RateLimitSettings {
@@ -66,6 +68,7 @@ impl RateLimitSettings {
             login_failures: Quota::parse("QUIRE_RATE_LIMIT_LOGIN_FAILURES", login_failures)?,
             write: Quota::parse("QUIRE_RATE_LIMIT_WRITE", write)?,
             read: Quota::parse("QUIRE_RATE_LIMIT_READ", read)?,
+            mail: Quota::parse("QUIRE_RATE_LIMIT_MAIL", mail)?,
             trusted_proxies: parse_networks(trusted_proxies)?,
         })
     }

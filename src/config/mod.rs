@@ -7,6 +7,7 @@ use std::time::Duration;
 mod graphql;
 mod keys;
 mod limits;
+mod mail;
 mod oauth;
 mod operations;
 mod secret;
@@ -19,6 +20,7 @@ use serde::Deserialize;
 pub use graphql::GraphqlSettings;
 use keys::name_the_setting;
 pub use limits::{Quota, RateLimitSettings};
+pub use mail::{MailSettings, MailTransport};
 pub use oauth::OidcProvider;
 pub use operations::{MetricsSettings, OperationsSettings, TraceLevel, TraceSettings};
 use secret::resolve_jwt_secret;
@@ -45,6 +47,7 @@ struct RawSettings {
     jwt_ttl_seconds: u64,
     access_token_ttl_seconds: u64,
     refresh_token_ttl_seconds: u64,
+    refresh_reuse_seconds: u64,
     session_idle_seconds: u64,
     session_max_age_seconds: u64,
     db_max_connections: u32,
@@ -86,6 +89,11 @@ struct RawSettings {
     trace_level: String,
     public_url: String,
     oidc_providers: String,
+    oauth_require_pkce: bool,
+    smtp_url: String,
+    mail_from: String,
+    site_name: String,
+    rate_limit_mail: String,
 }
 
 /// Validated settings. `jwt_secret` is resolved (explicit, or generated and kept beside the
@@ -105,6 +113,9 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     /// Lifetime of a refresh token (each refresh issues a new one).
     pub refresh_token_ttl: Duration,
+    /// A spent refresh token presented again this soon is a retry (two tabs, a lost answer)
+    /// and gets the same successor; later, it is reuse and revokes its family.
+    pub refresh_reuse_window: Duration,
     /// A browser session ends after this long unused...
     pub session_idle_timeout: Duration,
     /// ...or this long after sign-in, whichever comes first.
@@ -137,6 +148,10 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// `QUIRE_OIDC_PROVIDERS`: where people may sign in from.
     pub oidc_providers: Vec<OidcProvider>,
+    /// `QUIRE_OAUTH_REQUIRE_PKCE`: every client's authorization request carries a PKCE
+    /// challenge (OAuth 2.1); `false` lets confidential clients leave it out.
+    pub oauth_require_pkce: bool,
+    pub mail: MailSettings,
 }
 
 // Secrets never reach the log through Debug.
@@ -149,6 +164,7 @@ impl std::fmt::Debug for Settings {
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("log", &self.log)
             .field("metrics", &self.operations.metrics)
+            .field("mail", &self.mail)
             .finish_non_exhaustive()
     }
 }
@@ -171,6 +187,7 @@ impl Settings {
             .set_default("jwt_ttl_seconds", 86_400)?
             .set_default("access_token_ttl_seconds", 900)?
             .set_default("refresh_token_ttl_seconds", 30 * 86_400)?
+            .set_default("refresh_reuse_seconds", 5)?
             .set_default("session_idle_seconds", 2 * 86_400)?
             .set_default("session_max_age_seconds", 14 * 86_400)?
             .set_default("db_max_connections", 16)?
@@ -204,7 +221,12 @@ impl Settings {
             .set_default("report_retention_hours", 168)?
             .set_default("webhook_allow_hosts", "")?
             .set_default("public_url", "")?
-            .set_default("oidc_providers", "")?;
+            .set_default("oidc_providers", "")?
+            .set_default("oauth_require_pkce", true)?
+            .set_default("smtp_url", "")?
+            .set_default("mail_from", mail::DEFAULT_FROM)?
+            .set_default("site_name", "Quire")?
+            .set_default("rate_limit_mail", "5/h")?;
         builder = operations::defaults(builder)?;
         builder = match &file {
             Some(path) => builder.add_source(config::File::with_name(path).required(true)),
@@ -260,6 +282,9 @@ impl Settings {
         if !(3_600..=365 * 86_400).contains(&raw.refresh_token_ttl_seconds) {
             bail!("QUIRE_REFRESH_TOKEN_TTL_SECONDS must be between 3600 and 31536000");
         }
+        if raw.refresh_reuse_seconds > 60 {
+            bail!("QUIRE_REFRESH_REUSE_SECONDS must be between 0 and 60");
+        }
         if !(60..=365 * 86_400).contains(&raw.session_idle_seconds)
             || !(raw.session_idle_seconds..=365 * 86_400).contains(&raw.session_max_age_seconds)
         {
@@ -308,6 +333,7 @@ impl Settings {
                 &raw.rate_limit_login_failures,
                 &raw.rate_limit_write,
                 &raw.rate_limit_read,
+                &raw.rate_limit_mail,
             ],
             &raw.trusted_proxies,
         )?;
@@ -346,6 +372,17 @@ impl Settings {
                  origins of your web apps, or set QUIRE_SESSIONS_ENABLED=false"
             );
         }
+        let public_url = oauth::parse_public_url(&raw.public_url)?;
+        let mail = MailSettings::parse(
+            &raw.smtp_url,
+            &raw.mail_from,
+            &raw.site_name,
+            (
+                env == Environment::Production,
+                &raw.database_url,
+                public_url.as_deref(),
+            ),
+        )?;
         Ok(Settings {
             database_url: raw.database_url,
             backend,
@@ -357,6 +394,7 @@ impl Settings {
             jwt_ttl: Duration::from_secs(raw.jwt_ttl_seconds),
             access_token_ttl: Duration::from_secs(raw.access_token_ttl_seconds),
             refresh_token_ttl: Duration::from_secs(raw.refresh_token_ttl_seconds),
+            refresh_reuse_window: Duration::from_secs(raw.refresh_reuse_seconds),
             session_idle_timeout: Duration::from_secs(raw.session_idle_seconds),
             session_max_age: Duration::from_secs(raw.session_max_age_seconds),
             db_max_connections: raw.db_max_connections,
@@ -376,11 +414,13 @@ impl Settings {
             rate_limits,
             worker,
             operations,
-            public_url: oauth::parse_public_url(&raw.public_url)?,
+            public_url,
             oidc_providers: oauth::parse_oidc_providers(
                 &raw.oidc_providers,
                 env == Environment::Production,
             )?,
+            oauth_require_pkce: raw.oauth_require_pkce,
+            mail,
         })
     }
 }

@@ -64,7 +64,8 @@ pub fn username(value: Option<String>) -> Parsed<String> {
 /// Lower-cased, so addresses are unique case-insensitively.
 pub fn email(value: Option<String>) -> Parsed<String> {
     let value = at_most(required(value)?.trim().to_lowercase(), EMAIL_MAX)?;
-    if value.validate_email() {
+    // `.invalid` never receives mail (RFC 2606); released addresses use it.
+    if value.validate_email() && !value.ends_with(".invalid") {
         Ok(value)
     } else {
         Err("is invalid".into())

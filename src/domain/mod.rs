@@ -2,6 +2,7 @@
 
 pub mod articles;
 pub mod cache_keys;
+pub mod email;
 pub mod input;
 pub mod oauth;
 pub mod oauth_clients;
@@ -33,9 +34,11 @@ pub(crate) use crate::db::is_unique_violation;
 pub use crate::db::now_ms;
 use crate::error::Result;
 use crate::limits::RateLimiter;
+use crate::mail::Mailer;
 use crate::outbound::Outbound;
 use crate::views::ViewRecorder;
 use cache_keys::{Kind, Write};
+use email::MailPolicy;
 
 /// Shared by every API: a handle on the [`Services`]. Cloned with every request (axum clones
 /// each route's state), so a clone is one reference count, not one per service.
@@ -55,6 +58,11 @@ pub struct Services {
     pub oidc: OidcProviders,
     /// How long a finished report stays downloadable.
     pub reports_kept: Duration,
+    /// Where mail goes (the worker sends it; the domain only enqueues).
+    pub mailer: Mailer,
+    pub mail: MailPolicy,
+    /// Every authorization request must carry a PKCE challenge (OAuth 2.1).
+    pub oauth_require_pkce: bool,
 }
 
 impl Domain {

@@ -1,18 +1,21 @@
 //! Who signs in with an identity an OpenID Connect provider vouched for: the user it is linked
-//! to; else the signed-in user, who links it; else the account with the same e-mail, only if the
-//! provider verified that address; else a new account. And the one-time code that hands such a
-//! sign-in to a single-page app.
+//! to; else the signed-in user, who links it; else the account with the same e-mail, only when
+//! both sides proved the address (the provider verified it, and so did the account's owner);
+//! else a new account. An account that only *claims* the address (never proved it) does not
+//! capture a verified identity: the identity gets an account of its own and the claim is
+//! released. And the one-time code that hands such a sign-in to a single-page app.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::cache_keys::Write;
+use super::email::release_claim;
 use super::users::SignedIn;
 use super::{Domain, input, now_ms};
 use crate::auth::oidc::Identity;
 use crate::auth::password;
 use crate::auth::refresh::{digest, random_text};
-use crate::db::entities::{login_handoffs, user_identities, users};
+use crate::db::entities::{login_handoffs, oidc_attempts_spent, user_identities, users};
 use crate::db::{is_unique_violation, unique_violation_column};
 use crate::error::{Error, Result};
 
@@ -48,10 +51,12 @@ impl Domain {
             .one(&self.db)
             .await?;
         match holder {
-            Some(user) if identity.email_verified => {
+            Some(user) if identity.email_verified && user.email_verified_at.is_some() => {
                 self.link(identity, user.id).await?;
                 Ok(user.id)
             }
+            // The address's owner, proven by the provider, against a mere claim on it.
+            Some(_) if identity.email_verified => self.create_from(identity, &email).await,
             Some(_) => Err(Error::Conflict(
                 "an account with this e-mail exists, and the provider has not verified the \
                  address: sign in with your password, then sign in with the provider to link it",
@@ -85,7 +90,9 @@ impl Domain {
     }
 
     /// A new account for `identity`, with a username made from what the provider shared and
-    /// a random password nobody knows (the user may set one later).
+    /// a random password nobody knows (the user may set one later). A verified address is
+    /// proven at once (taken from an account that only claimed it); an unverified one is
+    /// claimed, and mailed a link to prove it.
     async fn create_from(&self, identity: &Identity, email: &str) -> Result<i64> {
         let hash = password::hash(random_text(24)).await?;
         let base = username_base(identity, email);
@@ -98,30 +105,44 @@ impl Domain {
                 .in_transaction(|txn| {
                     let (username, email, hash) =
                         (username.clone(), email.to_owned(), hash.clone());
-                    let identity = identity.clone();
+                    let (identity, domain) = (identity.clone(), self.clone());
                     Box::pin(async move {
                         let now = now_ms();
+                        let released = match identity.email_verified {
+                            true => release_claim(txn, &email).await?,
+                            false => None,
+                        };
                         let user = users::Entity::insert(users::ActiveModel {
                             username_key: Set(username.to_lowercase()),
-                            username: Set(username),
-                            email: Set(email),
+                            username: Set(username.clone()),
+                            email: Set(email.clone()),
                             password_hash: Set(hash),
                             bio: Set(String::new()),
                             image: Set(String::new()),
                             created_at: Set(now),
                             updated_at: Set(now),
+                            email_verified_at: Set(identity.email_verified.then_some(now)),
                             ..Default::default()
                         })
                         .exec(txn)
                         .await?;
-                        insert_identity(txn, &identity, user.last_insert_id).await?;
-                        Ok(user.last_insert_id)
+                        let user_id = user.last_insert_id;
+                        insert_identity(txn, &identity, user_id).await?;
+                        if !identity.email_verified {
+                            domain
+                                .mail_verification(txn, user_id, &username, &email)
+                                .await?;
+                        }
+                        Ok((user_id, released))
                     })
                 })
                 .await;
             match created {
-                Ok(user_id) => {
+                Ok((user_id, released)) => {
                     self.invalidate(Write::Registered { username }).await;
+                    if let Some(user_id) = released {
+                        self.invalidate(Write::Account { user_id }).await;
+                    }
                     return Ok(user_id);
                 }
                 Err(err) if unique_violation_column(&err).as_deref() == Some("username_key") => {}
@@ -138,6 +159,24 @@ impl Domain {
         Err(Error::Conflict(
             "no free username could be found; try again",
         ))
+    }
+
+    /// Records that the sign-in attempt with `state` came back; a second return of it (a
+    /// replayed callback, on any instance) is refused.
+    pub async fn spend_oidc_attempt(&self, state: &str, expires_at_ms: i64) -> Result<()> {
+        let inserted = oidc_attempts_spent::Entity::insert(oidc_attempts_spent::ActiveModel {
+            attempt_id: Set(digest(state)),
+            expires_at: Set(expires_at_ms),
+        })
+        .exec_without_returning(&self.db)
+        .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(err) if is_unique_violation(&err) => Err(Error::Unauthorized(
+                "this sign-in attempt was already used: start again",
+            )),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// A one-time code a single-page app exchanges for `user_id`'s token.

@@ -1,6 +1,6 @@
 //! Bearer access tokens with refresh tokens: issue, rotate (a refresh token is spent by its
-//! use; presenting a spent one again revokes its whole family), log out, and log out
-//! everywhere. The RealWorld `user.token` is untouched by all of this.
+//! use; presenting a spent one again within the reuse window gets the same successor, later it
+//! revokes its whole family), log out, and log out everywhere. The RealWorld `user.token` is untouched by all of this.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
@@ -8,7 +8,10 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter}
 use super::cache_keys::Write;
 use super::users::Credentials;
 use super::{Domain, now_ms};
-use crate::auth::refresh::{digest, find, insert, random_text, revoke_all, revoke_family};
+use crate::auth::jwt::TokenIssuer;
+use crate::auth::refresh::{
+    digest, find, insert, insert_token, random_text, revoke_all, revoke_family,
+};
 use crate::db::entities::{refresh_tokens, users};
 use crate::error::{Error, Result};
 
@@ -50,12 +53,11 @@ impl Domain {
     /// Spends `refresh_token` for a new pair. A token presented twice (a stolen copy, or the
     /// owner after the thief) revokes its whole family.
     pub async fn refresh(&self, refresh_token: Option<String>) -> Result<TokenPair> {
-        let hash = digest(&required(refresh_token)?);
-        let ttl = self.tokens.refresh_ttl;
+        let presented = required(refresh_token)?;
         let outcome = self
             .in_transaction(|txn| {
-                let hash = hash.clone();
-                Box::pin(async move { spend(txn, &hash, ttl).await })
+                let (presented, tokens) = (presented.clone(), self.tokens.clone());
+                Box::pin(async move { spend(txn, &tokens, &presented).await })
             })
             .await?;
         match outcome {
@@ -121,12 +123,15 @@ fn required(token: Option<String>) -> Result<String> {
         .ok_or_else(|| Error::field("refreshToken", "can't be blank"))
 }
 
-/// Spends the token with digest `hash` if it is live, issuing the next of its family.
+/// Spends `presented` if it is live, issuing the next of its family (derived from it, so a
+/// retry within the reuse window is answered with the same one).
 async fn spend(
     txn: &DatabaseTransaction,
-    hash: &str,
-    ttl: std::time::Duration,
+    tokens: &TokenIssuer,
+    presented: &str,
 ) -> Result<Refreshed, DbErr> {
+    let hash = &digest(presented);
+    let successor = tokens.successor(presented, "refresh");
     let now = now_ms();
     // One statement decides which of two concurrent refreshes wins.
     let spent = refresh_tokens::Entity::update_many()
@@ -142,10 +147,22 @@ async fn spend(
         return Ok(Refreshed::Refused);
     };
     if spent == 1 {
-        let refresh_token = insert(txn, token.user_id, &token.family, ttl).await?;
+        let ttl = tokens.refresh_ttl;
+        insert_token(txn, token.user_id, &token.family, ttl, &successor).await?;
         return Ok(Refreshed::Renewed {
             user_id: token.user_id,
-            refresh_token,
+            refresh_token: successor,
+        });
+    }
+    let window = tokens.reuse_window.as_millis() as i64;
+    if let Some(spent_at) = token.spent_at
+        && token.revoked_at.is_none()
+        && now - spent_at < window
+    {
+        // A retry (another tab, an answer lost on the way): the successor already issued.
+        return Ok(Refreshed::Renewed {
+            user_id: token.user_id,
+            refresh_token: successor,
         });
     }
     if token.spent_at.is_some() && token.revoked_at.is_none() {

@@ -3,6 +3,7 @@
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::cache_keys::{self as keys, Kind, Write};
+use super::email::messages;
 use super::{Domain, input, now_ms};
 use crate::auth::{password, refresh};
 use crate::db::entities::users;
@@ -18,6 +19,8 @@ pub struct SignedIn {
     pub username: String,
     pub bio: String,
     pub image: String,
+    /// Whether the owner of `email` proved it.
+    pub email_verified: bool,
     pub token: String,
 }
 
@@ -52,6 +55,8 @@ pub(crate) struct Account {
     pub bio: String,
     pub image: String,
     pub tokens_valid_after: i64,
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 impl From<users::Model> for Account {
@@ -63,6 +68,7 @@ impl From<users::Model> for Account {
             bio: user.bio,
             image: user.image,
             tokens_valid_after: user.tokens_valid_after,
+            email_verified: user.email_verified_at.is_some(),
         }
     }
 }
@@ -79,6 +85,7 @@ impl Domain {
             username: user.username,
             bio: user.bio,
             image: user.image,
+            email_verified: user.email_verified,
         })
     }
 
@@ -106,7 +113,7 @@ impl Domain {
             .await?;
         let hash = password::hash(password).await?;
         let now = now_ms();
-        let user = users::ActiveModel {
+        let row = users::ActiveModel {
             username_key: Set(username.to_lowercase()),
             username: Set(username),
             email: Set(email),
@@ -116,10 +123,21 @@ impl Domain {
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
-        }
-        .insert(&self.db)
-        .await
-        .map_err(uniqueness_error)?;
+        };
+        // The account and the mail that lets its owner prove the address, together.
+        let user = self
+            .in_transaction(|txn| {
+                let (row, domain) = (row.clone(), self.clone());
+                Box::pin(async move {
+                    let user = row.insert(txn).await?;
+                    domain
+                        .mail_verification(txn, user.id, &user.username, &user.email)
+                        .await?;
+                    Ok(user)
+                })
+            })
+            .await
+            .map_err(uniqueness_error)?;
         let username = user.username.clone();
         self.invalidate(Write::Registered { username }).await;
         self.signed_in(user)
@@ -224,6 +242,7 @@ impl Domain {
 
         let current = self.user_by_id(user_id).await?;
         let old_username = current.username.clone();
+        let current_email = current.email.clone();
         self.ensure_available(Some(user_id), username.as_deref(), email.as_deref())
             .await?;
         let mut model: users::ActiveModel = current.into();
@@ -231,8 +250,11 @@ impl Domain {
             model.username_key = Set(username.to_lowercase());
             model.username = Set(username);
         }
-        if let Some(email) = email {
-            model.email = Set(email);
+        let new_email = email.filter(|email| *email != current_email);
+        if let Some(email) = &new_email {
+            // A new address is only claimed until its owner proves it.
+            model.email = Set(email.clone());
+            model.email_verified_at = Set(None);
         }
         let now = now_ms();
         let password_changed = password.is_some();
@@ -250,11 +272,23 @@ impl Domain {
         model.updated_at = Set(now);
         let user = self
             .in_transaction(|txn| {
-                let model = model.clone();
+                let (model, domain) = (model.clone(), self.clone());
+                let (old_email, email_changed) = (current_email.clone(), new_email.is_some());
                 Box::pin(async move {
                     let user = model.update(txn).await?;
+                    let site = &domain.mail.site_name;
                     if password_changed {
                         refresh::revoke_all(txn, user.id, now).await?;
+                        let notice = messages::password_changed(site, &user.email, &user.username);
+                        domain.send_mail(txn, notice).await?;
+                    }
+                    if email_changed {
+                        let notice =
+                            messages::email_changed(site, &old_email, &user.username, &user.email);
+                        domain.send_mail(txn, notice).await?;
+                        domain
+                            .mail_verification(txn, user.id, &user.username, &user.email)
+                            .await?;
                     }
                     Ok(user)
                 })

@@ -69,9 +69,14 @@ impl Viewer {
         if !matches!(self, Viewer::App(_)) {
             return Ok(());
         }
-        if ["/api/auth/", "/api/session", "/api/user/authorizations"]
-            .iter()
-            .any(|prefix| path.starts_with(prefix))
+        if [
+            "/api/auth/",
+            "/api/session",
+            "/api/user/authorizations",
+            "/api/user/verify-email",
+        ]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
         {
             return Err(Error::Forbidden(
                 "an application's token cannot manage the account's sign-ins or authorizations",

@@ -30,8 +30,8 @@ pub struct ClientIp(pub IpAddr);
 /// The client of a request whose peer is not known (only in-process calls have none).
 pub const UNKNOWN_CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
 
-/// The routes that sign someone in, create credentials or try them: limited per client
-/// address.
+/// The routes (all `POST`) that sign someone in, create or try credentials, or send mail about
+/// an account: limited per client address.
 const AUTH_ROUTES: &[&str] = &[
     "/api/users",
     "/api/users/login",
@@ -39,6 +39,13 @@ const AUTH_ROUTES: &[&str] = &[
     "/api/auth/token",
     "/api/auth/refresh",
     "/api/auth/oidc",
+    "/api/users/verify-email",
+    "/api/user/verify-email",
+    "/api/users/password-reset",
+    "/api/users/password-reset/confirm",
+    "/verify-email",
+    "/reset-password",
+    "/reset-password/request",
     "/oauth/login",
     "/oauth/token",
     "/oauth/revoke",
@@ -112,6 +119,9 @@ fn classify(method: &Method, path: &str) -> Option<Class> {
         // Exchanges a code at the provider and may create an account: a sign-in.
         return Some(Class::Auth);
     }
+    if method == Method::POST && AUTH_ROUTES.contains(&path) {
+        return Some(Class::Auth);
+    }
     if !["/api/", "/oauth/", "/auth/"]
         .iter()
         .any(|p| path.starts_with(p))
@@ -121,7 +131,6 @@ fn classify(method: &Method, path: &str) -> Option<Class> {
     match *method {
         Method::OPTIONS => None,
         Method::GET | Method::HEAD => Some(Class::Read),
-        Method::POST if AUTH_ROUTES.contains(&path) => Some(Class::Auth),
         _ => Some(Class::Write),
     }
 }

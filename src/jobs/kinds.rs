@@ -6,8 +6,11 @@ use rand::Rng;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 use super::{Context, report, webhook};
-use crate::db::entities::{job_ticks, jobs, refresh_tokens, reports, webhook_deliveries};
+use crate::db::entities::{
+    email_tokens, job_ticks, jobs, oidc_attempts_spent, refresh_tokens, reports, webhook_deliveries,
+};
 use crate::db::{now_ms, partitions};
+use crate::mail::Outgoing;
 
 /// A kind of job. Stored by [`Kind::name`]; a row of a name this build does not know is
 /// marked dead (a newer instance enqueued it during a rolling deploy: retry it later).
@@ -25,6 +28,8 @@ pub enum Kind {
     Report,
     /// Creates the coming months' view partitions and drops those past retention.
     ViewsUpkeep,
+    /// Sends one mail (its payload is a `mail::Outgoing`).
+    Mail,
 }
 
 /// How a kind of job is retried after a failure.
@@ -53,6 +58,7 @@ impl Kind {
         Kind::Webhook,
         Kind::Report,
         Kind::ViewsUpkeep,
+        Kind::Mail,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +68,7 @@ impl Kind {
             Kind::Webhook => "webhook",
             Kind::Report => "report",
             Kind::ViewsUpkeep => "views-upkeep",
+            Kind::Mail => "mail",
         }
     }
 
@@ -92,6 +99,13 @@ impl Kind {
                 base: Duration::from_secs(5),
                 cap: Duration::from_secs(60),
             },
+            // 5 s doubling to 1 h, 10 attempts: about 3.5 h of trying before it is dead. A
+            // link in a mail expires after 1 to 24 hours: later than that it is no use.
+            Kind::Mail => Retry {
+                max_attempts: 10,
+                base: Duration::from_secs(5),
+                cap: Duration::from_secs(3600),
+            },
         }
     }
 }
@@ -115,6 +129,11 @@ pub(super) async fn run(
         Kind::Cleanup => cleanup(&context.db).await.map_err(|e| e.to_string()),
         Kind::Webhook => webhook::deliver(context, payload, attempt, max_attempts).await,
         Kind::Report => report::generate(context, payload, attempt, max_attempts).await,
+        Kind::Mail => {
+            let mail: Outgoing =
+                serde_json::from_value(payload.clone()).map_err(|e| format!("not a mail: {e}"))?;
+            context.mailer.send(&mail).await
+        }
         Kind::ViewsUpkeep => {
             let done = partitions::upkeep(&context.db, now_ms(), context.views_retention_months)
                 .await
@@ -141,7 +160,8 @@ pub(super) async fn run(
     }
 }
 
-/// Deletes expired refresh tokens and reports, old delivery attempts and old schedule ticks.
+/// Deletes expired refresh tokens, reports, mailed tokens and spent sign-in attempts, old
+/// delivery attempts and old schedule ticks.
 async fn cleanup(db: &DatabaseConnection) -> Result<(), DbErr> {
     let now = now_ms();
     refresh_tokens::Entity::delete_many()
@@ -159,6 +179,14 @@ async fn cleanup(db: &DatabaseConnection) -> Result<(), DbErr> {
         .await?;
     job_ticks::Entity::delete_many()
         .filter(job_ticks::Column::Tick.lt(now - TICKS_KEPT_MS))
+        .exec(db)
+        .await?;
+    email_tokens::Entity::delete_many()
+        .filter(email_tokens::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?;
+    oidc_attempts_spent::Entity::delete_many()
+        .filter(oidc_attempts_spent::Column::ExpiresAt.lt(now))
         .exec(db)
         .await?;
     Ok(())

@@ -29,6 +29,7 @@ pub use self::kinds::Kind;
 pub use self::webhook::signature;
 pub use self::worker::{Worker, WorkerOptions};
 use crate::db::entities::jobs;
+use crate::mail::Mailer;
 use crate::outbound::Outbound;
 
 /// What jobs need besides their payload.
@@ -41,6 +42,8 @@ pub struct Context {
     pub views_retention_months: u32,
     /// How long a finished report can be downloaded.
     pub reports_kept: Duration,
+    /// Where mail jobs send their mail.
+    pub mailer: Mailer,
 }
 
 /// Waiting for its `run_at` (or for a worker).

@@ -27,10 +27,18 @@ pub enum Class {
     LoginFailures,
     Write,
     Read,
+    /// Mail about one account, keyed by its address.
+    Mail,
 }
 
 impl Class {
-    const ALL: [Class; 4] = [Class::Auth, Class::LoginFailures, Class::Write, Class::Read];
+    const ALL: [Class; 5] = [
+        Class::Auth,
+        Class::LoginFailures,
+        Class::Write,
+        Class::Read,
+        Class::Mail,
+    ];
 
     /// The policy's name in the `RateLimit-Policy` and `RateLimit` headers.
     pub fn name(self) -> &'static str {
@@ -39,6 +47,7 @@ impl Class {
             Class::LoginFailures => "login",
             Class::Write => "write",
             Class::Read => "read",
+            Class::Mail => "mail",
         }
     }
 }
@@ -72,7 +81,7 @@ pub struct RateLimiter {
 struct Inner {
     cache: Cache,
     shared: SharedLimiter,
-    classes: [ClassLimits; 4],
+    classes: [ClassLimits; 5],
 }
 
 struct ClassLimits {
@@ -108,6 +117,7 @@ impl RateLimiter {
             Class::LoginFailures => settings.login_failures,
             Class::Write => settings.write,
             Class::Read => settings.read,
+            Class::Mail => settings.mail,
         };
         let inner = Arc::new(Inner {
             cache,

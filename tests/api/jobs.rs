@@ -69,6 +69,7 @@ pub(crate) fn context(db: &DatabaseConnection, allow_hosts: &[&str]) -> Context 
         outbound: Outbound::new(allow_hosts.iter().map(|h| h.to_string()).collect()).unwrap(),
         views_retention_months: 12,
         reports_kept: Duration::from_secs(3600),
+        mailer: crate::mailbox::mailer(),
     }
 }
 

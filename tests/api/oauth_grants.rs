@@ -104,7 +104,8 @@ async fn client_of(app: &TestApp, confidential: bool, scopes: &str) -> crate::oa
 
 #[tokio::test]
 async fn refresh_tokens_rotate_and_a_spent_one_presented_again_revokes_the_grant() {
-    let app = TestApp::spawn().await;
+    // A one-second reuse window, so that "again, later" comes soon.
+    let app = TestApp::spawn_with(&[("refresh_reuse_seconds", "1")]).await;
     let (user, _) = app.user().await;
     let client = client_of(&app, true, "read write").await;
     let first = tokens_for(&app, &client, &user, &["read", "write"]).await;
@@ -136,6 +137,7 @@ async fn refresh_tokens_rotate_and_a_spent_one_presented_again_revokes_the_grant
     let live = third.access_token().secret().clone();
     assert_eq!(status_with(&app, &live).await, StatusCode::OK);
 
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     let replayed = client
         .exchange_refresh_token(first.refresh_token().unwrap())
         .request_async(&http())
@@ -177,15 +179,43 @@ async fn client_credentials_need_a_confidential_client_and_act_for_no_user() {
         "a client's own token has no feed"
     );
 
+    // The token says what it can do: read, whatever was asked (RFC 6749 §3.3), in the token
+    // response and in introspection alike.
+    let scopes = |tokens: &oauth2::basic::BasicTokenResponse| -> Vec<String> {
+        let granted = tokens
+            .scopes()
+            .expect("the answer names the scopes granted");
+        granted.iter().map(|s| s.to_string()).collect()
+    };
+    assert_eq!(scopes(&tokens), ["read"]);
     // The secret in the body works as well; a wrong one does not.
     let in_body = client(&app, &registered).set_auth_type(AuthType::RequestBody);
-    assert!(
-        in_body
-            .exchange_client_credentials()
-            .request_async(&http())
-            .await
-            .is_ok()
-    );
+    let unasked = in_body
+        .exchange_client_credentials()
+        .request_async(&http())
+        .await
+        .unwrap();
+    assert_eq!(scopes(&unasked), ["read"]);
+    let asked_more = basic
+        .exchange_client_credentials()
+        .add_scope(Scope::new("read".into()))
+        .add_scope(Scope::new("write".into()))
+        .request_async(&http())
+        .await
+        .unwrap();
+    assert_eq!(scopes(&asked_more), ["read"]);
+    let info = basic
+        .introspect(asked_more.access_token())
+        .request_async(&http())
+        .await
+        .unwrap();
+    assert_eq!(info.scopes().unwrap().len(), 1);
+    let only_write = basic
+        .exchange_client_credentials()
+        .add_scope(Scope::new("write".into()))
+        .request_async(&http())
+        .await;
+    assert_eq!(error_of(only_write), BasicErrorResponseType::InvalidScope);
     let mut wrong = crate::oauth::App {
         secret: Some("qs_wrong".into()),
         ..registered
@@ -273,16 +303,20 @@ async fn revoked_tokens_introspect_as_inactive_and_stop_working() {
             .is_ok()
     );
 
-    // Another client cannot revoke a token it does not hold; a public one cannot introspect.
+    // Another client cannot revoke a token it does not hold, and is told so (RFC 7009 §2.1);
+    // a public one cannot introspect.
     let live = tokens_for(&app, &client, &user, &["read"]).await;
     let other = client_of(&app, false, "read").await;
     let attempt = StandardRevocableToken::AccessToken(live.access_token().clone());
-    other
+    let refused = other
         .revoke_token(attempt)
         .unwrap()
         .request_async(&loopback)
-        .await
-        .unwrap();
+        .await;
+    assert!(
+        matches!(&refused, Err(oauth2::RequestTokenError::ServerResponse(r)) if r.error().to_string() == "unauthorized_client"),
+        "{refused:?}"
+    );
     assert_eq!(
         status_with(&app, live.access_token().secret()).await,
         StatusCode::OK
@@ -317,22 +351,74 @@ async fn concurrent_exchanges_of_one_code_or_one_refresh_token_let_at_most_one_t
         );
     }
 
+    // Concurrent refreshes with one token (two tabs) within the reuse window: every one gets
+    // the same successors, and the grant lives on.
     let tokens = tokens_for(&app, &client, &user, &["read"]).await;
-    let refreshes = (0..6).map(|_| {
+    let refreshes = (0..8).map(|_| {
         client
             .exchange_refresh_token(tokens.refresh_token().unwrap())
             .request_async(&http)
     });
     let outcomes = futures::future::join_all(refreshes).await;
-    assert_eq!(
-        outcomes.iter().filter(|o| o.is_ok()).count(),
-        1,
-        "{outcomes:?}"
-    );
-    for outcome in outcomes.iter().filter(|o| o.is_err()) {
-        assert!(
-            matches!(outcome, Err(oauth2::RequestTokenError::ServerResponse(r)) if *r.error() == BasicErrorResponseType::InvalidGrant),
-            "{outcome:?}"
+    let renewed: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+    assert_eq!(renewed.len(), 8, "{outcomes:?}");
+    let successor = renewed[0].refresh_token().unwrap().secret();
+    for tokens in &renewed {
+        assert_eq!(tokens.refresh_token().unwrap().secret(), successor);
+        assert_eq!(
+            tokens.access_token().secret(),
+            renewed[0].access_token().secret()
         );
+    }
+    assert_eq!(
+        status_with(&app, renewed[0].access_token().secret()).await,
+        StatusCode::OK
+    );
+    assert!(
+        client
+            .exchange_refresh_token(renewed[0].refresh_token().unwrap())
+            .request_async(&http)
+            .await
+            .is_ok()
+    );
+}
+
+/// OAuth 2.1: PKCE for every client; with the setting off a confidential client may leave it
+/// out, and then a `code_verifier` sent for its code is a downgrade, refused (RFC 9700 §4.8.2).
+#[tokio::test]
+async fn pkce_is_required_of_every_client_and_a_verifier_without_a_challenge_is_refused() {
+    for required in [true, false] {
+        let setting = if required { "true" } else { "false" };
+        let app = TestApp::spawn_with(&[("oauth_require_pkce", setting)]).await;
+        let (user, _) = app.user().await;
+        let confidential = client_of(&app, true, "read").await;
+        let (url, _, _) = authorization(&confidential, &["read"]);
+        let without: String = url
+            .split('&')
+            .filter(|part| !part.starts_with("code_challenge"))
+            .collect::<Vec<_>>()
+            .join("&");
+        let location = in_browser(&app, &mut Jar::default(), &without, &user, "allow").await;
+        if required {
+            assert_eq!(
+                param(&location, "error").as_deref(),
+                Some("invalid_request")
+            );
+            assert!(param(&location, "code").is_none());
+            continue;
+        }
+        let code = param(&location, "code").expect("a code without PKCE");
+        let downgraded = confidential
+            .exchange_code(AuthorizationCode::new(code.clone()))
+            .set_pkce_verifier(PkceCodeVerifier::new("y".repeat(64)))
+            .request_async(&http())
+            .await;
+        assert_eq!(error_of(downgraded), BasicErrorResponseType::InvalidGrant);
+        // Without a verifier, as such a client was issued it, the code still works once.
+        let exchanged = confidential
+            .exchange_code(AuthorizationCode::new(code))
+            .request_async(&http())
+            .await;
+        assert!(exchanged.is_ok(), "{exchanged:?}");
     }
 }

@@ -215,12 +215,16 @@ async fn authorization_requests_that_cannot_be_trusted_are_shown_and_others_sent
 
 #[tokio::test]
 async fn the_login_and_consent_forms_need_their_csrf_token_and_the_right_password() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&[("site_name", "Daily <Quire>")]).await;
     let (user, _) = app.user().await;
     let registered = register_app(&app, false, "read").await;
     let (url, _, _) = authorization(&client(&app, &registered), &["read"]);
     let page = app.raw(http().get(&url)).await;
     assert_eq!(page.status, StatusCode::OK);
+    // The page names the site and the application asking, escaped.
+    assert!(page.text.contains("Daily &lt;Quire&gt;"), "{}", page.text);
+    let app_name = html_escape::encode_text(&registered.name).into_owned();
+    assert!(page.text.contains(&app_name), "{}", page.text);
     let cookie = page.headers["set-cookie"]
         .to_str()
         .unwrap()
@@ -271,6 +275,10 @@ async fn the_login_and_consent_forms_need_their_csrf_token_and_the_right_passwor
     .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.text.contains("Wrong e-mail or password"));
+    // The address typed stays in its field; the application is still named.
+    let kept = format!(r#"value="{}""#, email.to_lowercase());
+    assert!(wrong.text.contains(&kept), "{}", wrong.text);
+    assert!(wrong.text.contains(&app_name), "{}", wrong.text);
     let signed_in = post(
         "/oauth/login",
         login(&token, crate::support::PASSWORD),

@@ -5,6 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::mailbox::prove_address;
 use crate::oauth::http;
 use crate::oidc_provider::{FakeProvider, Person, Spoil};
 use crate::support::{Jar, PASSWORD, Response, TestApp, unique};
@@ -111,7 +112,8 @@ async fn an_existing_account_is_linked_only_by_a_verified_email_or_while_signed_
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
     assert!(jar.get("quire_session").is_none());
 
-    // Verified: linked to the account with that address.
+    // Verified, once the account's owner proved the address too: linked to that account.
+    prove_address(&app, &email).await;
     provider.signs_in(person(&email, true));
     let linked = sign_in(&app, &mut Jar::default(), "/auth/oidc/fake/start").await;
     assert_eq!(linked.status, StatusCode::SEE_OTHER, "{}", linked.text);
@@ -285,4 +287,134 @@ async fn the_oauth2_sign_in_page_offers_the_providers_and_comes_back_to_the_cons
     let consent = browse(&mut jar, &app.url(back)).await;
     assert_eq!(consent.status, StatusCode::OK, "{}", consent.text);
     assert!(consent.text.contains(&registered.name), "{}", consent.text);
+}
+
+/// The user behind a RealWorld token.
+async fn user_of(app: &TestApp, token: &str) -> serde_json::Value {
+    let me = app.get("/api/user", Some(token)).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+    me.body["user"].clone()
+}
+
+/// The session's user after a provider sign-in (of whoever the provider signs in) that must
+/// succeed.
+async fn signed_in_as(app: &TestApp) -> serde_json::Value {
+    let mut jar = Jar::default();
+    let done = sign_in(app, &mut jar, "/auth/oidc/fake/start").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    let me = session_user(app, &jar).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+    me.body["user"].clone()
+}
+
+#[tokio::test]
+async fn an_unverified_identity_never_captures_the_address_owner() {
+    let (app, provider) = with_provider(&[]).await;
+    let email = format!("{}@example.com", unique("zed"));
+
+    // An identity the provider did not verify gets an account that only claims the address.
+    let squatter = person(&email, false);
+    provider.signs_in(squatter.clone());
+    let first = signed_in_as(&app).await;
+    assert_eq!(first["email"], email.as_str());
+    assert_eq!(first["emailVerified"], false);
+
+    // The owner, verified by the provider (another subject): an account of their own, holding
+    // the address, proven; not the squatter's.
+    let owner = person(&email, true);
+    provider.signs_in(owner.clone());
+    let second = signed_in_as(&app).await;
+    assert_ne!(second["username"], first["username"]);
+    assert_eq!(second["email"], email.as_str());
+    assert_eq!(second["emailVerified"], true);
+
+    // The unverified identity still signs in, to its own account, which no longer has the
+    // address; the owner keeps theirs.
+    provider.signs_in(squatter);
+    let again = signed_in_as(&app).await;
+    assert_eq!(again["username"], first["username"]);
+    assert_ne!(again["email"], email.as_str());
+    provider.signs_in(owner);
+    assert_eq!(signed_in_as(&app).await["username"], second["username"]);
+}
+
+#[tokio::test]
+async fn a_password_account_on_someone_elses_address_never_captures_its_owner() {
+    let (app, provider) = with_provider(&[]).await;
+    let email = format!("{}@example.com", unique("victim"));
+    // Someone registers with the victim's address (never proven).
+    let registered = app
+        .post(
+            "/api/users",
+            None,
+            json!({"user": {"username": unique("squatter"), "email": email, "password": PASSWORD}}),
+        )
+        .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.text
+    );
+    let squatter_token = registered.body["user"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The owner signs in with a provider that verified the address: not merged.
+    provider.signs_in(person(&email, true));
+    let owner = signed_in_as(&app).await;
+    assert_ne!(owner["username"], registered.body["user"]["username"]);
+    assert_eq!(owner["email"], email.as_str());
+    assert_eq!(owner["emailVerified"], true);
+
+    // The registrant's password does not open the owner's account: the address is the
+    // owner's now, and the squatter's account lost it.
+    let login = app
+        .post(
+            "/api/users/login",
+            None,
+            json!({"user": {"email": email, "password": PASSWORD}}),
+        )
+        .await;
+    login.assert_error(StatusCode::UNAUTHORIZED);
+    let squatter = user_of(&app, &squatter_token).await;
+    assert_ne!(squatter["email"], email.as_str());
+    assert_eq!(squatter["emailVerified"], false);
+    // Nor can the squatter take the address back.
+    app.put(
+        "/api/user",
+        Some(&squatter_token),
+        json!({"user": {"email": email}}),
+    )
+    .await
+    .assert_field_error("email");
+}
+
+#[tokio::test]
+async fn a_replayed_callback_is_refused_on_every_instance() {
+    let provider = FakeProvider::start().await;
+    let setting = provider.setting("fake");
+    let (first, second) = TestApp::spawn_pair(&[("oidc_providers", setting.as_str())]).await;
+    provider.signs_in(person(&format!("{}@example.com", unique("once")), true));
+    let mut jar = Jar::default();
+    let started = browse(&mut jar, &first.url("/auth/oidc/fake/start")).await;
+    let back = browse(&mut jar, started.headers["location"].to_str().unwrap()).await;
+    let callback = back.headers["location"].to_str().unwrap().to_owned();
+    let attempt_cookie = jar.clone();
+    let done = browse(&mut jar, &callback).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+
+    // The same callback with the same attempt cookie, here and on the other instance.
+    for app in [&first, &second] {
+        let path = &callback[callback.find("/auth/").unwrap()..];
+        let replayed = browse(&mut attempt_cookie.clone(), &app.url(path)).await;
+        assert_eq!(
+            replayed.status,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            replayed.text
+        );
+        assert!(replayed.text.contains("already used"), "{}", replayed.text);
+    }
 }

@@ -338,6 +338,11 @@ fn app_may_run(
         _ => viewer.needs(Scope::Read)?,
     }
     let fields = document::root_field_names(document, operation_name);
+    if fields.contains(&"resendVerification") {
+        return Err(Error::Forbidden(
+            "an application's token cannot send mail about the account",
+        ));
+    }
     if fields
         .iter()
         .any(|name| ["me", "updateUser"].contains(name))

@@ -1,5 +1,5 @@
 //! Rate limits per GraphQL operation: a query spends the read budget, a mutation the write
-//! budget, and `login`/`register` the per-address sign-in budget, as their REST twins do.
+//! budget, and `login`, `register` and the mail mutations the per-address sign-in budget, as their REST twins do.
 
 use std::net::IpAddr;
 
@@ -12,7 +12,15 @@ use crate::error::Error;
 use crate::http::rate_limit::{address_key, requester_key};
 use crate::limits::{Class, Decision};
 
-const SIGN_IN_FIELDS: &[&str] = &["login", "register"];
+/// Mutations that sign in, create credentials or send mail about an account.
+const SIGN_IN_FIELDS: &[&str] = &[
+    "login",
+    "register",
+    "verifyEmail",
+    "resendVerification",
+    "requestPasswordReset",
+    "resetPassword",
+];
 
 /// Spends every budget the operation draws on; the first one spent is the error. Otherwise the
 /// last decision, for the response's `RateLimit` headers (`None` with limits off).

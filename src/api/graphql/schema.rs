@@ -134,6 +134,47 @@ impl MutationRoot {
         Ok(account_node(ctx, account))
     }
 
+    /// Proves an e-mail address with the token of the link mailed to it.
+    #[graphql(complexity = "WRITE_COST + child_complexity")]
+    async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<bool> {
+        domain(ctx).verify_email(Some(token)).await.extend()?;
+        Ok(true)
+    }
+
+    /// Mails the signed-in user's address a new verification link.
+    #[graphql(complexity = "WRITE_COST + child_complexity")]
+    async fn resend_verification(&self, ctx: &Context<'_>) -> Result<bool> {
+        let user = viewer(ctx).required().extend()?;
+        domain(ctx).resend_verification(user).await.extend()?;
+        Ok(true)
+    }
+
+    /// Mails a password-reset link to `email` if it is an account's verified address; answers
+    /// `true` either way.
+    #[graphql(complexity = "WRITE_COST + child_complexity")]
+    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
+        domain(ctx)
+            .request_password_reset(Some(email))
+            .await
+            .extend()?;
+        Ok(true)
+    }
+
+    /// Sets a new password with the token of a reset link; signs the account out everywhere.
+    #[graphql(complexity = "PASSWORD_COST + child_complexity")]
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        password: String,
+    ) -> Result<bool> {
+        domain(ctx)
+            .reset_password(Some(token), Some(password))
+            .await
+            .extend()?;
+        Ok(true)
+    }
+
     #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn follow(&self, ctx: &Context<'_>, username: String) -> Result<ProfileNode> {
         let user = viewer(ctx).required().extend()?;

@@ -319,6 +319,8 @@ pub(crate) struct UserNode {
     image: String,
     /// A JWT for `Authorization: Token <jwt>`.
     token: String,
+    /// Whether the owner of `email` proved it (the link mailed at sign-up and at every change).
+    email_verified: bool,
 }
 
 impl From<SignedIn> for UserNode {
@@ -329,6 +331,7 @@ impl From<SignedIn> for UserNode {
             bio: user.bio,
             image: user.image,
             token: user.token,
+            email_verified: user.email_verified,
         }
     }
 }

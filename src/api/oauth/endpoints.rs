@@ -102,7 +102,8 @@ async fn grant(domain: &Domain, call: &ClientCall) -> Result<Response> {
     Ok(Json(body).into_response())
 }
 
-/// `POST /oauth/revoke`: 200 whether or not the token was known (RFC 7009 §2.2).
+/// `POST /oauth/revoke`: 200 whether or not the token was known (RFC 7009 §2.2); 400
+/// `unauthorized_client` for another client's token (§2.1).
 pub async fn revoke(State(domain): State<Domain>, call: ClientCall) -> Response {
     let revoked = async {
         let token = call.params.required("token")?;

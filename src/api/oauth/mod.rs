@@ -2,8 +2,10 @@
 //! and consent pages ([`pages`], HTML in [`html`]), and the endpoints clients call — token,
 //! revocation, introspection, metadata ([`endpoints`]) — which answer errors as RFC 6749 §5.2
 //! does, `{"error": "...", "error_description": "..."}`; and signing in with OpenID Connect
-//! providers ([`oidc`]). The rules are in `domain::oauth` and `domain::oidc`.
+//! providers ([`oidc`]); and the pages the links in Quire's mail open ([`account`]). The rules
+//! are in `domain::oauth`, `domain::oidc` and `domain::email`.
 
+mod account;
 mod endpoints;
 mod html;
 mod oidc;
@@ -33,6 +35,15 @@ pub fn router() -> Router<AppState> {
         )
         .route("/auth/oidc/{provider}/start", get(oidc::start))
         .route("/auth/oidc/{provider}/callback", get(oidc::callback))
+        .route(
+            "/verify-email",
+            get(account::verify_form).post(account::verify),
+        )
+        .route(
+            "/reset-password",
+            get(account::reset_form).post(account::reset),
+        )
+        .route("/reset-password/request", post(account::request_link))
 }
 
 /// The parameters of a query string or form body. Each may be given once (RFC 6749 §3.1);

@@ -93,6 +93,17 @@ pub async fn callback(
             "the sign-in's state does not match: start again",
         );
     }
+    // Each attempt is usable once, on every instance: a replayed callback stops here, whatever
+    // the provider would make of its code.
+    if let Err(err) = domain
+        .spend_oidc_attempt(&attempt.state, attempt.expires_at_ms())
+        .await
+    {
+        return match err {
+            Error::Unauthorized(reason) => problem(StatusCode::BAD_REQUEST, reason),
+            err => failure(err),
+        };
+    }
     if params.get("error").is_some() {
         return problem(
             StatusCode::UNAUTHORIZED,

@@ -38,7 +38,10 @@ pub async fn authorize(
         Ok(Some(user_id)) => {
             ask_or_approve(&domain, &settings, &headers, user_id, &request, query).await
         }
-        Ok(None) => login_page(&settings, &headers, query, None, StatusCode::OK),
+        Ok(None) => {
+            let page = Login::new(&request, query);
+            login_page(&settings, &headers, page, StatusCode::OK)
+        }
         Err(err) => failure(err),
     }
 }
@@ -63,7 +66,10 @@ pub async fn decide(
     };
     let user_id = match signed_in(&domain, &headers).await {
         Ok(Some(user_id)) => user_id,
-        Ok(None) => return login_page(&settings, &headers, &query, None, StatusCode::OK),
+        Ok(None) => {
+            let page = Login::new(&request, &query);
+            return login_page(&settings, &headers, page, StatusCode::OK);
+        }
         Err(err) => return failure(err),
     };
     match form.one("decision").ok().flatten() {
@@ -90,31 +96,29 @@ pub async fn login(
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
+    let request = match check(&domain, &settings, &query).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    let email = form.owned("email").ok().flatten();
     let credentials = Credentials {
-        email: form.owned("email").ok().flatten(),
+        email: email.clone(),
         password: form.owned("password").ok().flatten(),
+    };
+    let again = |problem| Login {
+        email: email.as_deref(),
+        problem: Some(problem),
+        ..Login::new(&request, &query)
     };
     let session = match domain.start_session(credentials).await {
         Ok((_, session)) => session,
         Err(Error::Unauthorized(_) | Error::Validation(_)) => {
-            let problem = Some("Wrong e-mail or password.");
-            return login_page(
-                &settings,
-                &headers,
-                &query,
-                problem,
-                StatusCode::UNAUTHORIZED,
-            );
+            let page = again("Wrong e-mail or password.");
+            return login_page(&settings, &headers, page, StatusCode::UNAUTHORIZED);
         }
         Err(Error::RateLimited(decision)) => {
-            let problem = Some("Too many attempts: wait a minute and try again.");
-            let mut page = login_page(
-                &settings,
-                &headers,
-                &query,
-                problem,
-                StatusCode::TOO_MANY_REQUESTS,
-            );
+            let page = again("Too many attempts: wait a minute and try again.");
+            let mut page = login_page(&settings, &headers, page, StatusCode::TOO_MANY_REQUESTS);
             rate_limit::add_refusal_headers(page.headers_mut(), &decision);
             return page;
         }
@@ -205,11 +209,11 @@ async fn ask_or_approve(
     };
     let (csrf_token, new_cookie) = page_csrf_token(headers);
     let body = html::consent(
+        &settings.mail.site_name,
         &request.client.name,
         &username,
         &request.scopes.list(),
-        &canonical_query(query),
-        &csrf_token,
+        (&canonical_query(query), &csrf_token),
     );
     let secure = csrf::secure_cookies(settings);
     html_page(
@@ -264,18 +268,36 @@ impl Posted {
 
 /// The token a page's form sends back: the cookie's, or a new one (then also set as the
 /// cookie).
-fn page_csrf_token(headers: &HeaderMap) -> (String, bool) {
+pub(crate) fn page_csrf_token(headers: &HeaderMap) -> (String, bool) {
     match csrf::issued_token(headers) {
         Some(token) => (token, false),
         None => (random_text(32), true),
     }
 }
 
+/// The sign-in page of one authorization request.
+struct Login<'a> {
+    app: &'a str,
+    query: &'a str,
+    email: Option<&'a str>,
+    problem: Option<&'a str>,
+}
+
+impl<'a> Login<'a> {
+    fn new(request: &'a ValidRequest, query: &'a str) -> Self {
+        Login {
+            app: &request.client.name,
+            query,
+            email: None,
+            problem: None,
+        }
+    }
+}
+
 fn login_page(
     settings: &Settings,
     headers: &HeaderMap,
-    query: &str,
-    problem: Option<&str>,
+    login: Login<'_>,
     status: StatusCode,
 ) -> Response {
     let (csrf_token, new_cookie) = page_csrf_token(headers);
@@ -284,12 +306,25 @@ fn login_page(
         .iter()
         .map(|p| p.name.as_str())
         .collect();
-    let body = html::login(&canonical_query(query), &csrf_token, problem, &providers);
+    let request = canonical_query(login.query);
+    let body = html::login(&html::LoginPage {
+        site: &settings.mail.site_name,
+        app: login.app,
+        email: login.email,
+        request: &request,
+        csrf: &csrf_token,
+        problem: login.problem,
+        providers: &providers,
+    });
     let secure = csrf::secure_cookies(settings);
     html_page(status, body, new_cookie.then_some((&csrf_token, secure)))
 }
 
-fn html_page(status: StatusCode, body: String, set_csrf: Option<(&str, bool)>) -> Response {
+pub(crate) fn html_page(
+    status: StatusCode,
+    body: String,
+    set_csrf: Option<(&str, bool)>,
+) -> Response {
     let mut response = (status, Html(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -309,11 +344,11 @@ fn html_page(status: StatusCode, body: String, set_csrf: Option<(&str, bool)>) -
     response
 }
 
-pub(super) fn problem(status: StatusCode, message: &str) -> Response {
+pub(crate) fn problem(status: StatusCode, message: &str) -> Response {
     html_page(status, html::problem(message), None)
 }
 
-pub(super) fn failure(err: Error) -> Response {
+pub(crate) fn failure(err: Error) -> Response {
     match err {
         Error::Unavailable(reason) => problem(StatusCode::SERVICE_UNAVAILABLE, reason),
         Error::RateLimited(decision) => {

@@ -3,6 +3,7 @@
 mod articles;
 mod auth;
 mod authorizations;
+mod email;
 mod openapi;
 mod profiles;
 mod reports;
@@ -21,6 +22,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/users", post(users::register))
         .route("/api/users/login", post(users::login))
+        .route("/api/users/verify-email", post(email::verify))
+        .route("/api/user/verify-email", post(email::resend))
+        .route("/api/users/password-reset", post(email::request_reset))
+        .route(
+            "/api/users/password-reset/confirm",
+            post(email::confirm_reset),
+        )
         .route("/api/user", get(users::current).put(users::update))
         .route("/api/user/authorizations", get(authorizations::list))
         .route(

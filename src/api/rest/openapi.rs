@@ -12,7 +12,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::Config;
 
-use super::{articles, auth, authorizations, profiles, reports, session, users, webhooks};
+use super::{articles, auth, authorizations, email, profiles, reports, session, users, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +23,7 @@ use super::{articles, auth, authorizations, profiles, reports, session, users, w
     ),
     paths(
         users::login, users::register, users::current, users::update,
+        email::verify, email::resend, email::request_reset, email::confirm_reset,
         profiles::get, profiles::follow, profiles::unfollow,
         articles::feed, articles::list, articles::create, articles::get, articles::update,
         articles::remove, articles::comments, articles::add_comment, articles::delete_comment,

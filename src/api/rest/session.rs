@@ -24,11 +24,13 @@ use crate::http::extract::JsonBody;
 
 /// The signed-in user as a session sees it: RealWorld's user object without a token.
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct SessionUserJson {
     email: String,
     username: String,
     bio: String,
     image: String,
+    email_verified: bool,
 }
 
 fn user_json(user: SignedIn) -> Json<serde_json::Value> {
@@ -37,6 +39,7 @@ fn user_json(user: SignedIn) -> Json<serde_json::Value> {
         username: user.username,
         bio: user.bio,
         image: user.image,
+        email_verified: user.email_verified,
     } }))
 }
 

@@ -116,12 +116,15 @@ pub struct CommentBody {
 
 #[derive(Serialize, ToSchema)]
 #[schema(as = User)]
+#[serde(rename_all = "camelCase")]
 pub struct UserJson {
     pub email: String,
     pub token: String,
     pub username: String,
     pub bio: String,
     pub image: String,
+    /// Whether the owner of `email` proved it (the link mailed at sign-up and at every change).
+    pub email_verified: bool,
 }
 
 impl From<SignedIn> for UserJson {
@@ -132,6 +135,7 @@ impl From<SignedIn> for UserJson {
             username: u.username,
             bio: u.bio,
             image: u.image,
+            email_verified: u.email_verified,
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct Model {
     /// Access tokens issued before this time (ms) are refused: set by a password change and by
     /// "log out everywhere".
     pub tokens_valid_after: i64,
+    /// When the owner of `email` proved it (ms); `None` while it is only claimed. Cleared
+    /// when the address changes.
+    pub email_verified_at: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -11,6 +11,7 @@ mod m007_view_counts;
 mod m008_oauth_clients;
 mod m009_oauth_grants;
 mod m010_user_identities;
+mod m011_email_verification;
 
 use sea_orm_migration::prelude::*;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m008_oauth_clients::OauthClients),
             Box::new(m009_oauth_grants::OauthGrants),
             Box::new(m010_user_identities::UserIdentities),
+            Box::new(m011_email_verification::EmailVerification),
         ]
     }
 }

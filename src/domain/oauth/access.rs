@@ -8,7 +8,7 @@ use super::store::{find, is_live, revoke_family};
 use crate::db::entities::{oauth_clients, oauth_tokens, users};
 use crate::domain::oauth_clients::{Client, Scopes};
 use crate::domain::{Domain, now_ms};
-use crate::error::{Error, Result};
+use crate::error::{Error, OAuthCode, Result};
 
 /// Why an application's access token is refused; the 401 then challenges with
 /// `Bearer error="invalid_token"` (RFC 6750 §3.1).
@@ -62,14 +62,18 @@ impl Domain {
     }
 
     /// Revokes `token` if `client` holds it: a refresh token with its whole grant, an access
-    /// token alone. Anything else changes nothing and says nothing (RFC 7009 §2.2).
+    /// token alone. Another client's token is refused, and the client told (RFC 7009 §2.1);
+    /// an unknown token changes nothing and says nothing (§2.2).
     pub async fn revoke_token(&self, client: &Client, token: &str) -> Result<()> {
-        let Some(token) = find(&self.db, token)
-            .await?
-            .filter(|t| t.client_id == client.id)
-        else {
+        let Some(token) = find(&self.db, token).await? else {
             return Ok(());
         };
+        if token.client_id != client.id {
+            return Err(Error::oauth(
+                OAuthCode::UnauthorizedClient,
+                "this token was not issued to the client revoking it",
+            ));
+        }
         let now = now_ms();
         if token.refresh {
             revoke_family(&self.db, &token.family, now).await?;

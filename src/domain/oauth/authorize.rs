@@ -11,7 +11,8 @@ use subtle::ConstantTimeEq;
 
 use super::store::{CODE_PREFIX, credential};
 use crate::auth::refresh::{digest, random_text};
-use crate::db::entities::{oauth_codes, oauth_consents};
+use crate::db::entities::{oauth_codes, oauth_consents, users};
+use crate::domain::email::messages;
 use crate::domain::oauth_clients::{Client, Scopes, find, parse_scopes};
 use crate::domain::{Domain, now_ms};
 use crate::error::{Error, OAuthCode};
@@ -184,7 +185,8 @@ impl Domain {
             params.code_challenge.as_deref(),
             params.code_challenge_method.as_deref(),
         ) {
-            (None, _) if !request.client.confidential => {
+            // OAuth 2.1: every client; confidential ones may be let off by the setting.
+            (None, _) if !request.client.confidential || self.oauth_require_pkce => {
                 return Err(request.error(
                     OAuthCode::InvalidRequest,
                     "code_challenge is required (PKCE with S256)",
@@ -244,8 +246,10 @@ impl Domain {
             expires_at: Set(now + CODE_LIFETIME_MS),
             ..Default::default()
         };
+        let application = request.client.name.clone();
         self.in_transaction(|txn| {
-            let code_row = code_row.clone();
+            let (code_row, domain, application) =
+                (code_row.clone(), self.clone(), application.clone());
             Box::pin(async move {
                 let previous = oauth_consents::Entity::find()
                     .filter(oauth_consents::Column::UserId.eq(user_id))
@@ -253,6 +257,18 @@ impl Domain {
                     .one(txn)
                     .await?
                     .map_or(Scopes::default(), |c| Scopes::stored(&c.scopes));
+                if !previous.covers(scopes)
+                    && let Some(user) = users::Entity::find_by_id(user_id).one(txn).await?
+                {
+                    let notice = messages::application_authorized(
+                        &domain.mail.site_name,
+                        &user.email,
+                        &user.username,
+                        &application,
+                        &scopes.names(),
+                    );
+                    domain.send_mail(txn, notice).await?;
+                }
                 oauth_consents::Entity::insert(oauth_consents::ActiveModel {
                     user_id: Set(user_id),
                     client_id: Set(client),

@@ -6,10 +6,11 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 
 use super::authorize::verifier_matches;
-use super::store::{self, Grant, Issued, Lifetimes, find, revoke_family};
+use super::store::{self, Grant, Issued, Lifetimes, Minting, find, revoke_family};
+use crate::auth::jwt::TokenIssuer;
 use crate::auth::refresh::{digest, random_text};
 use crate::db::entities::{oauth_codes, oauth_tokens};
-use crate::domain::oauth_clients::{Client, Scopes, parse_scopes};
+use crate::domain::oauth_clients::{Client, Scope, Scopes, parse_scopes};
 use crate::domain::{Domain, now_ms};
 use crate::error::{Error, OAuthCode, Result};
 
@@ -98,13 +99,22 @@ impl Domain {
                 "redirect_uri differs from the authorization request's",
             ));
         }
-        if let Some(challenge) = &code.code_challenge {
-            let verifier = exchange.code_verifier.as_deref().unwrap_or_default();
-            if !verifier_matches(verifier, challenge) {
+        match (&code.code_challenge, exchange.code_verifier.as_deref()) {
+            (Some(challenge), verifier) => {
+                if !verifier_matches(verifier.unwrap_or_default(), challenge) {
+                    return Err(invalid_grant(
+                        "the code_verifier does not match the code_challenge",
+                    ));
+                }
+            }
+            // A verifier for a code issued without a challenge is a downgrade (RFC 9700
+            // §4.8.2): whoever sends it expected PKCE to protect this code.
+            (None, Some(_)) => {
                 return Err(invalid_grant(
-                    "the code_verifier does not match the code_challenge",
+                    "a code_verifier was sent, but the code was issued without code_challenge",
                 ));
             }
+            (None, None) => {}
         }
         let lifetimes = || self.lifetimes(true);
         let outcome = self
@@ -138,9 +148,13 @@ impl Domain {
         }
         let outcome = self
             .in_transaction(|txn| {
-                let token = token.clone();
+                let (token, tokens) = (token.clone(), self.tokens.clone());
                 let lifetimes = self.lifetimes(true);
-                Box::pin(async move { spend_refresh(txn, &token, scopes, lifetimes).await })
+                let presented = refresh_token.to_owned();
+                Box::pin(async move {
+                    let rotation = (&tokens, presented.as_str());
+                    spend_refresh(txn, &token, scopes, lifetimes, rotation).await
+                })
             })
             .await?;
         outcome.into_result("the refresh token was already used: its grant is revoked")
@@ -159,7 +173,15 @@ impl Domain {
                 "only confidential clients may use client_credentials",
             ));
         }
-        let scopes = asked_scopes(scope, client.scopes)?;
+        // Acting for no user, the token can only read what anyone may: it says so (RFC 6749
+        // §3.3 lets the server narrow what was asked, and the answer names what was granted).
+        let scopes = asked_scopes(scope, client.scopes)?.intersection(Scopes::of(&[Scope::Read]));
+        if scopes.is_empty() {
+            return Err(Error::oauth(
+                OAuthCode::InvalidScope,
+                "a client's own token can only read (scope read)",
+            ));
+        }
         let family = random_text(16);
         let grant = Grant {
             family: &family,
@@ -167,7 +189,8 @@ impl Domain {
             user_id: None,
             granted_at: now_ms(),
         };
-        Ok(store::issue(&self.db, &grant, scopes, scopes, self.lifetimes(false)).await?)
+        let lifetimes = self.lifetimes(false);
+        Ok(store::issue(&self.db, &grant, scopes, scopes, lifetimes, Minting::Random).await?)
     }
 
     /// Whether a grant made at `granted_at` survives the user's last password change or
@@ -215,17 +238,23 @@ async fn spend_code(
         granted_at: now,
     };
     let scopes = Scopes::stored(&code.scopes);
-    let issued = store::issue(txn, &grant, scopes, scopes, lifetimes).await?;
+    let issued = store::issue(txn, &grant, scopes, scopes, lifetimes, Minting::Random).await?;
     Ok(Outcome::Issued(issued))
 }
 
-/// Spends a refresh token for the next of its family; one spent already revokes the family.
+/// Spends a refresh token for the next of its family. One spent already is a retry within the
+/// reuse window (answered with the same successors), after it reuse (the family is revoked).
 async fn spend_refresh(
     txn: &DatabaseTransaction,
     token: &oauth_tokens::Model,
     scopes: Scopes,
     lifetimes: Lifetimes,
+    (tokens, presented): (&TokenIssuer, &str),
 ) -> Result<Outcome, DbErr> {
+    let minting = Minting::Successors {
+        tokens,
+        spent: presented,
+    };
     let now = now_ms();
     let spent = oauth_tokens::Entity::update_many()
         .col_expr(oauth_tokens::Column::SpentAt, Expr::value(now))
@@ -238,6 +267,13 @@ async fn spend_refresh(
         .rows_affected;
     if spent == 0 {
         let current = oauth_tokens::Entity::find_by_id(token.id).one(txn).await?;
+        let window = tokens.reuse_window.as_millis() as i64;
+        if let Some(current) = &current
+            && current.revoked_at.is_none()
+            && current.spent_at.is_some_and(|at| now - at < window)
+        {
+            return Ok(Outcome::Issued(minting.reissued(scopes, &lifetimes)));
+        }
         if current.is_some_and(|t| t.spent_at.is_some() && t.revoked_at.is_none()) {
             revoke_family(txn, &token.family, now).await?;
             return Ok(Outcome::Replayed);
@@ -253,6 +289,6 @@ async fn spend_refresh(
         granted_at: token.granted_at,
     };
     let refresh_scopes = Scopes::stored(&token.scopes);
-    let issued = store::issue(txn, &grant, scopes, refresh_scopes, lifetimes).await?;
+    let issued = store::issue(txn, &grant, scopes, refresh_scopes, lifetimes, minting).await?;
     Ok(Outcome::Issued(issued))
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
+use crate::auth::jwt::TokenIssuer;
 use crate::auth::refresh::{digest, random_text};
 use crate::db::entities::oauth_tokens;
 use crate::db::now_ms;
@@ -40,6 +41,38 @@ pub struct Issued {
     pub scopes: Scopes,
 }
 
+/// How the issued credentials are made: at random, or derived from the refresh token a
+/// rotation spends (so a retry within the reuse window gets the same ones).
+#[derive(Clone, Copy)]
+pub(super) enum Minting<'a> {
+    Random,
+    Successors {
+        tokens: &'a TokenIssuer,
+        spent: &'a str,
+    },
+}
+
+impl Minting<'_> {
+    fn credential(self, prefix: &str) -> String {
+        match self {
+            Minting::Random => credential(prefix),
+            Minting::Successors { tokens, spent } => {
+                format!("{prefix}{}", tokens.successor(spent, prefix))
+            }
+        }
+    }
+
+    /// What a rotation issues, without storing it (a retry of one that already did).
+    pub(super) fn reissued(self, scopes: Scopes, lifetimes: &Lifetimes) -> Issued {
+        Issued {
+            access_token: self.credential(ACCESS_PREFIX),
+            expires_in: lifetimes.access.as_secs(),
+            refresh_token: lifetimes.refresh.map(|_| self.credential(REFRESH_PREFIX)),
+            scopes,
+        }
+    }
+}
+
 /// Lifetimes of what is issued; `refresh: None` issues no refresh token.
 pub(super) struct Lifetimes {
     pub access: Duration,
@@ -54,12 +87,13 @@ pub(super) async fn issue(
     scopes: Scopes,
     refresh_scopes: Scopes,
     lifetimes: Lifetimes,
+    minting: Minting<'_>,
 ) -> Result<Issued, DbErr> {
-    let access_token = credential(ACCESS_PREFIX);
+    let access_token = minting.credential(ACCESS_PREFIX);
     insert(db, grant, &access_token, false, scopes, lifetimes.access).await?;
     let refresh_token = match lifetimes.refresh {
         Some(ttl) => {
-            let token = credential(REFRESH_PREFIX);
+            let token = minting.credential(REFRESH_PREFIX);
             insert(db, grant, &token, true, refresh_scopes, ttl).await?;
             Some(token)
         }

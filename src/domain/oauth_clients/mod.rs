@@ -105,6 +105,14 @@ impl Scopes {
         Scopes(self.0 | other.0)
     }
 
+    pub fn intersection(self, other: Scopes) -> Scopes {
+        Scopes(self.0 & other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
     pub fn list(self) -> Vec<Scope> {
         Scope::ALL
             .into_iter()

@@ -1,0 +1,244 @@
+//! The pages the links in Quire's mail open: confirming an address (`/verify-email`) and
+//! choosing a new password (`/reset-password`), plus the form that asks for a reset link.
+//! A GET only shows a form (a mail scanner following the link spends nothing); the POST does
+//! the work. The forms carry no CSRF token: the mailed token they post is itself the secret a
+//! forged request would need.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use html_escape::encode_text as text;
+
+use super::Params;
+use super::html::{hidden, page};
+use super::pages::{failure, html_page, problem};
+use crate::config::Settings;
+use crate::domain::Domain;
+use crate::error::Error;
+use crate::http::body::read_form;
+use crate::http::extract::QueryParams;
+
+/// `GET /verify-email?token=...`: a button that confirms the address.
+pub async fn verify_form(State(settings): State<Arc<Settings>>, params: QueryParams) -> Response {
+    let Some(token) = params.get("token").filter(|t| !t.is_empty()) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "this link has no token: open the link from the mail whole",
+        );
+    };
+    let site = &settings.mail.site_name;
+    let body = format!(
+        r#"<h1>Confirm your e-mail address</h1>
+<p>Confirm that this address is yours to finish setting up your {site} account.</p>
+<form method="post" action="/verify-email">
+{token}
+<button type="submit">Confirm my address</button>
+</form>"#,
+        site = text(site),
+        token = hidden("token", token),
+    );
+    html_page(
+        StatusCode::OK,
+        page(&format!("Confirm your address · {site}"), &body),
+        None,
+    )
+}
+
+/// `POST /verify-email`.
+pub async fn verify(
+    State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
+    request: Request,
+) -> Response {
+    let form = match read(request, &settings).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let site = &settings.mail.site_name;
+    match domain
+        .verify_email(form.owned("token").ok().flatten())
+        .await
+    {
+        Ok(verified) => {
+            let body = format!(
+                r#"<h1>Address confirmed</h1>
+<p role="status"><strong id="email">{}</strong> is confirmed for your {} account. You can close this page.</p>"#,
+                text(&verified.email),
+                text(site)
+            );
+            html_page(
+                StatusCode::OK,
+                page(&format!("Address confirmed · {site}"), &body),
+                None,
+            )
+        }
+        Err(err) => refused(
+            err,
+            "This link is invalid, expired or already used: ask for a new one from your account.",
+        ),
+    }
+}
+
+/// `GET /reset-password[?token=...]`: the new-password form for a live token; without one (or
+/// for a dead one) the form that asks for a link.
+pub async fn reset_form(
+    State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
+    params: QueryParams,
+) -> Response {
+    let Some(token) = params.get("token").filter(|t| !t.is_empty()) else {
+        return request_form(&settings, None, StatusCode::OK);
+    };
+    match domain.reset_token_is_live(token).await {
+        Ok(true) => password_form(&settings, token, None, StatusCode::OK),
+        Ok(false) => request_form(
+            &settings,
+            Some("This link is invalid, expired or already used: ask for a new one."),
+            StatusCode::BAD_REQUEST,
+        ),
+        Err(err) => failure(err),
+    }
+}
+
+/// `POST /reset-password`: sets the password.
+pub async fn reset(
+    State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
+    request: Request,
+) -> Response {
+    let form = match read(request, &settings).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let token = form.owned("token").ok().flatten().unwrap_or_default();
+    let password = form.owned("password").ok().flatten();
+    if password != form.owned("confirm").ok().flatten() {
+        let problem = Some("The two passwords differ.");
+        return password_form(&settings, &token, problem, StatusCode::BAD_REQUEST);
+    }
+    match domain.reset_password(Some(token.clone()), password).await {
+        Ok(()) => {
+            let site = &settings.mail.site_name;
+            let body = r#"<h1>Password reset</h1>
+<p role="status">Your new password is set, and every device that was signed in is signed out. Sign in again with the new password.</p>"#;
+            html_page(
+                StatusCode::OK,
+                page(&format!("Password reset · {site}"), body),
+                None,
+            )
+        }
+        Err(Error::Validation(fields)) if fields.contains_key("password") => {
+            let reason = format!("The password {}.", fields["password"].join(", "));
+            password_form(&settings, &token, Some(&reason), StatusCode::BAD_REQUEST)
+        }
+        Err(err) => refused(
+            err,
+            "This link is invalid, expired or already used: ask for a new one.",
+        ),
+    }
+}
+
+/// `POST /reset-password/request`: mails a link, answering alike whether or not the address
+/// has an account.
+pub async fn request_link(
+    State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
+    request: Request,
+) -> Response {
+    let form = match read(request, &settings).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    match domain
+        .request_password_reset(form.owned("email").ok().flatten())
+        .await
+    {
+        Ok(()) => {
+            let site = &settings.mail.site_name;
+            let body = r#"<h1>Check your mail</h1>
+<p role="status">If this address is the verified address of an account, a link to choose a new password is on its way. It works once, within an hour.</p>"#;
+            html_page(
+                StatusCode::ACCEPTED,
+                page(&format!("Check your mail · {site}"), body),
+                None,
+            )
+        }
+        Err(Error::Validation(_)) => request_form(
+            &settings,
+            Some("Enter the e-mail address of your account."),
+            StatusCode::BAD_REQUEST,
+        ),
+        Err(err) => failure(err),
+    }
+}
+
+fn request_form(settings: &Settings, problem: Option<&str>, status: StatusCode) -> Response {
+    let site = &settings.mail.site_name;
+    let body = format!(
+        r#"<h1>Forgot your password?</h1>
+{problem}<p>Enter your account's e-mail address: if it is verified, we mail it a link to choose a new password.</p>
+<form method="post" action="/reset-password/request">
+<label for="email">E-mail</label>
+<input id="email" name="email" type="email" autocomplete="username" required autofocus>
+<button type="submit">Mail me a link</button>
+</form>"#,
+        problem = alert(problem),
+    );
+    html_page(
+        status,
+        page(&format!("Reset your password · {site}"), &body),
+        None,
+    )
+}
+
+fn password_form(
+    settings: &Settings,
+    token: &str,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let site = &settings.mail.site_name;
+    let body = format!(
+        r#"<h1>Choose a new password</h1>
+{problem}<form method="post" action="/reset-password">
+{token}
+<label for="password">New password (at least 8 characters)</label>
+<input id="password" name="password" type="password" autocomplete="new-password" minlength="8" required autofocus>
+<label for="confirm">The same again</label>
+<input id="confirm" name="confirm" type="password" autocomplete="new-password" minlength="8" required>
+<button type="submit">Set my password</button>
+</form>"#,
+        problem = alert(problem),
+        token = hidden("token", token),
+    );
+    html_page(
+        status,
+        page(&format!("Choose a new password · {site}"), &body),
+        None,
+    )
+}
+
+fn alert(problem: Option<&str>) -> String {
+    problem
+        .map(|p| format!(r#"<p class="problem" role="alert">{}</p>"#, text(p)))
+        .unwrap_or_default()
+}
+
+/// The posted form, or the page that refuses it.
+async fn read(request: Request, settings: &Settings) -> Result<Params, Response> {
+    let body = read_form(request, settings.body_timeout)
+        .await
+        .map_err(|err| problem(err.status(), err.message()))?;
+    Ok(Params::parse(&body))
+}
+
+/// A refusal as a page: a bad token in the words of `invalid`, a rate limit or an outage as
+/// every page says them.
+fn refused(err: Error, invalid: &str) -> Response {
+    match err {
+        Error::Validation(_) => problem(StatusCode::BAD_REQUEST, invalid),
+        err => failure(err),
+    }
+}

@@ -1,0 +1,127 @@
+//! Recovering an account by mail: a reset link to a *proven* address only (an unproven one may
+//! belong to someone else than the account's holder), the same answer whether or not the
+//! address has an account, and a reset that signs the account out everywhere.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+
+use super::{Purpose, RESET_LIFETIME, issue_token, live_token, messages, spend_token};
+use crate::auth::{password, refresh};
+use crate::db::entities::users;
+use crate::domain::cache_keys::Write;
+use crate::domain::{Domain, input, now_ms};
+use crate::error::{Error, Result, Violations};
+
+const LINK_INVALID: &str = "is invalid, expired or already used";
+
+impl Domain {
+    /// Asks for a reset link to `email`. Answers alike whether or not an account has the
+    /// address (and in the same time: the lookup and the mail happen after the answer).
+    pub async fn request_password_reset(&self, email: Option<String>) -> Result<()> {
+        let email = input::email(email).map_err(|m| Error::field("email", m))?;
+        self.require_mail()?;
+        self.spend_mail_budget(&email).await?;
+        let domain = self.clone();
+        tokio::spawn(async move {
+            if let Err(err) = domain.mail_reset_link(&email).await {
+                tracing::error!(error = %format!("{err:#}"), "a password-reset mail could not be queued");
+            }
+        });
+        Ok(())
+    }
+
+    /// Mails a reset link if `email` is an account's proven address.
+    async fn mail_reset_link(&self, email: &str) -> Result<()> {
+        let holder = users::Entity::find()
+            .filter(users::Column::Email.eq(email))
+            .filter(users::Column::EmailVerifiedAt.is_not_null())
+            .one(&self.db)
+            .await?;
+        let Some(user) = holder else {
+            return Ok(());
+        };
+        self.in_transaction(|txn| {
+            let (user, domain) = (user.clone(), self.clone());
+            Box::pin(async move {
+                let token =
+                    issue_token(txn, Purpose::Reset, user.id, &user.email, RESET_LIFETIME).await?;
+                let link = domain.mail_link("/reset-password", &token);
+                let mail = messages::password_reset(
+                    &domain.mail.site_name,
+                    &user.email,
+                    &user.username,
+                    &link,
+                );
+                domain.send_mail(txn, mail).await
+            })
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Whether `token` would reset a password now (the link's page asks before its form; a
+    /// link scanner's GET spends nothing).
+    pub async fn reset_token_is_live(&self, token: &str) -> Result<bool> {
+        Ok(live_token(&self.db, Purpose::Reset, token).await?.is_some())
+    }
+
+    /// Spends a reset token and sets the account's password; every session, token and app
+    /// grant of the account stops working, as after a password change.
+    pub async fn reset_password(
+        &self,
+        token: Option<String>,
+        new_password: Option<String>,
+    ) -> Result<()> {
+        let mut violations = Violations::default();
+        let token = violations.check(
+            "token",
+            token
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| "can't be blank".to_owned()),
+        );
+        let new_password = violations.check("password", input::password(new_password));
+        violations.finish()?;
+        let (token, new_password) = (token.unwrap(), new_password.unwrap());
+        // Hash only for a token that can still be spent: a guess costs no argon2 run.
+        if !self.reset_token_is_live(&token).await? {
+            return Err(Error::field("token", LINK_INVALID));
+        }
+        let hash = password::hash(new_password).await?;
+        let outcome = self
+            .in_transaction(|txn| {
+                let (token, hash, domain) = (token.clone(), hash.clone(), self.clone());
+                Box::pin(async move {
+                    let Some(spent) = spend_token(txn, Purpose::Reset, &token).await? else {
+                        return Ok(None);
+                    };
+                    let now = now_ms();
+                    let changed = users::Entity::update_many()
+                        .col_expr(users::Column::PasswordHash, Expr::value(hash))
+                        .col_expr(users::Column::TokensValidAfter, Expr::value(now))
+                        .col_expr(users::Column::UpdatedAt, Expr::value(now))
+                        .filter(users::Column::Id.eq(spent.user_id))
+                        .filter(users::Column::Email.eq(spent.email.as_str()))
+                        .exec(txn)
+                        .await?
+                        .rows_affected;
+                    if changed != 1 {
+                        return Ok(None);
+                    }
+                    refresh::revoke_all(txn, spent.user_id, now).await?;
+                    let user = users::Entity::find_by_id(spent.user_id)
+                        .one(txn)
+                        .await?
+                        .ok_or_else(|| DbErr::RecordNotFound("user".into()))?;
+                    let site = &domain.mail.site_name;
+                    let notice = messages::password_changed(site, &user.email, &user.username);
+                    domain.send_mail(txn, notice).await?;
+                    Ok(Some(spent.user_id))
+                })
+            })
+            .await?;
+        let user_id = outcome.ok_or_else(|| Error::field("token", LINK_INVALID))?;
+        self.invalidate(Write::Account { user_id }).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,443 @@
+//! Verified e-mail and recovery by mail, end to end through the job queue and a (fake) SMTP
+//! server: the link at sign-up and at every change of address, sending it again, the
+//! password reset that only a proven address can ask for, the notices, the budgets, and a
+//! production server without mail.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::mailbox::{MailWorker, mail_for, prove_address, wait_for};
+use crate::support::{PASSWORD, TestApp, unique};
+
+const CONFIRM: &str = "Confirm your e-mail address";
+
+/// Registers a user with a fresh address: (email, RealWorld token).
+async fn register(app: &TestApp) -> (String, String) {
+    let username = unique("mail");
+    let email = format!("{username}@example.com");
+    let created = app
+        .post(
+            "/api/users",
+            None,
+            json!({"user": {"username": username, "email": email, "password": PASSWORD}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let token = created.body["user"]["token"].as_str().unwrap().to_owned();
+    (email, token)
+}
+
+async fn me(app: &TestApp, token: &str) -> Value {
+    let me = app.get("/api/user", Some(token)).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+    me.body["user"].clone()
+}
+
+/// A browser posting a page's form.
+async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> crate::support::Response {
+    app.raw(app.client.post(app.url(path)).form(fields)).await
+}
+
+#[tokio::test]
+async fn sign_up_mails_a_link_and_only_confirming_it_proves_the_address() {
+    let app = TestApp::spawn_with(&[("site_name", "Daily Quire")]).await;
+    let _worker = MailWorker::start(&app).await;
+    let (email, token) = register(&app).await;
+    assert_eq!(me(&app, &token).await["emailVerified"], false);
+
+    let mail = wait_for(&email, CONFIRM).await;
+    assert!(mail.subject.contains("Daily Quire"), "{}", mail.subject);
+    assert!(
+        mail.alternative,
+        "a plain-text part with an HTML alternative"
+    );
+    let link = mail.link();
+    assert!(link.contains("/verify-email?token="), "{link}");
+    assert!(
+        mail.html
+            .contains(&html_escape::encode_double_quoted_attribute(&link).into_owned())
+    );
+
+    // Opening the link (as a mail scanner would, twice) shows a button and proves nothing.
+    for _ in 0..2 {
+        let page = app.raw(app.client.get(app.url(&mail.path()))).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert!(page.text.contains(r#"action="/verify-email""#));
+    }
+    assert_eq!(me(&app, &token).await["emailVerified"], false);
+
+    // The button proves it.
+    let confirmed = post_form(&app, "/verify-email", &[("token", &mail.token())]).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
+    assert!(confirmed.text.contains(&email));
+    assert_eq!(me(&app, &token).await["emailVerified"], true);
+
+    // Once only; nonsense and nothing are refused with the field named.
+    let again = app
+        .post(
+            "/api/users/verify-email",
+            None,
+            json!({"token": mail.token()}),
+        )
+        .await;
+    again.assert_field_error("token");
+    let again_page = post_form(&app, "/verify-email", &[("token", &mail.token())]).await;
+    assert_eq!(again_page.status, StatusCode::BAD_REQUEST);
+    app.post(
+        "/api/users/verify-email",
+        None,
+        json!({"token": "nonsense"}),
+    )
+    .await
+    .assert_field_error("token");
+    app.post("/api/users/verify-email", None, json!({}))
+        .await
+        .assert_field_error("token");
+}
+
+#[tokio::test]
+async fn the_link_is_sent_again_on_request_and_a_new_address_must_be_proven_again() {
+    let app = TestApp::spawn().await;
+    let _worker = MailWorker::start(&app).await;
+    let (email, token) = register(&app).await;
+    let first = wait_for(&email, CONFIRM).await;
+
+    let resent = app
+        .post("/api/user/verify-email", Some(&token), json!({}))
+        .await;
+    assert_eq!(resent.status, StatusCode::ACCEPTED, "{}", resent.text);
+    let started = std::time::Instant::now();
+    while mail_for(&email).len() < 2 {
+        assert!(started.elapsed().as_secs() < 20, "no second mail");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let second = wait_for(&email, CONFIRM).await;
+    assert_ne!(second.token(), first.token());
+    let verified = app
+        .post(
+            "/api/users/verify-email",
+            None,
+            json!({"token": second.token()}),
+        )
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);
+    assert_eq!(verified.body["email"], email.as_str());
+    assert_eq!(verified.body["emailVerified"], true);
+    app.post("/api/user/verify-email", Some(&token), json!({}))
+        .await
+        .assert_field_error("email");
+    app.post("/api/user/verify-email", None, json!({}))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED);
+
+    // A new address: claimed, not proven; the old address is told, the new one gets a link;
+    // the first link (to the old address) no longer proves anything.
+    let new_email = format!("{}@example.com", unique("moved"));
+    let changed = app
+        .put(
+            "/api/user",
+            Some(&token),
+            json!({"user": {"email": new_email}}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    assert_eq!(changed.body["user"]["emailVerified"], false);
+    let notice = wait_for(&email, "e-mail address was changed").await;
+    assert!(notice.text.contains(&new_email), "{}", notice.text);
+    let link = wait_for(&new_email, CONFIRM).await;
+    app.post(
+        "/api/users/verify-email",
+        None,
+        json!({"token": first.token()}),
+    )
+    .await
+    .assert_field_error("token");
+    let proven = app
+        .post(
+            "/api/users/verify-email",
+            None,
+            json!({"token": link.token()}),
+        )
+        .await;
+    assert_eq!(proven.status, StatusCode::OK, "{}", proven.text);
+    assert_eq!(me(&app, &token).await["emailVerified"], true);
+}
+
+#[tokio::test]
+async fn a_password_reset_reaches_only_a_proven_address_and_signs_the_account_out_everywhere() {
+    let app = TestApp::spawn().await;
+    let (unproven, _) = register(&app).await;
+    let (email, token) = register(&app).await;
+    prove_address(&app, &email).await;
+    let pair = app
+        .post(
+            "/api/auth/token",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(pair.status, StatusCode::OK, "{}", pair.text);
+    let _worker = MailWorker::start(&app).await;
+
+    // The same answer for an unproven address, an unknown one and a proven one.
+    let mut answers = Vec::new();
+    for address in [
+        unproven.clone(),
+        format!("{}@example.com", unique("nobody")),
+        email.clone(),
+    ] {
+        let asked = app
+            .post(
+                "/api/users/password-reset",
+                None,
+                json!({"user": {"email": address}}),
+            )
+            .await;
+        assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.text);
+        answers.push(asked.text);
+    }
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    app.post(
+        "/api/users/password-reset",
+        None,
+        json!({"user": {"email": "not an address"}}),
+    )
+    .await
+    .assert_field_error("email");
+
+    let mail = wait_for(&email, "Reset your").await;
+    assert!(mail.alternative);
+    assert!(mail.link().contains("/reset-password?token="));
+    // A scanner's GETs spend nothing: the page shows the form each time.
+    for _ in 0..2 {
+        let page = app.raw(app.client.get(app.url(&mail.path()))).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert!(page.text.contains(r#"name="password""#));
+    }
+    let confirm = |password: &str| json!({"reset": {"token": mail.token(), "password": password}});
+    app.post("/api/users/password-reset/confirm", None, confirm("short"))
+        .await
+        .assert_field_error("password");
+    let new_password = "a-brand-new-password";
+    let reset = app
+        .post(
+            "/api/users/password-reset/confirm",
+            None,
+            confirm(new_password),
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.text);
+    app.post(
+        "/api/users/password-reset/confirm",
+        None,
+        confirm("another-password"),
+    )
+    .await
+    .assert_field_error("token");
+
+    // Signed out everywhere: the old token and the refresh token are dead; the new password
+    // signs in, the old one does not.
+    app.get("/api/user", Some(&token))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED);
+    app.post(
+        "/api/auth/refresh",
+        None,
+        json!({"refreshToken": pair.body["refreshToken"]}),
+    )
+    .await
+    .assert_error(StatusCode::UNAUTHORIZED);
+    let login = |password: &str| json!({"user": {"email": email, "password": password}});
+    app.post("/api/users/login", None, login(PASSWORD))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED);
+    let signed_in = app
+        .post("/api/users/login", None, login(new_password))
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.text);
+    wait_for(&email, "password was changed").await;
+
+    // The page's own form works too, and says when the two passwords differ.
+    app.post(
+        "/api/users/password-reset",
+        None,
+        json!({"user": {"email": email}}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let second = loop {
+        let resets: Vec<_> = mail_for(&email)
+            .into_iter()
+            .filter(|m| m.subject.contains("Reset your"))
+            .collect();
+        if resets.len() == 2 {
+            break resets[1].clone();
+        }
+        assert!(started.elapsed().as_secs() < 20, "no second reset mail");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let token = second.token();
+    let differ = [
+        ("token", token.as_str()),
+        ("password", "one-password"),
+        ("confirm", "another-one"),
+    ];
+    let refused = post_form(&app, "/reset-password", &differ).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.text.contains("differ"));
+    let same = [
+        ("token", token.as_str()),
+        ("password", "third-password"),
+        ("confirm", "third-password"),
+    ];
+    let done = post_form(&app, "/reset-password", &same).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    let signed_in = app
+        .post("/api/users/login", None, login("third-password"))
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.text);
+
+    // The unproven address was never sent a link.
+    assert!(
+        mail_for(&unproven)
+            .iter()
+            .all(|m| !m.subject.contains("Reset")),
+        "an unproven address got a reset link"
+    );
+}
+
+#[tokio::test]
+async fn changing_a_password_and_authorizing_an_application_send_notices() {
+    let app = TestApp::spawn().await;
+    let _worker = MailWorker::start(&app).await;
+    let username = unique("notice");
+    let email = format!("{username}@example.com");
+    let created = app
+        .post(
+            "/api/users",
+            None,
+            json!({"user": {"username": username, "email": email, "password": PASSWORD}}),
+        )
+        .await;
+    let token = created.body["user"]["token"].as_str().unwrap().to_owned();
+    let registered = crate::oauth::register_app(&app, false, "read").await;
+    let client = crate::oauth::client(&app, &registered);
+    crate::oauth::tokens_for(&app, &client, &username, &["read"]).await;
+    let authorized = wait_for(&email, "can now use your").await;
+    assert!(
+        authorized.text.contains(&registered.name),
+        "{}",
+        authorized.text
+    );
+
+    let changed = app
+        .put(
+            "/api/user",
+            Some(&token),
+            json!({"user": {"password": "a-changed-password"}}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    wait_for(&email, "password was changed").await;
+}
+
+#[tokio::test]
+async fn mail_has_a_budget_per_address() {
+    let app = TestApp::spawn_with(&[
+        ("rate_limits_enabled", "true"),
+        ("rate_limit_auth", "1000/min"),
+        ("rate_limit_mail", "2/h"),
+    ])
+    .await;
+    let (email, token) = register(&app).await;
+    for _ in 0..2 {
+        let sent = app
+            .post("/api/user/verify-email", Some(&token), json!({}))
+            .await;
+        assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.text);
+    }
+    let refused = app
+        .post("/api/user/verify-email", Some(&token), json!({}))
+        .await;
+    refused.assert_error(StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers.contains_key("retry-after"));
+    // The budget is the address's, whoever asks and for whatever mail.
+    app.post(
+        "/api/users/password-reset",
+        None,
+        json!({"user": {"email": email}}),
+    )
+    .await
+    .assert_error(StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn production_without_smtp_refuses_what_needs_mail_and_names_the_setting() {
+    let app = TestApp::spawn_with(&[
+        ("env", "production"),
+        ("cors_origins", "https://app.example"),
+    ])
+    .await;
+    let (email, token) = register(&app).await;
+    let resend = app
+        .post("/api/user/verify-email", Some(&token), json!({}))
+        .await;
+    resend.assert_error(StatusCode::SERVICE_UNAVAILABLE);
+    assert!(resend.text.contains("QUIRE_SMTP_URL"), "{}", resend.text);
+    let reset = app
+        .post(
+            "/api/users/password-reset",
+            None,
+            json!({"user": {"email": email}}),
+        )
+        .await;
+    reset.assert_error(StatusCode::SERVICE_UNAVAILABLE);
+    assert!(reset.text.contains("QUIRE_SMTP_URL"), "{}", reset.text);
+}
+
+#[tokio::test]
+async fn graphql_shows_and_proves_the_address() {
+    let app = TestApp::spawn().await;
+    let _worker = MailWorker::start(&app).await;
+    let (email, token) = register(&app).await;
+    let query = |q: &str| json!({ "query": q });
+    let me = app
+        .post(
+            "/graphql",
+            Some(&token),
+            query("{ me { email emailVerified } }"),
+        )
+        .await;
+    assert_eq!(me.body["data"]["me"]["emailVerified"], false, "{}", me.text);
+    let mail = wait_for(&email, CONFIRM).await;
+    let verified = app
+        .post(
+            "/graphql",
+            None,
+            json!({
+                "query": "mutation($t: String!) { verifyEmail(token: $t) }",
+                "variables": {"t": mail.token()},
+            }),
+        )
+        .await;
+    assert_eq!(
+        verified.body["data"]["verifyEmail"], true,
+        "{}",
+        verified.text
+    );
+    let me = app
+        .post("/graphql", Some(&token), query("{ me { emailVerified } }"))
+        .await;
+    assert_eq!(me.body["data"]["me"]["emailVerified"], true, "{}", me.text);
+    let spent = app
+        .post(
+            "/graphql",
+            None,
+            json!({
+                "query": "mutation($t: String!) { verifyEmail(token: $t) }",
+                "variables": {"t": mail.token()},
+            }),
+        )
+        .await;
+    assert!(spent.body["errors"].is_array(), "{}", spent.text);
+}
