@@ -32,6 +32,7 @@ mod receiver;
 mod reports;
 mod routing;
 mod sessions;
+mod smtp;
 mod support;
 mod timeouts;
 mod tokens;

@@ -122,6 +122,14 @@ impl TestApp {
         Self::spawn_observed(extra, None).await
     }
 
+    /// A server on a SQLite file of its own whatever the suite's backend: for a test whose
+    /// worker must see no other test's jobs.
+    pub async fn spawn_alone(extra: &[(&str, &str)]) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("quire.db").display());
+        Self::spawn_on(url, Some(dir), extra, None).await
+    }
+
     /// A server whose every SQL statement is also appended to the returned log.
     pub async fn spawn_recording() -> (TestApp, Arc<Mutex<Vec<Statement>>>) {
         Self::spawn_recording_with(&[]).await
