@@ -46,6 +46,7 @@ const AUTH_ROUTES: &[&str] = &[
     "/verify-email",
     "/reset-password",
     "/reset-password/request",
+    "/release-email",
     "/oauth/login",
     "/oauth/token",
     "/oauth/revoke",

@@ -441,3 +441,68 @@ async fn graphql_shows_and_proves_the_address() {
         .await;
     assert!(spent.body["errors"].is_array(), "{}", spent.text);
 }
+
+#[tokio::test]
+async fn the_owner_of_an_address_someone_claimed_frees_it_by_mail_and_signs_up_with_it() {
+    let app = TestApp::spawn().await;
+    let email = format!("{}@example.com", unique("owner"));
+    let squatter = app
+        .post(
+            "/api/users",
+            None,
+            json!({"user": {"username": unique("squat"), "email": email, "password": PASSWORD}}),
+        )
+        .await;
+    assert_eq!(squatter.status, StatusCode::CREATED, "{}", squatter.text);
+    let squatter_token = squatter.body["user"]["token"].as_str().unwrap().to_owned();
+    let _worker = MailWorker::start(&app).await;
+    let sign_up = || json!({"user": {"username": unique("real"), "email": email, "password": "owners-password"}});
+    app.post("/api/users", None, sign_up())
+        .await
+        .assert_field_error("email");
+
+    // Asking for a password reset reaches no account through the unproven address: the
+    // owner is offered a link that frees it instead.
+    let asked = app
+        .post(
+            "/api/users/password-reset",
+            None,
+            json!({"user": {"email": email}}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED);
+    let mail = wait_for(&email, "never confirmed it").await;
+    assert!(
+        mail.link().contains("/release-email?token="),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail_for(&email)
+            .iter()
+            .all(|m| !m.subject.contains("Reset your"))
+    );
+    for _ in 0..2 {
+        let page = app.raw(app.client.get(app.url(&mail.path()))).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    }
+    assert_eq!(me(&app, &squatter_token).await["email"], email.as_str());
+
+    let freed = post_form(&app, "/release-email", &[("token", &mail.token())]).await;
+    assert_eq!(freed.status, StatusCode::OK, "{}", freed.text);
+    let again = post_form(&app, "/release-email", &[("token", &mail.token())]).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+
+    // The owner signs up with it; the squatter's account keeps everything but the address.
+    let owner = app.post("/api/users", None, sign_up()).await;
+    assert_eq!(owner.status, StatusCode::CREATED, "{}", owner.text);
+    let squatter = me(&app, &squatter_token).await;
+    assert_ne!(squatter["email"], email.as_str());
+    app.post(
+        "/api/users/login",
+        None,
+        json!({"user": {"email": email, "password": PASSWORD}}),
+    )
+    .await
+    .assert_error(StatusCode::UNAUTHORIZED);
+}

@@ -1,5 +1,6 @@
-//! The pages the links in Quire's mail open: confirming an address (`/verify-email`) and
-//! choosing a new password (`/reset-password`), plus the form that asks for a reset link.
+//! The pages the links in Quire's mail open: confirming an address (`/verify-email`), choosing
+//! a new password (`/reset-password`) and freeing an address an account claimed without
+//! proving it (`/release-email`), plus the form that asks for a reset link.
 //! A GET only shows a form (a mail scanner following the link spends nothing); the POST does
 //! the work. The forms carry no CSRF token: the mailed token they post is itself the secret a
 //! forged request would need.
@@ -77,6 +78,61 @@ pub async fn verify(
         Err(err) => refused(
             err,
             "This link is invalid, expired or already used: ask for a new one from your account.",
+        ),
+    }
+}
+
+/// `GET /release-email?token=...`: a button that frees the address from the account that
+/// only claims it.
+pub async fn release_form(State(settings): State<Arc<Settings>>, params: QueryParams) -> Response {
+    let Some(token) = params.get("token").filter(|t| !t.is_empty()) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "this link has no token: open the link from the mail whole",
+        );
+    };
+    let site = &settings.mail.site_name;
+    let body = format!(
+        r#"<h1>Free your e-mail address</h1>
+<p>A {site} account gave your address without ever confirming it. Free the address to sign up or sign in with it yourself; that account keeps everything else.</p>
+<form method="post" action="/release-email">
+{token}
+<button type="submit">Free my address</button>
+</form>"#,
+        site = text(site),
+        token = hidden("token", token),
+    );
+    let title = format!("Free your address · {site}");
+    html_page(StatusCode::OK, page(&title, &body), None)
+}
+
+/// `POST /release-email`.
+pub async fn release(
+    State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
+    request: Request,
+) -> Response {
+    let form = match read(request, &settings).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    match domain
+        .release_email(form.owned("token").ok().flatten())
+        .await
+    {
+        Ok(email) => {
+            let site = &settings.mail.site_name;
+            let body = format!(
+                r#"<h1>Address freed</h1>
+<p role="status"><strong id="email">{}</strong> is yours to use: sign up or sign in with it.</p>"#,
+                text(&email)
+            );
+            let title = format!("Address freed · {site}");
+            html_page(StatusCode::OK, page(&title, &body), None)
+        }
+        Err(err) => refused(
+            err,
+            "This link is invalid, expired or already used, or the address was confirmed since.",
         ),
     }
 }

@@ -44,6 +44,10 @@ pub fn router() -> Router<AppState> {
             get(account::reset_form).post(account::reset),
         )
         .route("/reset-password/request", post(account::request_link))
+        .route(
+            "/release-email",
+            get(account::release_form).post(account::release),
+        )
 }
 
 /// The parameters of a query string or form body. Each may be given once (RFC 6749 §3.1);

@@ -82,6 +82,27 @@ pub fn password_reset(site: &str, to: &str, username: &str, link: &str) -> Outgo
     .to(to)
 }
 
+pub fn claimed_address(site: &str, to: &str, username: &str, link: &str) -> Outgoing {
+    Draft {
+        site,
+        subject: format!("Your address is used by a {site} account that never confirmed it"),
+        paragraphs: vec![
+            format!(
+                "Someone asked to reset the password of the {site} account \"{username}\", \
+                 which gave this address but never confirmed it. A password cannot be reset \
+                 through an address that was never confirmed."
+            ),
+            "If you own this address and want to use it yourself, free it from that account \
+             (the link works once, within an hour): you can then sign up or sign in with it. \
+             If that account is yours, sign in and confirm the address from it instead."
+                .to_owned(),
+        ],
+        link: Some((link, "Free my address")),
+        closing: NOT_YOU,
+    }
+    .to(to)
+}
+
 pub fn password_changed(site: &str, to: &str, username: &str) -> Outgoing {
     Draft {
         site,

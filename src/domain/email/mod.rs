@@ -29,7 +29,7 @@ use crate::mail::Outgoing;
 
 /// How long a verification link works.
 pub const VERIFY_LIFETIME: Duration = Duration::from_secs(24 * 3600);
-/// How long a password-reset link works.
+/// How long a password-reset link (or the link that frees a claimed address) works.
 pub const RESET_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// The domain of the placeholder an account gets when its unproven address is taken by the
@@ -53,6 +53,8 @@ pub struct MailPolicy {
 enum Purpose {
     Verify,
     Reset,
+    /// Frees an address from the account that only claims it, for its proven owner.
+    Release,
 }
 
 impl Purpose {
@@ -60,6 +62,7 @@ impl Purpose {
         match self {
             Purpose::Verify => "verify",
             Purpose::Reset => "reset",
+            Purpose::Release => "release",
         }
     }
 }

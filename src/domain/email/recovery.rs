@@ -1,11 +1,14 @@
 //! Recovering an account by mail: a reset link to a *proven* address only (an unproven one may
-//! belong to someone else than the account's holder), the same answer whether or not the
-//! address has an account, and a reset that signs the account out everywhere.
+//! belong to someone else than the account's holder: its owner is offered a link that frees
+//! the address instead), the same answer whether or not the address has an account, and a
+//! reset that signs the account out everywhere.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
-use super::{Purpose, RESET_LIFETIME, issue_token, live_token, messages, spend_token};
+use super::{
+    Purpose, RESET_LIFETIME, issue_token, live_token, messages, release_claim, spend_token,
+};
 use crate::auth::{password, refresh};
 use crate::db::entities::users;
 use crate::domain::cache_keys::Write;
@@ -30,11 +33,12 @@ impl Domain {
         Ok(())
     }
 
-    /// Mails a reset link if `email` is an account's proven address.
+    /// Mails a reset link if `email` is an account's proven address. An account that only
+    /// claims the address is never reached this way: the address's owner is offered, instead,
+    /// a link that frees the address from it.
     async fn mail_reset_link(&self, email: &str) -> Result<()> {
         let holder = users::Entity::find()
             .filter(users::Column::Email.eq(email))
-            .filter(users::Column::EmailVerifiedAt.is_not_null())
             .one(&self.db)
             .await?;
         let Some(user) = holder else {
@@ -43,20 +47,50 @@ impl Domain {
         self.in_transaction(|txn| {
             let (user, domain) = (user.clone(), self.clone());
             Box::pin(async move {
-                let token =
-                    issue_token(txn, Purpose::Reset, user.id, &user.email, RESET_LIFETIME).await?;
-                let link = domain.mail_link("/reset-password", &token);
-                let mail = messages::password_reset(
-                    &domain.mail.site_name,
-                    &user.email,
-                    &user.username,
-                    &link,
-                );
+                let site = &domain.mail.site_name;
+                let (purpose, path) = match user.email_verified_at {
+                    Some(_) => (Purpose::Reset, "/reset-password"),
+                    None => (Purpose::Release, "/release-email"),
+                };
+                let token = issue_token(txn, purpose, user.id, &user.email, RESET_LIFETIME).await?;
+                let link = domain.mail_link(path, &token);
+                let mail = match purpose {
+                    Purpose::Reset => {
+                        messages::password_reset(site, &user.email, &user.username, &link)
+                    }
+                    _ => messages::claimed_address(site, &user.email, &user.username, &link),
+                };
                 domain.send_mail(txn, mail).await
             })
         })
         .await?;
         Ok(())
+    }
+
+    /// Spends a release token: the address it was mailed to (proven by this) is taken from the
+    /// account that only claimed it, so that its owner can sign up or sign in with it.
+    pub async fn release_email(&self, token: Option<String>) -> Result<String> {
+        let token = token
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Error::field("token", "can't be blank"))?;
+        let released = self
+            .in_transaction(|txn| {
+                let token = token.clone();
+                Box::pin(async move {
+                    let Some(spent) = spend_token(txn, Purpose::Release, &token).await? else {
+                        return Ok(None);
+                    };
+                    let holder = release_claim(txn, &spent.email).await?;
+                    Ok(holder
+                        .filter(|id| *id == spent.user_id)
+                        .map(|id| (id, spent.email)))
+                })
+            })
+            .await?;
+        let (user_id, email) = released.ok_or_else(|| Error::field("token", LINK_INVALID))?;
+        self.invalidate(Write::Account { user_id }).await;
+        Ok(email)
     }
 
     /// Whether `token` would reset a password now (the link's page asks before its form; a
