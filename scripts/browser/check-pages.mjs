@@ -4,16 +4,38 @@
 //   /docs    Swagger UI lists the operations; "Try it out" on GET /api/tags answers 200
 //   /graphql GraphiQL runs its default query and shows the data
 //   /oauth/authorize  (with a public client's id as the second argument) a new user signs in
-//            on the login page, allows the app on the consent page, and the browser lands on
+//            on the login page (which names the site and the app, and keeps the address after
+//            a wrong password), allows the app on the consent page, and the browser lands on
 //            the app's redirect URI with a code that the token endpoint exchanges (PKCE S256)
+//   /verify-email  (with the server's mail folder as the third argument: development without
+//            SMTP writes each mail there) the link of the user's sign-up mail, opened and
+//            confirmed with its button, proves the address
 // Fails if any page tried to reach another host (the app's redirect URI, where the flow ends,
-// is a server of this script's on loopback).   node check-pages.mjs http://127.0.0.1:8080 [CLIENT_ID]
+// is a server of this script's on loopback).
+//   node check-pages.mjs http://127.0.0.1:8080 [CLIENT_ID [MAIL_FOLDER]]
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 
 const base = new URL(process.argv[2] ?? 'http://127.0.0.1:8080');
 const clientId = process.argv[3];
+const mailFolder = process.argv[4];
+
+// The token of the newest verification link mailed to `address` (an .eml in the folder).
+const verificationToken = async (address) => {
+  for (let tries = 0; tries < 100; tries += 1) {
+    const mails = readdirSync(mailFolder, { withFileTypes: true })
+      .filter((entry) => entry.name.endsWith('.eml'))
+      // Undo quoted-printable (soft line breaks, `=` written `=3D`) as a mail client would.
+      .map((entry) => readFileSync(`${mailFolder}/${entry.name}`, 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '='))
+      .filter((mail) => mail.includes(`To: ${address}`));
+    const found = mails.map((mail) => mail.match(/verify-email\?token=([A-Za-z0-9_-]+)/)).find(Boolean);
+    if (found) return found[1];
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return null;
+};
 const redirectUri = 'http://127.0.0.1:18999/callback';
 // The app's end of the flow: where the browser lands with the code.
 let landed = null;
@@ -91,7 +113,16 @@ try {
       state: 'browser-state', code_challenge: challenge, code_challenge_method: 'S256',
     })) authorize.searchParams.set(key, value);
     await page.goto(authorize.href);
+    check((await page.locator('#site').innerText()) === 'Quire', 'the sign-in page names the site');
+    check((await page.locator('#app').innerText()) === 'Browser check', 'the sign-in page names the app');
     await page.locator('input[name="email"]').fill(`${name}@example.com`);
+    await page.locator('input[name="password"]').fill('not the password');
+    await page.locator('button[type="submit"]').click();
+    await page.locator('.problem').waitFor();
+    check(
+      (await page.locator('input[name="email"]').inputValue()) === `${name}@example.com`,
+      'a wrong password keeps the address typed',
+    );
     await page.locator('input[name="password"]').fill(password);
     await page.locator('button[type="submit"]').click();
     await page.locator('button[value="allow"]').waitFor();
@@ -114,6 +145,22 @@ try {
       headers: { authorization: `Bearer ${tokens.access_token}` },
     });
     check(feed.status === 200, "the app's token reads the user's feed");
+
+    if (mailFolder) {
+      const token = await verificationToken(`${name}@example.com`);
+      check(token !== null, 'the sign-up mail with its link is in the mail folder');
+      await page.goto(new URL(`/verify-email?token=${token}`, base).href);
+      await page.locator('button[type="submit"]').click();
+      await page.locator('#email').waitFor();
+      check((await page.locator('#email').innerText()) === `${name}@example.com`, 'the link proves the address');
+      const jwt = (await registered.json()).user.token;
+      const me = await (await fetch(new URL('/api/user', base), {
+        headers: { authorization: `Token ${jwt}` },
+      })).json();
+      check(me.user.emailVerified === true, 'the user is verified afterwards');
+    } else {
+      console.log('skip the verification link: no mail folder given');
+    }
   } else {
     console.log('skip the consent page: no OAuth2 client id given');
   }

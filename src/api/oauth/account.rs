@@ -40,11 +40,7 @@ pub async fn verify_form(State(settings): State<Arc<Settings>>, params: QueryPar
         site = text(site),
         token = hidden("token", token),
     );
-    html_page(
-        StatusCode::OK,
-        page(&format!("Confirm your address · {site}"), &body),
-        None,
-    )
+    shown(&settings, StatusCode::OK, "Confirm your address", &body)
 }
 
 /// `POST /verify-email`.
@@ -69,11 +65,7 @@ pub async fn verify(
                 text(&verified.email),
                 text(site)
             );
-            html_page(
-                StatusCode::OK,
-                page(&format!("Address confirmed · {site}"), &body),
-                None,
-            )
+            shown(&settings, StatusCode::OK, "Address confirmed", &body)
         }
         Err(err) => refused(
             err,
@@ -102,8 +94,7 @@ pub async fn release_form(State(settings): State<Arc<Settings>>, params: QueryPa
         site = text(site),
         token = hidden("token", token),
     );
-    let title = format!("Free your address · {site}");
-    html_page(StatusCode::OK, page(&title, &body), None)
+    shown(&settings, StatusCode::OK, "Free your address", &body)
 }
 
 /// `POST /release-email`.
@@ -121,14 +112,12 @@ pub async fn release(
         .await
     {
         Ok(email) => {
-            let site = &settings.mail.site_name;
             let body = format!(
                 r#"<h1>Address freed</h1>
 <p role="status"><strong id="email">{}</strong> is yours to use: sign up or sign in with it.</p>"#,
                 text(&email)
             );
-            let title = format!("Address freed · {site}");
-            html_page(StatusCode::OK, page(&title, &body), None)
+            shown(&settings, StatusCode::OK, "Address freed", &body)
         }
         Err(err) => refused(
             err,
@@ -176,14 +165,9 @@ pub async fn reset(
     }
     match domain.reset_password(Some(token.clone()), password).await {
         Ok(()) => {
-            let site = &settings.mail.site_name;
             let body = r#"<h1>Password reset</h1>
 <p role="status">Your new password is set, and every device that was signed in is signed out. Sign in again with the new password.</p>"#;
-            html_page(
-                StatusCode::OK,
-                page(&format!("Password reset · {site}"), body),
-                None,
-            )
+            shown(&settings, StatusCode::OK, "Password reset", body)
         }
         Err(Error::Validation(fields)) if fields.contains_key("password") => {
             let reason = format!("The password {}.", fields["password"].join(", "));
@@ -212,14 +196,9 @@ pub async fn request_link(
         .await
     {
         Ok(()) => {
-            let site = &settings.mail.site_name;
             let body = r#"<h1>Check your mail</h1>
 <p role="status">If this address is the verified address of an account, a link to choose a new password is on its way. It works once, within an hour.</p>"#;
-            html_page(
-                StatusCode::ACCEPTED,
-                page(&format!("Check your mail · {site}"), body),
-                None,
-            )
+            shown(&settings, StatusCode::ACCEPTED, "Check your mail", body)
         }
         Err(Error::Validation(_)) => request_form(
             &settings,
@@ -231,7 +210,6 @@ pub async fn request_link(
 }
 
 fn request_form(settings: &Settings, problem: Option<&str>, status: StatusCode) -> Response {
-    let site = &settings.mail.site_name;
     let body = format!(
         r#"<h1>Forgot your password?</h1>
 {problem}<p>Enter your account's e-mail address: if it is verified, we mail it a link to choose a new password.</p>
@@ -242,11 +220,7 @@ fn request_form(settings: &Settings, problem: Option<&str>, status: StatusCode) 
 </form>"#,
         problem = alert(problem),
     );
-    html_page(
-        status,
-        page(&format!("Reset your password · {site}"), &body),
-        None,
-    )
+    shown(settings, status, "Reset your password", &body)
 }
 
 fn password_form(
@@ -255,7 +229,6 @@ fn password_form(
     problem: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let site = &settings.mail.site_name;
     let body = format!(
         r#"<h1>Choose a new password</h1>
 {problem}<form method="post" action="/reset-password">
@@ -269,11 +242,13 @@ fn password_form(
         problem = alert(problem),
         token = hidden("token", token),
     );
-    html_page(
-        status,
-        page(&format!("Choose a new password · {site}"), &body),
-        None,
-    )
+    shown(settings, status, "Choose a new password", &body)
+}
+
+/// A page titled `title` and this site's name.
+fn shown(settings: &Settings, status: StatusCode, title: &str, body: &str) -> Response {
+    let title = format!("{title} · {}", settings.mail.site_name);
+    html_page(status, page(&title, body), None)
 }
 
 fn alert(problem: Option<&str>) -> String {
