@@ -58,11 +58,14 @@ async fn sign_up_mails_a_link_and_only_confirming_it_proves_the_address() {
             .contains(&html_escape::encode_double_quoted_attribute(&link).into_owned())
     );
 
-    // Opening the link (as a mail scanner would, twice) shows a button and proves nothing.
+    // Opening the link (as a mail scanner would, twice) names the address and the account,
+    // shows a button, and proves nothing.
+    let username = me(&app, &token).await["username"].as_str().unwrap().to_owned();
     for _ in 0..2 {
         let page = app.raw(app.client.get(app.url(&mail.path()))).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text);
         assert!(page.text.contains(r#"action="/verify-email""#));
+        assert!(page.text.contains(&email) && page.text.contains(&username));
     }
     assert_eq!(me(&app, &token).await["emailVerified"], false);
 
@@ -83,6 +86,8 @@ async fn sign_up_mails_a_link_and_only_confirming_it_proves_the_address() {
     again.assert_field_error("token");
     let again_page = post_form(&app, "/verify-email", &[("token", &mail.token())]).await;
     assert_eq!(again_page.status, StatusCode::BAD_REQUEST);
+    let spent_link = app.raw(app.client.get(app.url(&mail.path()))).await;
+    assert_eq!(spent_link.status, StatusCode::BAD_REQUEST);
     app.post(
         "/api/users/verify-email",
         None,

@@ -21,23 +21,39 @@ use crate::error::Error;
 use crate::http::body::read_form;
 use crate::http::extract::QueryParams;
 
-/// `GET /verify-email?token=...`: a button that confirms the address.
-pub async fn verify_form(State(settings): State<Arc<Settings>>, params: QueryParams) -> Response {
+/// `GET /verify-email?token=...`: names the account and the address, with a button that
+/// confirms it (so that nobody confirms their address for someone else's account unawares).
+pub async fn verify_form(
+    State(domain): State<Domain>,
+    State(settings): State<Arc<Settings>>,
+    params: QueryParams,
+) -> Response {
     let Some(token) = params.get("token").filter(|t| !t.is_empty()) else {
         return problem(
             StatusCode::BAD_REQUEST,
             "this link has no token: open the link from the mail whole",
         );
     };
-    let site = &settings.mail.site_name;
+    let target = match domain.verification_target(token).await {
+        Ok(Some(target)) => target,
+        Ok(None) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "This link is invalid, expired or already used: ask for a new one from your account.",
+            );
+        }
+        Err(err) => return failure(err),
+    };
     let body = format!(
         r#"<h1>Confirm your e-mail address</h1>
-<p>Confirm that this address is yours to finish setting up your {site} account.</p>
+<p>Confirm that <strong id="email">{email}</strong> is yours, for the {site} account <strong id="username">{username}</strong>. If that account is not yours, close this page.</p>
 <form method="post" action="/verify-email">
 {token}
 <button type="submit">Confirm my address</button>
 </form>"#,
-        site = text(site),
+        email = text(&target.email),
+        username = text(&target.username),
+        site = text(&settings.mail.site_name),
         token = hidden("token", token),
     );
     shown(&settings, StatusCode::OK, "Confirm your address", &body)

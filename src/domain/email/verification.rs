@@ -4,7 +4,9 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
-use super::{Purpose, VERIFY_LIFETIME, is_released, issue_token, messages, spend_token};
+use super::{
+    Purpose, VERIFY_LIFETIME, is_released, issue_token, live_token, messages, spend_token,
+};
 use crate::db::entities::users;
 use crate::domain::cache_keys::Write;
 use crate::domain::{Domain, now_ms};
@@ -14,6 +16,13 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct VerifiedEmail {
     pub email: String,
+}
+
+/// What a verification link would prove: this address, for this account.
+#[derive(Debug, Clone)]
+pub struct VerificationTarget {
+    pub email: String,
+    pub username: String,
 }
 
 const LINK_INVALID: &str = "is invalid, expired or already used";
@@ -58,6 +67,18 @@ impl Domain {
         })
         .await?;
         Ok(())
+    }
+
+    /// What the live verification token `token` would prove, without spending it.
+    pub async fn verification_target(&self, token: &str) -> Result<Option<VerificationTarget>> {
+        let Some(row) = live_token(&self.db, Purpose::Verify, token).await? else {
+            return Ok(None);
+        };
+        let user = users::Entity::find_by_id(row.user_id).one(&self.db).await?;
+        Ok(user.map(|user| VerificationTarget {
+            email: row.email,
+            username: user.username,
+        }))
     }
 
     /// Spends a verification token: the address it was mailed to is proven, if the account
