@@ -110,6 +110,52 @@ fn production_refuses_a_sign_in_provider_over_plain_http_and_never_prints_its_se
 }
 
 #[test]
+fn production_mail_wants_a_real_sender_and_a_public_url_and_never_prints_the_smtp_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let production = |extra: &[(&str, &str)]| {
+        let mut command = quire(dir.path());
+        command
+            .arg("migrate")
+            .env("QUIRE_ENV", "production")
+            .env("QUIRE_JWT_SECRET", "a".repeat(32))
+            .env("QUIRE_CORS_ORIGINS", "https://app.example")
+            .env(
+                "QUIRE_SMTP_URL",
+                "smtps://quire:smtp-s3cr3t@mail.example:465",
+            );
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        command.output().unwrap()
+    };
+    for (extra, named) in [
+        (
+            vec![("QUIRE_PUBLIC_URL", "https://quire.example")],
+            "QUIRE_MAIL_FROM",
+        ),
+        (
+            vec![("QUIRE_MAIL_FROM", "Quire <no-reply@quire.example>")],
+            "QUIRE_PUBLIC_URL",
+        ),
+    ] {
+        let output = production(&extra);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(named), "{stderr}");
+        assert!(!stderr.contains("smtp-s3cr3t"), "{stderr}");
+    }
+    let output = production(&[
+        ("QUIRE_PUBLIC_URL", "https://quire.example"),
+        ("QUIRE_MAIL_FROM", "Quire <no-reply@quire.example>"),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
 fn production_refuses_a_missing_or_short_jwt_secret() {
     let dir = tempfile::tempdir().unwrap();
     let output = quire(dir.path())
@@ -213,6 +259,13 @@ fn bad_settings_stop_start_up_naming_the_setting() {
             "QUIRE_OIDC_PROVIDERS",
             r#"[{"name": "id", "issuer": "https://id.example", "client_id": "a", "client_secret": ""}]"#,
         ),
+        ("QUIRE_SMTP_URL", "mail.example:587"),
+        ("QUIRE_SMTP_URL", "http://mail.example"),
+        ("QUIRE_MAIL_FROM", "not an address"),
+        ("QUIRE_SITE_NAME", ""),
+        ("QUIRE_REFRESH_REUSE_SECONDS", "61"),
+        ("QUIRE_RATE_LIMIT_MAIL", "lots"),
+        ("QUIRE_OAUTH_REQUIRE_PKCE", "perhaps"),
     ] {
         let output = quire(dir.path())
             .arg("migrate")

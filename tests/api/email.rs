@@ -60,7 +60,10 @@ async fn sign_up_mails_a_link_and_only_confirming_it_proves_the_address() {
 
     // Opening the link (as a mail scanner would, twice) names the address and the account,
     // shows a button, and proves nothing.
-    let username = me(&app, &token).await["username"].as_str().unwrap().to_owned();
+    let username = me(&app, &token).await["username"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for _ in 0..2 {
         let page = app.raw(app.client.get(app.url(&mail.path()))).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text);
