@@ -514,3 +514,67 @@ async fn the_owner_of_an_address_someone_claimed_frees_it_by_mail_and_signs_up_w
     .await
     .assert_error(StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn malformed_mail_requests_are_refused_with_the_field_named() {
+    let app = TestApp::spawn().await;
+    let confirm = "/api/users/password-reset/confirm";
+    // An envelope that is not an object never fills fields by position.
+    app.post(
+        confirm,
+        None,
+        json!({"reset": ["token", "a-long-password"]}),
+    )
+    .await
+    .assert_field_error("reset");
+    app.post(confirm, None, json!({}))
+        .await
+        .assert_field_error("reset");
+    let blank = app.post(confirm, None, json!({"reset": {}})).await;
+    blank.assert_field_error("token");
+    blank.assert_field_error("password");
+    app.post(
+        confirm,
+        None,
+        json!({"reset": {"token": "x\u{0}y", "password": "a-long-password"}}),
+    )
+    .await
+    .assert_field_error("token");
+    app.post(
+        "/api/users/password-reset",
+        None,
+        json!({"user": ["someone@example.com"]}),
+    )
+    .await
+    .assert_field_error("user");
+    app.post(
+        "/api/users/password-reset",
+        None,
+        json!({"user": {"email": "a\u{0}@example.com"}}),
+    )
+    .await
+    .assert_field_error("email");
+    app.post("/api/users/verify-email", None, json!({"token": 42}))
+        .await
+        .assert_field_error("token");
+    // The pages answer a page, never a 5xx, to garbage.
+    for path in ["/verify-email", "/reset-password", "/release-email"] {
+        let garbage = app
+            .raw(
+                app.client
+                    .post(app.url(path))
+                    .form(&[("token", "x\u{0}"), ("token", "y")]),
+            )
+            .await;
+        assert_eq!(
+            garbage.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            garbage.text
+        );
+        let json = app
+            .raw(app.client.post(app.url(path)).json(&json!({"token": "x"})))
+            .await;
+        assert!(json.status.is_client_error(), "{path}: {}", json.status);
+    }
+}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::unwrap_envelope;
-use super::wire::{LoginBody, UserEnvelope};
+use super::wire::{LoginBody, ResetEnvelope, UserEnvelope};
 use crate::domain::Domain;
 use crate::error::Result;
 use crate::http::auth::AuthUser;
@@ -37,14 +37,10 @@ pub struct MessageResponse {
 
 #[derive(Deserialize, ToSchema)]
 pub struct ResetBody {
+    /// The `token` query parameter of the link in the mail.
     token: Option<String>,
     /// The new password (8 to 128 characters).
     password: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct ResetEnvelope {
-    reset: Option<ResetBody>,
 }
 
 #[utoipa::path(
@@ -136,7 +132,7 @@ pub async fn request_reset(
     tag = "User and Authentication",
     operation_id = "ConfirmPasswordReset",
     summary = "Set a new password with the token of a reset link; signs the account out everywhere",
-    request_body = ResetEnvelope,
+    request_body = ResetEnvelope<ResetBody>,
     responses(
         (status = 200, description = "The password is set; every session, token and app grant of the account is revoked", body = MessageResponse),
         (status = 422, description = "The token is invalid, expired or used, or the password is unacceptable", body = ErrorBody),
@@ -145,7 +141,7 @@ pub async fn request_reset(
 )]
 pub async fn confirm_reset(
     State(domain): State<Domain>,
-    JsonBody(body): JsonBody<ResetEnvelope>,
+    JsonBody(body): JsonBody<ResetEnvelope<ResetBody>>,
 ) -> Result<Json<MessageResponse>> {
     let body = unwrap_envelope("reset", body.reset)?;
     domain.reset_password(body.token, body.password).await?;

@@ -21,6 +21,13 @@ pub struct UserEnvelope<T> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(bound(deserialize = "T: Deserialize<'de>"))]
+pub struct ResetEnvelope<T> {
+    #[serde(default, deserialize_with = "object")]
+    pub reset: Option<T>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct ArticleEnvelope<T> {
     #[serde(default, deserialize_with = "object")]
     pub article: Option<T>,
