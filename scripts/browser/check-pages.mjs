@@ -9,7 +9,8 @@
 //            the app's redirect URI with a code that the token endpoint exchanges (PKCE S256)
 //   /verify-email  (with the server's mail folder as the third argument: development without
 //            SMTP writes each mail there) the link of the user's sign-up mail, opened and
-//            confirmed with its button, proves the address
+//            confirmed with its button, proves the address; then /reset-password asks for a
+//            link, and the link's page sets a new password that signs in
 // Fails if any page tried to reach another host (the app's redirect URI, where the flow ends,
 // is a server of this script's on loopback).
 //   node check-pages.mjs http://127.0.0.1:8080 [CLIENT_ID [MAIL_FOLDER]]
@@ -22,15 +23,16 @@ const base = new URL(process.argv[2] ?? 'http://127.0.0.1:8080');
 const clientId = process.argv[3];
 const mailFolder = process.argv[4];
 
-// The token of the newest verification link mailed to `address` (an .eml in the folder).
-const verificationToken = async (address) => {
+// The token of the newest link to `path` mailed to `address` (an .eml in the folder).
+const mailedToken = async (address, path) => {
   for (let tries = 0; tries < 100; tries += 1) {
     const mails = readdirSync(mailFolder, { withFileTypes: true })
       .filter((entry) => entry.name.endsWith('.eml'))
       // Undo quoted-printable (soft line breaks, `=` written `=3D`) as a mail client would.
       .map((entry) => readFileSync(`${mailFolder}/${entry.name}`, 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '='))
       .filter((mail) => mail.includes(`To: ${address}`));
-    const found = mails.map((mail) => mail.match(/verify-email\?token=([A-Za-z0-9_-]+)/)).find(Boolean);
+    const link = new RegExp(`${path}\\?token=([A-Za-z0-9_-]+)`);
+    const found = mails.map((mail) => mail.match(link)).find(Boolean);
     if (found) return found[1];
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -147,7 +149,7 @@ try {
     check(feed.status === 200, "the app's token reads the user's feed");
 
     if (mailFolder) {
-      const token = await verificationToken(`${name}@example.com`);
+      const token = await mailedToken(`${name}@example.com`, '/verify-email');
       check(token !== null, 'the sign-up mail with its link is in the mail folder');
       await page.goto(new URL(`/verify-email?token=${token}`, base).href);
       await page.locator('button[type="submit"]').click();
@@ -158,6 +160,24 @@ try {
         headers: { authorization: `Token ${jwt}` },
       })).json();
       check(me.user.emailVerified === true, 'the user is verified afterwards');
+
+      // Forgot the password: the page asks for a link, the link's page sets a new one.
+      await page.goto(new URL('/reset-password', base).href);
+      await page.locator('input[name="email"]').fill(`${name}@example.com`);
+      await page.locator('button[type="submit"]').click();
+      await page.locator('[role="status"]').waitFor();
+      const resetToken = await mailedToken(`${name}@example.com`, '/reset-password');
+      check(resetToken !== null, 'the reset mail with its link is in the mail folder');
+      await page.goto(new URL(`/reset-password?token=${resetToken}`, base).href);
+      await page.locator('input[name="password"]').fill('a new browser password');
+      await page.locator('button[type="submit"]').click();
+      await page.locator('[role="status"]').waitFor();
+      const signIn = await fetch(new URL('/api/users/login', base), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: { email: `${name}@example.com`, password: 'a new browser password' } }),
+      });
+      check(signIn.status === 200, 'the new password signs in');
     } else {
       console.log('skip the verification link: no mail folder given');
     }

@@ -239,7 +239,6 @@ async fn sign_up_verification_and_password_reset_through_a_real_smtp_server() {
     let fields = [
         ("token", token.as_str()),
         ("password", "reset-by-real-mail"),
-        ("confirm", "reset-by-real-mail"),
     ];
     let done = app
         .raw(app.client.post(app.url("/reset-password")).form(&fields))

@@ -175,10 +175,6 @@ pub async fn reset(
     };
     let token = form.owned("token").ok().flatten().unwrap_or_default();
     let password = form.owned("password").ok().flatten();
-    if password != form.owned("confirm").ok().flatten() {
-        let problem = Some("The two passwords differ.");
-        return password_form(&settings, &token, problem, StatusCode::BAD_REQUEST);
-    }
     match domain.reset_password(Some(token.clone()), password).await {
         Ok(()) => {
             let body = r#"<h1>Password reset</h1>
@@ -250,9 +246,7 @@ fn password_form(
 {problem}<form method="post" action="/reset-password">
 {token}
 <label for="password">New password (at least 8 characters)</label>
-<input id="password" name="password" type="password" autocomplete="new-password" minlength="8" required autofocus>
-<label for="confirm">The same again</label>
-<input id="confirm" name="confirm" type="password" autocomplete="new-password" minlength="8" required>
+<input id="password" name="password" type="password" autocomplete="new-password" minlength="8" maxlength="128" required autofocus>
 <button type="submit">Set my password</button>
 </form>"#,
         problem = alert(problem),
