@@ -3,13 +3,13 @@
 //! both sides proved the address (the provider verified it, and so did the account's owner);
 //! else a new account. An account that only *claims* the address (never proved it) does not
 //! capture a verified identity: the identity gets an account of its own and the claim is
-//! released. And the one-time code that hands such a sign-in to a single-page app.
+//! released. An address the provider did not verify is never used. And the one-time code that hands such a sign-in to a single-page app.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::cache_keys::Write;
-use super::email::release_claim;
+use super::email::{placeholder, release_claim};
 use super::users::SignedIn;
 use super::{Domain, input, now_ms};
 use crate::auth::oidc::Identity;
@@ -91,10 +91,15 @@ impl Domain {
 
     /// A new account for `identity`, with a username made from what the provider shared and
     /// a random password nobody knows (the user may set one later). A verified address is
-    /// proven at once (taken from an account that only claimed it); an unverified one is
-    /// claimed, and mailed a link to prove it.
+    /// the account's, proven (taken from an account that only claimed it); an unverified one
+    /// is not used at all: the account gets a placeholder until its holder sets an address
+    /// (and proves it), so a provider's unverified claim never blocks the address's owner.
     async fn create_from(&self, identity: &Identity, email: &str) -> Result<i64> {
         let hash = password::hash(random_text(24)).await?;
+        let stored = match identity.email_verified {
+            true => email.to_owned(),
+            false => placeholder(),
+        };
         let base = username_base(identity, email);
         for attempt in 0..8u32 {
             let username = match attempt {
@@ -103,9 +108,8 @@ impl Domain {
             };
             let created = self
                 .in_transaction(|txn| {
-                    let (username, email, hash) =
-                        (username.clone(), email.to_owned(), hash.clone());
-                    let (identity, domain) = (identity.clone(), self.clone());
+                    let (username, email, hash) = (username.clone(), stored.clone(), hash.clone());
+                    let identity = identity.clone();
                     Box::pin(async move {
                         let now = now_ms();
                         let released = match identity.email_verified {
@@ -128,11 +132,6 @@ impl Domain {
                         .await?;
                         let user_id = user.last_insert_id;
                         insert_identity(txn, &identity, user_id).await?;
-                        if !identity.email_verified {
-                            domain
-                                .mail_verification(txn, user_id, &username, &email)
-                                .await?;
-                        }
                         Ok((user_id, released))
                     })
                 })

@@ -3,7 +3,7 @@
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::cache_keys::{self as keys, Kind, Write};
-use super::email::messages;
+use super::email::{is_placeholder, messages};
 use super::{Domain, input, now_ms};
 use crate::auth::{password, refresh};
 use crate::db::entities::users;
@@ -224,8 +224,11 @@ impl Domain {
         let username = changes
             .username
             .and_then(|v| violations.check("username", input::username(Some(v))));
+        // A settings form sends back the placeholder of an account without an address: that
+        // means "unchanged", not an address to set.
         let email = changes
             .email
+            .filter(|v| !is_placeholder(&v.trim().to_lowercase()))
             .and_then(|v| violations.check("email", input::email(Some(v))));
         // Settings forms send an empty password to mean "unchanged".
         let password = changes

@@ -312,24 +312,39 @@ async fn an_unverified_identity_never_captures_the_address_owner() {
     let (app, provider) = with_provider(&[]).await;
     let email = format!("{}@example.com", unique("zed"));
 
-    // An identity the provider did not verify gets an account that only claims the address.
+    // An identity the provider did not verify gets an account without that address: an
+    // unverified address is never used.
     let squatter = person(&email, false);
     provider.signs_in(squatter.clone());
     let first = signed_in_as(&app).await;
-    assert_eq!(first["email"], email.as_str());
+    assert_ne!(first["email"], email.as_str());
     assert_eq!(first["emailVerified"], false);
+    // So it blocks nobody: the address is still free to sign up with...
+    let registered = app
+        .post(
+            "/api/users",
+            None,
+            json!({"user": {"username": unique("pw"), "email": email, "password": PASSWORD}}),
+        )
+        .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.text
+    );
 
-    // The owner, verified by the provider (another subject): an account of their own, holding
-    // the address, proven; not the squatter's.
+    // ...and the owner, verified by the provider (another subject), gets an account of their
+    // own, holding the address, proven: neither the squatter's nor the unproven sign-up's.
     let owner = person(&email, true);
     provider.signs_in(owner.clone());
     let second = signed_in_as(&app).await;
     assert_ne!(second["username"], first["username"]);
+    assert_ne!(second["username"], registered.body["user"]["username"]);
     assert_eq!(second["email"], email.as_str());
     assert_eq!(second["emailVerified"], true);
 
-    // The unverified identity still signs in, to its own account, which no longer has the
-    // address; the owner keeps theirs.
+    // The unverified identity still signs in, to its own account; the owner keeps theirs.
     provider.signs_in(squatter);
     let again = signed_in_as(&app).await;
     assert_eq!(again["username"], first["username"]);
@@ -381,6 +396,17 @@ async fn a_password_account_on_someone_elses_address_never_captures_its_owner() 
     let squatter = user_of(&app, &squatter_token).await;
     assert_ne!(squatter["email"], email.as_str());
     assert_eq!(squatter["emailVerified"], false);
+    // The settings form, sent back as it was shown (with the placeholder), saves the rest.
+    let saved = app
+        .put(
+            "/api/user",
+            Some(&squatter_token),
+            json!({"user": {"email": squatter["email"], "bio": "still here"}}),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
+    assert_eq!(saved.body["user"]["bio"], "still here");
+    assert_eq!(saved.body["user"]["email"], squatter["email"]);
     // Nor can the squatter take the address back.
     app.put(
         "/api/user",

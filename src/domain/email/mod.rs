@@ -32,9 +32,10 @@ pub const VERIFY_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// How long a password-reset link (or the link that frees a claimed address) works.
 pub const RESET_LIFETIME: Duration = Duration::from_secs(3600);
 
-/// The domain of the placeholder an account gets when its unproven address is taken by the
-/// address's owner (`.invalid` can never receive mail, RFC 2606).
-pub const RELEASED_DOMAIN: &str = "released.invalid";
+/// The domain of the placeholder address of an account that has none it may use: its unproven
+/// address was taken by the address's owner, or a provider shared only an unverified one
+/// (`.invalid` can never receive mail, RFC 2606).
+pub const NO_ADDRESS_DOMAIN: &str = "no-address.invalid";
 
 const MAIL_OFF: &str = "mail is not configured on this server: set QUIRE_SMTP_URL";
 
@@ -107,7 +108,7 @@ impl Domain {
         db: &impl ConnectionTrait,
         mail: Outgoing,
     ) -> Result<(), DbErr> {
-        if !self.mail.enabled || is_released(&mail.to) {
+        if !self.mail.enabled || is_placeholder(&mail.to) {
             return Ok(());
         }
         let payload = serde_json::to_value(&mail).map_err(|e| DbErr::Custom(e.to_string()))?;
@@ -119,9 +120,17 @@ impl Domain {
     }
 }
 
-/// Whether `address` is the placeholder of an account whose claim was released.
-pub(crate) fn is_released(address: &str) -> bool {
-    address.ends_with(&format!("@{RELEASED_DOMAIN}"))
+/// Whether `address` is a placeholder (see [`NO_ADDRESS_DOMAIN`]).
+pub(crate) fn is_placeholder(address: &str) -> bool {
+    address.ends_with(&format!("@{NO_ADDRESS_DOMAIN}"))
+}
+
+/// A new placeholder address, unique (for an account whose id is not known yet).
+pub(crate) fn placeholder() -> String {
+    format!(
+        "unset-{}@{NO_ADDRESS_DOMAIN}",
+        random_text(12).to_lowercase()
+    )
 }
 
 /// Stores a new token for `purpose` (its digest) and returns it.
@@ -205,7 +214,7 @@ pub(crate) async fn release_claim(
     let released = users::Entity::update_many()
         .col_expr(
             users::Column::Email,
-            Expr::value(format!("user-{}@{RELEASED_DOMAIN}", holder.id)),
+            Expr::value(format!("released-{}@{NO_ADDRESS_DOMAIN}", holder.id)),
         )
         .col_expr(users::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(users::Column::Id.eq(holder.id))

@@ -5,7 +5,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::{
-    Purpose, VERIFY_LIFETIME, is_released, issue_token, live_token, messages, spend_token,
+    Purpose, VERIFY_LIFETIME, is_placeholder, issue_token, live_token, messages, spend_token,
 };
 use crate::db::entities::users;
 use crate::domain::cache_keys::Write;
@@ -37,7 +37,7 @@ impl Domain {
         username: &str,
         email: &str,
     ) -> Result<(), DbErr> {
-        if !self.mail.enabled || is_released(email) {
+        if !self.mail.enabled || is_placeholder(email) {
             return Ok(());
         }
         let token = issue_token(db, Purpose::Verify, user_id, email, VERIFY_LIFETIME).await?;
@@ -49,7 +49,7 @@ impl Domain {
     /// Mails the signed-in user's address a new verification link.
     pub async fn resend_verification(&self, user_id: i64) -> Result<()> {
         let user = self.user_by_id(user_id).await?;
-        if is_released(&user.email) {
+        if is_placeholder(&user.email) {
             return Err(Error::field("email", "is not set: choose an address first"));
         }
         if user.email_verified_at.is_some() {
