@@ -256,3 +256,64 @@ async fn sign_up_verification_and_password_reset_through_a_real_smtp_server() {
     stop.send(true).unwrap();
     worker.await.unwrap();
 }
+
+/// An SMTP server that does not answer: the mail job fails, says why, and is queued again for
+/// later (then, out of attempts, it is kept as `dead` like every job).
+#[tokio::test]
+async fn a_mail_the_server_does_not_take_is_retried_later_not_lost() {
+    use quire::db::entities::jobs::{Column, Entity as JobRows};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let closed = format!("smtp://127.0.0.1:{}", free_port());
+    let app = TestApp::spawn_alone(&[]).await;
+    let settings =
+        Settings::load_with(&[("smtp_url", closed.as_str()), ("jwt_secret", SECRET)]).unwrap();
+    let _turn = TURNS.lock().await;
+    let db = queue(&app).await;
+    let worker_context = quire::jobs::Context {
+        mailer: Mailer::new(&settings.mail).unwrap(),
+        ..context(&db, &[])
+    };
+    let username = unique("retry");
+    let created = app
+        .post(
+            "/api/users",
+            None,
+            json!({"user": {"username": username, "email": format!("{username}@example.com"), "password": PASSWORD}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let (stop, worker) = start_worker_with(worker_context, Duration::from_secs(30));
+    let started = Instant::now();
+    let failed = loop {
+        let job = JobRows::find()
+            .filter(Column::Kind.eq("mail"))
+            .one(&db)
+            .await
+            .unwrap()
+            .expect("the sign-up enqueued its mail");
+        if job.attempts >= 1 && job.state == quire::jobs::QUEUED {
+            break job;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{job:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    assert!(
+        failed
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("SMTP"),
+        "{failed:?}"
+    );
+    assert!(
+        failed.run_at > quire::db::now_ms(),
+        "retried later, not at once"
+    );
+    assert_eq!(
+        failed.max_attempts,
+        quire::jobs::Kind::Mail.retry().max_attempts
+    );
+}
