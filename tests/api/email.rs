@@ -440,6 +440,53 @@ async fn graphql_shows_and_proves_the_address() {
         )
         .await;
     assert!(spent.body["errors"].is_array(), "{}", spent.text);
+
+    // Recovery by mail, the same rules as REST.
+    let asked = app
+        .post(
+            "/graphql",
+            None,
+            json!({
+                "query": "mutation($e: String!) { requestPasswordReset(email: $e) }",
+                "variables": {"e": email},
+            }),
+        )
+        .await;
+    assert_eq!(
+        asked.body["data"]["requestPasswordReset"], true,
+        "{}",
+        asked.text
+    );
+    let mail = wait_for(&email, "Reset your").await;
+    let reset = |password: &str| {
+        json!({
+            "query": "mutation($t: String!, $p: String!) { resetPassword(token: $t, password: $p) }",
+            "variables": {"t": mail.token(), "p": password},
+        })
+    };
+    let short = app.post("/graphql", None, reset("short")).await;
+    assert!(short.body["errors"].is_array(), "{}", short.text);
+    let done = app
+        .post("/graphql", None, reset("graphql-new-password"))
+        .await;
+    assert_eq!(done.body["data"]["resetPassword"], true, "{}", done.text);
+    let login = app
+        .post(
+            "/api/users/login",
+            None,
+            json!({"user": {"email": email, "password": "graphql-new-password"}}),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text);
+    // The token of before the reset no longer works.
+    let stale = app
+        .post("/graphql", Some(&token), query("{ me { email } }"))
+        .await;
+    assert!(
+        stale.body["errors"].is_array() || stale.status == StatusCode::UNAUTHORIZED,
+        "{}",
+        stale.text
+    );
 }
 
 #[tokio::test]
