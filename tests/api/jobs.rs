@@ -190,6 +190,8 @@ pub(crate) fn worker_process(
         .env("QUIRE_WORKER_POLL_MS", "50")
         .env("QUIRE_SHUTDOWN_GRACE_SECONDS", grace_seconds)
         .env("QUIRE_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+        // It may claim any test's mail job: the mail goes where every test looks for it.
+        .env("QUIRE_SMTP_URL", crate::mailbox::smtp_url())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
