@@ -1,16 +1,24 @@
 //! Sending mail (lettre): to the SMTP server of `QUIRE_SMTP_URL`, or in development without one,
 //! to a folder of `.eml` files and the log, as Django's file and console backends do. Mail is
 //! only ever sent by the `mail` job (enqueued in the transaction of the change that causes it),
-//! so a slow or failing server delays mail, never a request.
+//! so a slow or failing server delays mail, never a request. The job's payload is the mail
+//! sealed (ChaCha20-Poly1305, a key derived from the server's secret): the links in it carry
+//! live tokens, which the database otherwise keeps only as digests.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use rand::RngCore;
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
-use crate::config::{MailSettings, MailTransport};
+use crate::config::{MailTransport, Settings};
 
 /// How long one delivery to the SMTP server may take before the attempt fails (and is retried).
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -33,15 +41,24 @@ enum Transport {
     Off,
 }
 
-/// Where mail goes, and who it is from.
+/// Where mail goes, who it is from, and the key its outbox entries are sealed with.
 #[derive(Clone)]
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+    seal: std::sync::Arc<LessSafeKey>,
 }
 
 impl Mailer {
-    pub fn new(settings: &MailSettings) -> anyhow::Result<Mailer> {
+    /// Every instance and worker of a deployment shares `QUIRE_JWT_SECRET`, so each opens what
+    /// any other sealed.
+    pub fn new(settings: &Settings) -> anyhow::Result<Mailer> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&settings.jwt_secret)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        mac.update(b"quire mail outbox");
+        let key = UnboundKey::new(&CHACHA20_POLY1305, &mac.finalize().into_bytes())
+            .map_err(|_| anyhow::anyhow!("the outbox key cannot be made"))?;
+        let settings = &settings.mail;
         let transport = match &settings.transport {
             MailTransport::Smtp(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
@@ -54,11 +71,49 @@ impl Mailer {
         Ok(Mailer {
             transport,
             from: settings.from.clone(),
+            seal: std::sync::Arc::new(LessSafeKey::new(key)),
         })
     }
 
+    /// `mail` as a `mail` job's payload: sealed, so the database never holds a live link.
+    pub fn seal(&self, mail: &Outgoing) -> serde_json::Value {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rng().fill_bytes(&mut nonce);
+        let mut sealed = serde_json::to_vec(mail).expect("a mail serialises");
+        self.seal
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::empty(),
+                &mut sealed,
+            )
+            .expect("ChaCha20-Poly1305 seals any length we send");
+        let mut bytes = nonce.to_vec();
+        bytes.extend_from_slice(&sealed);
+        serde_json::json!({ "sealed": URL_SAFE_NO_PAD.encode(bytes) })
+    }
+
+    /// Opens a payload [`Mailer::seal`] made and sends the mail in it.
+    pub async fn deliver(&self, payload: &serde_json::Value) -> Result<(), String> {
+        let sealed = payload
+            .get("sealed")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|text| URL_SAFE_NO_PAD.decode(text).ok())
+            .filter(|bytes| bytes.len() > NONCE_LEN)
+            .ok_or("not a sealed mail")?;
+        let (nonce, rest) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| "a bad nonce")?;
+        let mut rest = rest.to_vec();
+        let opened = self
+            .seal
+            .open_in_place(nonce, Aad::empty(), &mut rest)
+            .map_err(|_| "the mail cannot be opened: sealed with another QUIRE_JWT_SECRET?")?;
+        let mail: Outgoing =
+            serde_json::from_slice(opened).map_err(|e| format!("not a mail: {e}"))?;
+        self.send(&mail).await
+    }
+
     /// Sends `mail`; the error says why it was not (the job retries).
-    pub async fn send(&self, mail: &Outgoing) -> Result<(), String> {
+    async fn send(&self, mail: &Outgoing) -> Result<(), String> {
         let to: Mailbox = mail
             .to
             .parse()

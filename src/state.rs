@@ -83,7 +83,7 @@ impl AppState {
                 outbound: Outbound::new(settings.worker.webhook_allow_hosts.clone())?,
                 oidc: OidcProviders::new(&settings.oidc_providers, &settings.jwt_secret)?,
                 reports_kept: settings.worker.reports_kept,
-                mailer: Mailer::new(&settings.mail)?,
+                mailer: Mailer::new(&settings)?,
                 mail: MailPolicy {
                     enabled: settings.mail.transport != MailTransport::Off,
                     base_url: settings

@@ -125,7 +125,7 @@ pub async fn work(db: DatabaseConnection, settings: &Settings) -> anyhow::Result
         outbound: Outbound::new(settings.worker.webhook_allow_hosts.clone())?,
         views_retention_months: settings.worker.views_retention_months,
         reports_kept: settings.worker.reports_kept,
-        mailer: Mailer::new(&settings.mail)?,
+        mailer: Mailer::new(settings)?,
     };
     let (stop, stopped) = watch::channel(false);
     let worker = tokio::spawn(jobs::Worker::new(context, worker_options(settings)).run(stopped));

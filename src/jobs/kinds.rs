@@ -10,7 +10,6 @@ use crate::db::entities::{
     email_tokens, job_ticks, jobs, oidc_attempts_spent, refresh_tokens, reports, webhook_deliveries,
 };
 use crate::db::{now_ms, partitions};
-use crate::mail::Outgoing;
 
 /// A kind of job. Stored by [`Kind::name`]; a row of a name this build does not know is
 /// marked dead (a newer instance enqueued it during a rolling deploy: retry it later).
@@ -28,7 +27,7 @@ pub enum Kind {
     Report,
     /// Creates the coming months' view partitions and drops those past retention.
     ViewsUpkeep,
-    /// Sends one mail (its payload is a `mail::Outgoing`).
+    /// Sends one mail (its payload is sealed by `mail::Mailer::seal`).
     Mail,
 }
 
@@ -129,11 +128,7 @@ pub(super) async fn run(
         Kind::Cleanup => cleanup(&context.db).await.map_err(|e| e.to_string()),
         Kind::Webhook => webhook::deliver(context, payload, attempt, max_attempts).await,
         Kind::Report => report::generate(context, payload, attempt, max_attempts).await,
-        Kind::Mail => {
-            let mail: Outgoing =
-                serde_json::from_value(payload.clone()).map_err(|e| format!("not a mail: {e}"))?;
-            context.mailer.send(&mail).await
-        }
+        Kind::Mail => context.mailer.deliver(payload).await,
         Kind::ViewsUpkeep => {
             let done = partitions::upkeep(&context.db, now_ms(), context.views_retention_months)
                 .await

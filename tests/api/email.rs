@@ -41,8 +41,29 @@ async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> crate:
 #[tokio::test]
 async fn sign_up_mails_a_link_and_only_confirming_it_proves_the_address() {
     let app = TestApp::spawn_with(&[("site_name", "Daily Quire")]).await;
-    let _worker = MailWorker::start(&app).await;
     let (email, token) = register(&app).await;
+    // The queued mail is sealed: the database holds no live link (its tokens only as digests).
+    let outbox = crate::jobs::queue(&app).await;
+    let queued: Vec<String> = {
+        use quire::db::entities::jobs::{Column, Entity as JobRows};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        JobRows::find()
+            .filter(Column::Kind.eq("mail"))
+            .all(&outbox)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|job| job.payload)
+            .collect()
+    };
+    assert!(!queued.is_empty(), "the sign-up queued its mail");
+    assert!(
+        queued
+            .iter()
+            .all(|payload| !payload.contains("token=") && !payload.contains(&email)),
+        "{queued:?}"
+    );
+    let _worker = MailWorker::start(&app).await;
     assert_eq!(me(&app, &token).await["emailVerified"], false);
 
     let mail = wait_for(&email, CONFIRM).await;

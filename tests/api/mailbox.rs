@@ -97,7 +97,7 @@ pub fn mailer() -> Mailer {
         ("log", "warn"),
     ])
     .expect("mail settings");
-    Mailer::new(&settings.mail).expect("mailer")
+    Mailer::new(&settings).expect("mailer")
 }
 
 /// One SMTP session: enough of RFC 5321 for a client like lettre.

@@ -178,7 +178,7 @@ async fn sign_up_verification_and_password_reset_through_a_real_smtp_server() {
     let app = TestApp::spawn_alone(&mail_settings).await;
     let mut settings = mail_settings.to_vec();
     settings.push(("jwt_secret", SECRET));
-    let mailer = Mailer::new(&Settings::load_with(&settings).unwrap().mail).unwrap();
+    let mailer = Mailer::new(&Settings::load_with(&settings).unwrap()).unwrap();
     let _turn = TURNS.lock().await;
     let db = queue(&app).await;
     let worker_context = quire::jobs::Context {
@@ -271,7 +271,7 @@ async fn a_mail_the_server_does_not_take_is_retried_later_not_lost() {
     let _turn = TURNS.lock().await;
     let db = queue(&app).await;
     let worker_context = quire::jobs::Context {
-        mailer: Mailer::new(&settings.mail).unwrap(),
+        mailer: Mailer::new(&settings).unwrap(),
         ..context(&db, &[])
     };
     let username = unique("retry");

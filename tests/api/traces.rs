@@ -111,12 +111,13 @@ async fn requests_statements_and_jobs_are_traced_to_an_otlp_collector() {
         ("QUIRE_OTLP_ENDPOINT", collector.url.as_str()),
         ("QUIRE_TRACE_LEVEL", "debug"),
     ];
-    // On the shared database its worker may claim any test's mail job: the mail goes where
-    // every test looks for it.
+    // On the shared database its worker may claim any test's mail job: it opens it with the
+    // tests' secret and sends it where every test looks for it.
     let smtp_url = crate::mailbox::smtp_url();
     if let Some(url) = &database_url {
         settings.push(("QUIRE_DATABASE_URL", url));
         settings.push(("QUIRE_SMTP_URL", &smtp_url));
+        settings.push(("QUIRE_JWT_SECRET", crate::support::SECRET));
     }
     let mut server = start_with(dir.path(), port, &settings);
     wait_ready(&mut server, port).await;

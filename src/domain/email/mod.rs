@@ -111,9 +111,8 @@ impl Domain {
         if !self.mail.enabled || is_placeholder(&mail.to) {
             return Ok(());
         }
-        let payload = serde_json::to_value(&mail).map_err(|e| DbErr::Custom(e.to_string()))?;
         // Mail is waited for by a person: ahead of webhooks and reports.
-        let mut job = NewJob::new(Kind::Mail, payload);
+        let mut job = NewJob::new(Kind::Mail, self.mailer.seal(&mail));
         job.priority = -10;
         jobs::enqueue(db, job).await?;
         Ok(())
