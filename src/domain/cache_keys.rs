@@ -320,8 +320,11 @@ pub fn article_by_slug(slug: &str) -> (String, Vec<String>) {
     (format!("article:{}", part(slug)), vec![article(slug)])
 }
 
-pub fn comments(slug: &str) -> (String, Vec<String>) {
-    (format!("comments:{}", part(slug)), vec![thread(slug)])
+pub fn comments(slug: &str, limit: u64, offset: u64) -> (String, Vec<String>) {
+    (
+        format!("comments:{}:{limit}:{offset}", part(slug)),
+        vec![thread(slug)],
+    )
 }
 
 /// A set of article ids, digested: a GraphQL page can name a thousand of them.

@@ -17,6 +17,9 @@ pub const TAGS_PER_ARTICLE_MAX: usize = 20;
 pub const PAGE_LIMIT_DEFAULT: u64 = 20;
 pub const PAGE_LIMIT_MAX: u64 = 100;
 pub const PAGE_OFFSET_MAX: u64 = 1_000_000_000;
+/// The most comments one answer holds: the default of the comments list (RealWorld frontends
+/// never page it, and real threads stay below it), and the largest `limit` it takes.
+pub const COMMENTS_MAX: u64 = 1_000;
 
 type Parsed<T> = Result<T, String>;
 
@@ -153,6 +156,17 @@ pub fn page_limit(value: Option<&str>) -> Parsed<u64> {
         Some(v) => match v.parse::<u64>() {
             Ok(n) if (1..=PAGE_LIMIT_MAX).contains(&n) => Ok(n),
             _ => Err(format!("must be an integer between 1 and {PAGE_LIMIT_MAX}")),
+        },
+    }
+}
+
+/// A comments list's `limit`: 1 to [`COMMENTS_MAX`], all of them (up to it) when absent.
+pub fn comments_limit(value: Option<&str>) -> Parsed<u64> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(COMMENTS_MAX),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if (1..=COMMENTS_MAX).contains(&n) => Ok(n),
+            _ => Err(format!("must be an integer between 1 and {COMMENTS_MAX}")),
         },
     }
 }

@@ -108,3 +108,62 @@ async fn comment_errors_are_json_4xx() {
     .await
     .assert_error(StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_comments_list_pages_with_limit_and_offset_and_is_bounded_without_them() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.user().await;
+    let slug = app.article(&token, "A busy thread", &[]).await;
+    let mut bodies = Vec::new();
+    for n in 0..5 {
+        let body = format!("comment {n}");
+        let added = app
+            .post(
+                &format!("/api/articles/{slug}/comments"),
+                Some(&token),
+                json!({"comment": {"body": body}}),
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.text);
+        bodies.push(body);
+    }
+    bodies.reverse(); // newest first
+    let list = |query: &str| {
+        let path = format!("/api/articles/{slug}/comments{query}");
+        let app = &app;
+        async move { app.get(&path, None).await }
+    };
+    let of = |response: &crate::support::Response| -> Vec<String> {
+        response.body["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["body"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Without paging: the whole thread (up to the stated cap of 1,000).
+    let whole = list("").await;
+    assert_eq!(whole.status, StatusCode::OK, "{}", whole.text);
+    assert_eq!(of(&whole), bodies);
+    let page = list("?limit=2&offset=1").await;
+    assert_eq!(of(&page), bodies[1..3]);
+    let last = list("?limit=2&offset=4").await;
+    assert_eq!(of(&last), bodies[4..]);
+    assert!(of(&list("?offset=9").await).is_empty());
+    // A new comment is seen by every cached page at once.
+    app.post(
+        &format!("/api/articles/{slug}/comments"),
+        Some(&token),
+        json!({"comment": {"body": "newest"}}),
+    )
+    .await;
+    assert_eq!(of(&list("?limit=2&offset=1").await), bodies[0..2]);
+    for bad in ["?limit=0", "?limit=1001", "?limit=x", "?offset=-1"] {
+        let field = if bad.starts_with("?limit") {
+            "limit"
+        } else {
+            "offset"
+        };
+        list(bad).await.assert_field_error(field);
+    }
+}

@@ -9,6 +9,7 @@ use super::types::{
     WRITE_COST, account_node, article_connection, articles, cost, domain, page, viewer,
 };
 use crate::domain::articles::{ArticleChanges, ArticleFilter, NewArticle};
+use crate::domain::input;
 use crate::domain::users::{Credentials, Registration, UserChanges};
 use crate::error::Error;
 
@@ -87,11 +88,12 @@ impl QueryRoot {
         domain(ctx).tags().await.extend()
     }
 
-    /// An article's comments, newest first.
+    /// An article's comments, newest first (at most the 1,000 newest).
     #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn comments(&self, ctx: &Context<'_>, slug: String) -> Result<Vec<CommentNode>> {
         let viewer = viewer(ctx).optional().extend()?;
-        let thread = domain(ctx).comments(viewer, &slug).await.extend()?;
+        let whole = (input::COMMENTS_MAX, 0);
+        let thread = domain(ctx).comments(viewer, &slug, whole).await.extend()?;
         Ok(thread.into_iter().map(CommentNode).collect())
     }
 }

@@ -266,9 +266,14 @@ pub async fn unfavorite(
     tag = "Comments",
     operation_id = "GetArticleComments",
     summary = "Get comments for an article",
-    params(("slug" = String, Path, description = "The article's slug")),
+    params(
+        ("slug" = String, Path, description = "The article's slug"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "Comments per page (default: the whole thread, up to 1000)"),
+        ("offset" = Option<u64>, Query, minimum = 0, description = "Comments to skip (default 0)"),
+    ),
     responses(
-        (status = 200, description = "The comments, oldest first", body = MultipleCommentsResponse),
+        (status = 200, description = "The comments, newest first", body = MultipleCommentsResponse),
+        (status = 422, description = "A bad limit or offset, named", body = ErrorBody),
         (status = 404, description = "No such resource", body = ErrorBody),
         (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
     ),
@@ -278,8 +283,14 @@ pub async fn comments(
     State(domain): State<Domain>,
     MaybeUser(viewer): MaybeUser,
     PathParams(slug): PathParams<String>,
+    query: QueryParams,
 ) -> Result<Json<MultipleCommentsResponse>> {
-    let comments = domain.comments(viewer, &slug).await?;
+    let mut violations = Violations::default();
+    let limit = violations.check("limit", input::comments_limit(query.get("limit")));
+    let offset = violations.check("offset", input::page_offset(query.get("offset")));
+    violations.finish()?;
+    let page = (limit.unwrap_or_default(), offset.unwrap_or_default());
+    let comments = domain.comments(viewer, &slug, page).await?;
     let comments: Vec<CommentJson> = comments.into_iter().map(Into::into).collect();
     Ok(Json(MultipleCommentsResponse { comments }))
 }

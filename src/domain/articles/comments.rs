@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, WindowStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use serde_json::json;
@@ -27,11 +28,18 @@ const COMMENT_COLUMNS: [comments::Column; 6] = [
 ];
 
 impl Domain {
-    /// Newest first; the shared thread comes from the cache, the viewer's flags are overlaid.
-    pub async fn comments(&self, viewer: Option<i64>, slug: &str) -> Result<Vec<Comment>> {
+    /// Newest first, `limit` from `offset` (a thread is never loaded whole past
+    /// `input::COMMENTS_MAX`); the shared page comes from the cache, the viewer's flags are
+    /// overlaid.
+    pub async fn comments(
+        &self,
+        viewer: Option<i64>,
+        slug: &str,
+        (limit, offset): (u64, u64),
+    ) -> Result<Vec<Comment>> {
         let mut thread = self
-            .cached(Kind::Comments, keys::comments(slug), || {
-                self.query_comments(slug)
+            .cached(Kind::Comments, keys::comments(slug, limit, offset), || {
+                self.query_comments(slug, limit, offset)
             })
             .await?;
         self.overlay_comments(viewer, thread.iter_mut().collect())
@@ -54,12 +62,14 @@ impl Domain {
         Ok(())
     }
 
-    async fn query_comments(&self, slug: &str) -> Result<Vec<Comment>> {
+    async fn query_comments(&self, slug: &str, limit: u64, offset: u64) -> Result<Vec<Comment>> {
         let article = self.article_by_slug(slug).await?;
         let rows = comments::Entity::find()
             .filter(comments::Column::ArticleId.eq(article.id))
             .order_by_desc(comments::Column::CreatedAt)
             .order_by_desc(comments::Column::Id)
+            .limit(limit)
+            .offset(offset)
             .all(&self.db)
             .await?;
         self.with_authors(rows).await
