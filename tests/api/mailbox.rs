@@ -25,6 +25,9 @@ pub struct Delivered {
 /// A received mail, parsed.
 #[derive(Debug, Clone)]
 pub struct Mail {
+    /// The sender's and the first recipient's addresses, as the headers say.
+    pub from: String,
+    pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -156,24 +159,33 @@ fn converse(stream: TcpStream) {
     }
 }
 
-fn parse(delivered: &Delivered) -> Mail {
-    let message = MessageParser::default()
-        .parse(&delivered.raw)
-        .expect("a MIME message");
-    let alternative = message
-        .content_type()
-        .is_some_and(|ct| ct.ctype() == "multipart" && ct.subtype() == Some("alternative"));
-    Mail {
-        subject: message.subject().unwrap_or_default().to_owned(),
-        text: message
-            .body_text(0)
-            .map(|t| t.into_owned())
-            .unwrap_or_default(),
-        html: message
-            .body_html(0)
-            .map(|t| t.into_owned())
-            .unwrap_or_default(),
-        alternative,
+impl Mail {
+    /// A message as a mail client reads it (MIME).
+    pub fn parse(raw: &[u8]) -> Mail {
+        let message = MessageParser::default().parse(raw).expect("a MIME message");
+        let address = |list: Option<&mail_parser::Address>| {
+            list.and_then(|l| l.first())
+                .and_then(|a| a.address())
+                .unwrap_or_default()
+                .to_lowercase()
+        };
+        let alternative = message
+            .content_type()
+            .is_some_and(|ct| ct.ctype() == "multipart" && ct.subtype() == Some("alternative"));
+        Mail {
+            from: address(message.from()),
+            to: address(message.to()),
+            subject: message.subject().unwrap_or_default().to_owned(),
+            text: message
+                .body_text(0)
+                .map(|t| t.into_owned())
+                .unwrap_or_default(),
+            html: message
+                .body_html(0)
+                .map(|t| t.into_owned())
+                .unwrap_or_default(),
+            alternative,
+        }
     }
 }
 
@@ -186,7 +198,7 @@ pub fn mail_for(to: &str) -> Vec<Mail> {
         .unwrap()
         .iter()
         .filter(|delivered| delivered.recipients.contains(&to))
-        .map(parse)
+        .map(|delivered| Mail::parse(&delivered.raw))
         .collect()
 }
 

@@ -9,13 +9,13 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mail_parser::{MessageParser, MimeHeaders};
 use quire::config::Settings;
 use quire::mail::Mailer;
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::jobs::{TURNS, context, queue, start_worker_with};
+use crate::mailbox::Mail;
 use crate::support::{PASSWORD, SECRET, TestApp, free_port, unique};
 
 struct SmtpServer {
@@ -82,39 +82,8 @@ fn start_server() -> Option<SmtpServer> {
     Some(server)
 }
 
-/// A mail as a client shows it.
-struct Received {
-    from: String,
-    subject: String,
-    text: String,
-    html: String,
-    alternative: bool,
-}
-
-impl Received {
-    fn link(&self) -> String {
-        let link = regex::Regex::new(r"https?://\S+").unwrap();
-        link.find(&self.text).expect("a link").as_str().to_owned()
-    }
-
-    fn path(&self) -> String {
-        let link = self.link();
-        let rest = link.split_once("://").unwrap().1;
-        rest[rest.find('/').unwrap()..].to_owned()
-    }
-
-    fn token(&self) -> String {
-        let link = self.link();
-        let query = link.split_once('?').unwrap().1;
-        form_urlencoded::parse(query.as_bytes())
-            .find(|(key, _)| key == "token")
-            .map(|(_, value)| value.into_owned())
-            .expect("a token")
-    }
-}
-
 /// Every message in the Maildir addressed to `to`.
-fn delivered(maildir: &Path, to: &str) -> Vec<Received> {
+fn delivered(maildir: &Path, to: &str) -> Vec<Mail> {
     let mut files: Vec<_> = ["new", "cur"]
         .iter()
         .filter_map(|sub| std::fs::read_dir(maildir.join(sub)).ok())
@@ -126,28 +95,12 @@ fn delivered(maildir: &Path, to: &str) -> Vec<Received> {
     files
         .iter()
         .filter_map(|file| std::fs::read(file).ok())
-        .filter_map(|raw| {
-            let message = MessageParser::default().parse(&raw)?;
-            let recipient = message.to()?.first()?.address()?.to_lowercase();
-            (recipient == to).then(|| Received {
-                from: message
-                    .from()
-                    .and_then(|f| f.first())
-                    .and_then(|a| a.address())
-                    .unwrap_or_default()
-                    .to_owned(),
-                subject: message.subject().unwrap_or_default().to_owned(),
-                text: message.body_text(0).unwrap_or_default().into_owned(),
-                html: message.body_html(0).unwrap_or_default().into_owned(),
-                alternative: message.content_type().is_some_and(|ct| {
-                    ct.ctype() == "multipart" && ct.subtype() == Some("alternative")
-                }),
-            })
-        })
+        .map(|raw| Mail::parse(&raw))
+        .filter(|mail| mail.to == to)
         .collect()
 }
 
-async fn wait_for(maildir: &Path, to: &str, subject: &str) -> Received {
+async fn wait_for(maildir: &Path, to: &str, subject: &str) -> Mail {
     let started = Instant::now();
     loop {
         if let Some(mail) = delivered(maildir, to)
