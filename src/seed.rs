@@ -1,22 +1,26 @@
 //! `quire seed`: a realistic data set inserted in bulk, for demos and benchmarks.
 //!
 //! Popularity is skewed (a few authors, tags and articles draw most activity), bodies are
-//! ~2 KB of markdown, and every seeded user signs in with the password `password123`.
+//! ~2 KB of markdown, and every seeded user signs in with the password `password123`. Rows are
+//! generated in batches and loaded in bulk (`load`), with ids reserved up front; the maintained
+//! list counts are set from the rows at the end, and the planner's statistics refreshed.
+
+mod load;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use anyhow::Context;
 use rand::Rng;
 use rand::seq::IndexedRandom;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
 };
 
 use crate::auth::password;
-use crate::db::entities::{article_tags, articles, comments, favorites, follows, tags, users};
+use crate::db::counts;
+use crate::db::entities::tags;
 use crate::domain::input::slugify;
+use load::{Cell, load, load_keyed};
 
 pub const SEED_PASSWORD: &str = "password123";
 
@@ -34,8 +38,8 @@ pub struct SeedOptions {
     pub comments: usize,
 }
 
-/// Rows per INSERT: well under every backend's bound-parameter limit.
-const CHUNK: usize = 500;
+/// Rows generated and loaded at a time: a million articles never sit in memory at once.
+const BATCH: usize = 20_000;
 
 const WORDS: &[&str] = &[
     "rust", "async", "database", "cache", "latency", "design", "service", "pattern", "query",
@@ -128,66 +132,39 @@ pub async fn run(db: &DatabaseConnection, options: &SeedOptions) -> anyhow::Resu
     let year_ms = 365 * 24 * 3_600 * 1_000_i64;
     let hash = password::hash(SEED_PASSWORD.to_owned()).await?;
 
-    // Users.
-    let usernames: Vec<String> = (0..options.users)
-        .map(|i| format!("{}{}_{run_tag}", NAMES[i % NAMES.len()], i))
-        .collect();
-    for chunk in usernames.chunks(CHUNK) {
-        let rows = chunk.iter().map(|name| users::ActiveModel {
-            username: Set(name.clone()),
-            username_key: Set(name.to_lowercase()),
-            email: Set(format!("{}@seed.example.com", name.to_lowercase())),
-            password_hash: Set(hash.clone()),
-            bio: Set(format!(
-                "I write about {}.",
-                WORDS[name.len() % WORDS.len()]
-            )),
-            image: Set(String::new()),
-            created_at: Set(now - year_ms),
-            updated_at: Set(now - year_ms),
-            ..Default::default()
-        });
-        users::Entity::insert_many(rows)
-            .exec_without_returning(db)
-            .await?;
+    let mut user_ids = Vec::with_capacity(options.users);
+    for first in (0..options.users).step_by(BATCH) {
+        let rows = (first..options.users.min(first + BATCH))
+            .map(|i| {
+                let name = format!("{}{i}_{run_tag}", NAMES[i % NAMES.len()]);
+                let bio = format!("I write about {}.", WORDS[name.len() % WORDS.len()]);
+                let key = name.to_lowercase();
+                let cells = vec![
+                    Cell::from(key.clone()),
+                    Cell::from(format!("{}@seed.example.com", name.to_lowercase())),
+                    Cell::from(name),
+                    Cell::from(hash.clone()),
+                    Cell::from(bio),
+                    Cell::from(String::new()),
+                    Cell::from(now - year_ms),
+                    Cell::from(now - year_ms),
+                ];
+                (key, cells)
+            })
+            .collect();
+        let columns = [
+            "username_key",
+            "email",
+            "username",
+            "password_hash",
+            "bio",
+            "image",
+            "created_at",
+            "updated_at",
+        ];
+        user_ids.extend(load_keyed(db, "users", "username_key", &columns, rows).await?);
     }
-    let user_ids = ids_by(db, &usernames, |keys| {
-        users::Entity::find()
-            .select_only()
-            .column(users::Column::Id)
-            .column(users::Column::UsernameKey)
-            .filter(users::Column::UsernameKey.is_in(keys.iter().map(|k| k.to_lowercase())))
-            .into_tuple::<(i64, String)>()
-    })
-    .await?;
-    let user_ids: Vec<i64> = usernames
-        .iter()
-        .map(|n| user_ids[&n.to_lowercase()])
-        .collect();
-
-    // Tags.
-    let tag_rows = TAGS.iter().map(|t| tags::ActiveModel {
-        name: Set((*t).to_owned()),
-        ..Default::default()
-    });
-    tags::Entity::insert_many(tag_rows)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(tags::Column::Name)
-                .do_nothing_on([tags::Column::Name])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    let tag_ids: HashMap<String, i64> = tags::Entity::find()
-        .select_only()
-        .column(tags::Column::Name)
-        .column(tags::Column::Id)
-        .filter(tags::Column::Name.is_in(TAGS.iter().copied()))
-        .into_tuple::<(String, i64)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let tag_ids = seed_tags(db).await?;
 
     // Favorites are drawn first so that articles carry their final favorites_count.
     let article_count = options.articles;
@@ -206,85 +183,84 @@ pub async fn run(db: &DatabaseConnection, options: &SeedOptions) -> anyhow::Resu
         favorite_counts[*article] += 1;
     }
 
-    // Articles, newest with the lowest index so that popular ones are also recent.
-    let slugs: Vec<String> = (0..article_count)
-        .map(|i| {
-            let title = sentence(&mut rng, 5);
-            format!("{}-{run_tag}{i}", slugify(&title))
-        })
-        .collect();
-    let mut article_authors = Vec::with_capacity(article_count);
-    for (chunk_index, chunk) in slugs.chunks(CHUNK).enumerate() {
-        let txn = db.begin().await?;
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (offset, slug) in chunk.iter().enumerate() {
-            let index = chunk_index * CHUNK + offset;
-            let author = user_ids[skewed(&mut rng, user_ids.len())];
-            article_authors.push(author);
+    // Articles, newest with the lowest index so that popular ones are also recent, each with
+    // 1-4 tags from a skewed pool.
+    let mut article_ids = Vec::with_capacity(article_count);
+    let mut article_created = Vec::with_capacity(article_count);
+    for first in (0..article_count).step_by(BATCH) {
+        let batch = first..article_count.min(first + BATCH);
+        let mut rows = Vec::with_capacity(batch.len());
+        let mut tags_chosen = Vec::with_capacity(batch.len());
+        for index in batch {
             let created = now
                 - (index as i64 * year_ms / article_count.max(1) as i64)
                 - rng.random_range(0..1_000);
-            let title: String = slug
-                .rsplit_once('-')
-                .map(|(t, _)| t)
-                .unwrap_or(slug)
-                .replace('-', " ");
-            rows.push(articles::ActiveModel {
-                slug: Set(slug.clone()),
-                title: Set(title),
-                description: Set(sentence(&mut rng, 12)),
-                body: Set(markdown_body(&mut rng)),
-                author_id: Set(author),
-                favorites_count: Set(favorite_counts[index]),
-                created_at: Set(created),
-                updated_at: Set(created),
-                ..Default::default()
-            });
+            article_created.push(created);
+            let title = sentence(&mut rng, 5);
+            let slug = format!("{}-{run_tag}{index}", slugify(&title));
+            let cells = vec![
+                Cell::from(slug.clone()),
+                Cell::from(title.trim_end_matches('.').to_owned()),
+                Cell::from(sentence(&mut rng, 12)),
+                Cell::from(markdown_body(&mut rng)),
+                Cell::from(user_ids[skewed(&mut rng, user_ids.len())]),
+                Cell::from(favorite_counts[index]),
+                Cell::from(created),
+                Cell::from(created),
+            ];
+            rows.push((slug, cells));
+            let chosen: HashSet<&str> = (0..rng.random_range(1..=4))
+                .map(|_| TAGS[skewed(&mut rng, TAGS.len())])
+                .collect();
+            tags_chosen.push((created, chosen));
         }
-        articles::Entity::insert_many(rows)
-            .exec_without_returning(&txn)
-            .await?;
-        txn.commit().await?;
+        let columns = [
+            "slug",
+            "title",
+            "description",
+            "body",
+            "author_id",
+            "favorites_count",
+            "created_at",
+            "updated_at",
+        ];
+        let ids = load_keyed(db, "articles", "slug", &columns, rows).await?;
+        let mut links = Vec::new();
+        for (id, (created, chosen)) in ids.iter().zip(tags_chosen) {
+            for tag in chosen {
+                links.push(vec![
+                    Cell::from(*id),
+                    Cell::from(tag_ids[tag]),
+                    Cell::from(created),
+                ]);
+            }
+        }
+        load(
+            db,
+            "article_tags",
+            &["article_id", "tag_id", "created_at"],
+            links,
+        )
+        .await?;
+        article_ids.extend(ids);
     }
-    let article_ids = ids_by(db, &slugs, |keys| {
-        articles::Entity::find()
-            .select_only()
-            .column(articles::Column::Id)
-            .column(articles::Column::Slug)
-            .filter(articles::Column::Slug.is_in(keys.iter().cloned()))
-            .into_tuple::<(i64, String)>()
-    })
-    .await?;
-    let article_ids: Vec<i64> = slugs.iter().map(|s| article_ids[s]).collect();
 
-    // 1-4 tags per article from a skewed pool.
-    let mut links = Vec::new();
-    for article_id in &article_ids {
-        let mut chosen = HashSet::new();
-        for _ in 0..rng.random_range(1..=4) {
-            chosen.insert(TAGS[skewed(&mut rng, TAGS.len())]);
-        }
-        for tag in chosen {
-            links.push(article_tags::ActiveModel {
-                article_id: Set(*article_id),
-                tag_id: Set(tag_ids[tag]),
-            });
-        }
+    let favorite_pairs: Vec<(usize, usize)> = favorite_pairs.into_iter().collect();
+    for batch in favorite_pairs.chunks(BATCH * 5) {
+        let rows = batch
+            .iter()
+            .map(|(user, article)| {
+                vec![
+                    Cell::from(user_ids[*user]),
+                    Cell::from(article_ids[*article]),
+                    Cell::from(now),
+                    Cell::from(article_created[*article]),
+                ]
+            })
+            .collect();
+        let columns = ["user_id", "article_id", "created_at", "article_created_at"];
+        load(db, "favorites", &columns, rows).await?;
     }
-    insert_chunked(db, links, article_tags::Entity::insert_many).await?;
-
-    let favorite_rows: Vec<favorites::ActiveModel> = favorite_pairs
-        .iter()
-        .map(|(user, article)| favorites::ActiveModel {
-            user_id: Set(user_ids[*user]),
-            article_id: Set(article_ids[*article]),
-            created_at: Set(now),
-        })
-        .collect();
-    insert_chunked(db, favorite_rows, |rows| {
-        favorites::Entity::insert_many(rows)
-    })
-    .await?;
 
     // Follows: popular authors gain most followers; nobody follows themselves.
     let mut follow_pairs = HashSet::new();
@@ -296,84 +272,100 @@ pub async fn run(db: &DatabaseConnection, options: &SeedOptions) -> anyhow::Resu
             follow_pairs.insert((follower, followee));
         }
     }
-    let follow_rows: Vec<follows::ActiveModel> = follow_pairs
-        .iter()
-        .map(|(a, b)| follows::ActiveModel {
-            follower_id: Set(user_ids[*a]),
-            followee_id: Set(user_ids[*b]),
-            created_at: Set(now),
-        })
-        .collect();
-    insert_chunked(db, follow_rows, follows::Entity::insert_many).await?;
-
-    let mut comment_rows = Vec::with_capacity(options.comments);
-    if article_count > 0 {
-        for _ in 0..options.comments {
-            let article = skewed(&mut rng, article_count);
-            let created = now - rng.random_range(0..year_ms);
-            comment_rows.push(comments::ActiveModel {
-                article_id: Set(article_ids[article]),
-                author_id: Set(user_ids[rng.random_range(0..user_ids.len())]),
-                body: Set({
-                    let words = rng.random_range(6..30);
-                    sentence(&mut rng, words)
-                }),
-                created_at: Set(created),
-                updated_at: Set(created),
-                ..Default::default()
-            });
-        }
+    let follow_pairs: Vec<(usize, usize)> = follow_pairs.into_iter().collect();
+    for batch in follow_pairs.chunks(BATCH * 5) {
+        let rows = batch
+            .iter()
+            .map(|(a, b)| {
+                vec![
+                    Cell::from(user_ids[*a]),
+                    Cell::from(user_ids[*b]),
+                    Cell::from(now),
+                ]
+            })
+            .collect();
+        load(
+            db,
+            "follows",
+            &["follower_id", "followee_id", "created_at"],
+            rows,
+        )
+        .await?;
     }
-    insert_chunked(db, comment_rows, comments::Entity::insert_many).await?;
 
+    let mut remaining = if article_count > 0 {
+        options.comments
+    } else {
+        0
+    };
+    while remaining > 0 {
+        let batch = remaining.min(BATCH * 5);
+        remaining -= batch;
+        let rows = (0..batch)
+            .map(|_| {
+                let article = skewed(&mut rng, article_count);
+                let created = now - rng.random_range(0..year_ms);
+                let words = rng.random_range(6..30);
+                vec![
+                    Cell::from(article_ids[article]),
+                    Cell::from(user_ids[rng.random_range(0..user_ids.len())]),
+                    Cell::from(sentence(&mut rng, words)),
+                    Cell::from(created),
+                    Cell::from(created),
+                ]
+            })
+            .collect();
+        let columns = [
+            "article_id",
+            "author_id",
+            "body",
+            "created_at",
+            "updated_at",
+        ];
+        load(db, "comments", &columns, rows).await?;
+    }
+
+    counts::recount(db).await?;
+    load::analyze(db).await?;
     eprintln!(
         "seeded {} users, {} articles, {} favorites, {} follows, {} comments in {:.1}s (password: {SEED_PASSWORD})",
         options.users,
         article_count,
         favorite_pairs.len(),
         follow_pairs.len(),
-        options.comments,
+        if article_count > 0 {
+            options.comments
+        } else {
+            0
+        },
         started.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
-async fn insert_chunked<A, F>(
-    db: &DatabaseConnection,
-    rows: Vec<A>,
-    insert: F,
-) -> anyhow::Result<()>
-where
-    A: sea_orm::ActiveModelTrait + Send,
-    F: Fn(Vec<A>) -> sea_orm::InsertMany<A>,
-{
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(CHUNK * 2).collect();
-        let txn = db.begin().await?;
-        insert(chunk)
-            .exec_without_returning(&txn)
-            .await
-            .context("bulk insert")?;
-        txn.commit().await?;
-    }
-    Ok(())
-}
-
-/// Looks up generated ids for the given natural keys, a chunk at a time.
-async fn ids_by<F>(
-    db: &DatabaseConnection,
-    keys: &[String],
-    select: F,
-) -> anyhow::Result<HashMap<String, i64>>
-where
-    F: Fn(&[String]) -> sea_orm::Selector<sea_orm::SelectGetableTuple<(i64, String)>>,
-{
-    let mut ids = HashMap::with_capacity(keys.len());
-    for chunk in keys.chunks(CHUNK) {
-        for (id, key) in select(chunk).all(db).await? {
-            ids.insert(key, id);
-        }
-    }
-    Ok(ids)
+/// The seed's tags (those already there are kept), by name.
+async fn seed_tags(db: &DatabaseConnection) -> anyhow::Result<HashMap<&'static str, i64>> {
+    let tag_rows = TAGS.iter().map(|t| tags::ActiveModel {
+        name: Set((*t).to_owned()),
+        ..Default::default()
+    });
+    tags::Entity::insert_many(tag_rows)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(tags::Column::Name)
+                .do_nothing_on([tags::Column::Name])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    let ids: HashMap<String, i64> = tags::Entity::find()
+        .select_only()
+        .column(tags::Column::Name)
+        .column(tags::Column::Id)
+        .filter(tags::Column::Name.is_in(TAGS.iter().copied()))
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(TAGS.iter().map(|t| (*t, ids[*t])).collect())
 }

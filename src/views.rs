@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::db::entities::article_views;
 use crate::db::now_ms;
+use crate::error::database_unreachable;
 
 /// Rows written per statement at most.
 pub const MAX_BATCH: usize = 1_000;
@@ -49,6 +50,19 @@ struct Shared {
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Folds rows that could not be written back into the buffer, within its capacity.
+    fn put_back(&self, rows: &[(Key, i32)]) {
+        let mut pending = self.lock();
+        for (key, views) in rows {
+            if pending.rows.len() >= CAPACITY && !pending.rows.contains_key(key) {
+                pending.dropped += 1;
+                continue;
+            }
+            let count = pending.rows.entry(*key).or_default();
+            *count = count.saturating_add(*views);
+        }
     }
 }
 
@@ -121,7 +135,15 @@ async fn write_batches(db: DatabaseConnection, shared: Arc<Shared>) {
         }
         let rows: Vec<(Key, i32)> = rows.into_iter().collect();
         for chunk in rows.chunks(MAX_BATCH) {
-            write(&db, chunk).await;
+            if let Err(err) = write(&db, chunk).await {
+                if database_unreachable(&err) && !stopping {
+                    // Not written for want of a connection: kept for the next flush.
+                    tracing::warn!(error = %err, rows = chunk.len(), "writing article views failed; retrying with the next batch");
+                    shared.put_back(chunk);
+                } else {
+                    tracing::warn!(error = %err, rows = chunk.len(), "writing article views failed");
+                }
+            }
         }
         if stopping {
             return;
@@ -129,10 +151,10 @@ async fn write_batches(db: DatabaseConnection, shared: Arc<Shared>) {
     }
 }
 
-/// One INSERT for the lot. A batch the database refuses is logged and dropped: views are
-/// statistics, and retrying could hold the buffer full.
-async fn write(db: &DatabaseConnection, rows: &[(Key, i32)]) {
-    let written = if db.get_database_backend() == DbBackend::Postgres {
+/// One INSERT for the lot. A batch that found no connection goes back into the buffer (which
+/// stays bounded); one the database refuses is logged and dropped.
+async fn write(db: &DatabaseConnection, rows: &[(Key, i32)]) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
         write_unnested(db, rows).await
     } else {
         let models =
@@ -149,9 +171,6 @@ async fn write(db: &DatabaseConnection, rows: &[(Key, i32)]) {
             .exec_without_returning(db)
             .await
             .map(drop)
-    };
-    if let Err(err) = written {
-        tracing::warn!(error = %err, rows = rows.len(), "writing article views failed");
     }
 }
 

@@ -85,6 +85,11 @@ struct Args {
     favorites: Option<usize>,
     #[arg(long)]
     comments: Option<usize>,
+    /// The targets' data is already there (`quire seed` with large counts on the database
+    /// behind them): skip seeding through the API, register `--users` users (default 64) and
+    /// find the scenarios' landmarks through the API.
+    #[arg(long)]
+    preseeded: bool,
     /// Where to write the JSON results (default bench/results/bench-<time>.json).
     #[arg(long)]
     out: Option<String>,
@@ -186,12 +191,18 @@ async fn main() -> anyhow::Result<()> {
     let mut fixtures = Vec::new();
     let mut monitors = Vec::new();
     for target in &targets {
-        eprintln!(
-            "seeding {} ({}) through its API: {size:?}",
-            target.name, target.base
-        );
         let started = std::time::Instant::now();
-        fixtures.push(seed::seed(&client, &target.base, &size).await?);
+        if args.preseeded {
+            eprintln!("finding landmarks of {} ({})", target.name, target.base);
+            let users = args.users.unwrap_or(64).max(2);
+            fixtures.push(seed::discover(&client, &target.base, users).await?);
+        } else {
+            eprintln!(
+                "seeding {} ({}) through its API: {size:?}",
+                target.name, target.base
+            );
+            fixtures.push(seed::seed(&client, &target.base, &size).await?);
+        }
         eprintln!("  seeded in {:.1}s", started.elapsed().as_secs_f64());
         monitors.push(process::Monitor::start(&target.base));
     }

@@ -34,6 +34,21 @@ pub enum Scenario {
     /// Reads (`articles`, `articles_by_tag`, `article`, `comments`, `feed` in turn) while a
     /// steady stream of writes (create, favorite or unfavorite, comment) goes on.
     Mixed,
+    /// The list's middle page (`offset` half the articles).
+    ArticlesDeep,
+    /// The list's last page.
+    ArticlesLast,
+    /// The least used tag's first page.
+    ArticlesByRareTag,
+    /// The first page of a prolific author's articles.
+    ArticlesByAuthor,
+    /// The first page of a busy fan's favorites.
+    ArticlesFavorited,
+    /// The comments of the most commented article.
+    HotComments,
+    /// Every connection at once on one article, as after a link goes viral: signed-in users
+    /// favorite, unfavorite, comment on and read it in turn.
+    Burst,
 }
 
 /// The reads `mixed` and `mixed_reads` rotate through.
@@ -87,6 +102,13 @@ impl Scenario {
             GraphqlArticles,
             MixedReads,
             Mixed,
+            ArticlesDeep,
+            ArticlesLast,
+            ArticlesByRareTag,
+            ArticlesByAuthor,
+            ArticlesFavorited,
+            HotComments,
+            Burst,
         ]
     }
 
@@ -105,6 +127,13 @@ impl Scenario {
             Scenario::GraphqlArticles => "graphql_articles",
             Scenario::MixedReads => "mixed_reads",
             Scenario::Mixed => "mixed",
+            Scenario::ArticlesDeep => "articles_deep",
+            Scenario::ArticlesLast => "articles_last",
+            Scenario::ArticlesByRareTag => "articles_by_rare_tag",
+            Scenario::ArticlesByAuthor => "articles_by_author",
+            Scenario::ArticlesFavorited => "articles_favorited",
+            Scenario::HotComments => "hot_comments",
+            Scenario::Burst => "burst",
         }
     }
 
@@ -121,7 +150,52 @@ impl Scenario {
             expect: StatusCode::OK,
             graphql: false,
         };
+        let marks = &fixture.landmarks;
         match self {
+            Scenario::ArticlesDeep => get(
+                format!("/api/articles?limit=20&offset={}", marks.total / 2),
+                None,
+            ),
+            Scenario::ArticlesLast => get(
+                format!(
+                    "/api/articles?limit=20&offset={}",
+                    marks.total.saturating_sub(20)
+                ),
+                None,
+            ),
+            Scenario::ArticlesByRareTag => {
+                get(format!("/api/articles?tag={}", marks.rare_tag), None)
+            }
+            Scenario::ArticlesByAuthor => {
+                get(format!("/api/articles?author={}", marks.author), None)
+            }
+            Scenario::ArticlesFavorited => {
+                get(format!("/api/articles?favorited={}", marks.fan), None)
+            }
+            Scenario::HotComments => {
+                get(format!("/api/articles/{}/comments", marks.hot_slug), None)
+            }
+            Scenario::Burst => {
+                let path = format!("/api/articles/{}", marks.hot_slug);
+                let write = |method: Method, path: String, body: serde_json::Value| Call {
+                    method,
+                    path,
+                    token: Some(user.token.clone()),
+                    body: Some(body),
+                    expect: StatusCode::OK,
+                    graphql: false,
+                };
+                match (n / fixture.users.len()) % 4 {
+                    0 => write(Method::POST, format!("{path}/favorite"), json!({})),
+                    1 => write(Method::DELETE, format!("{path}/favorite"), json!({})),
+                    2 => write(
+                        Method::POST,
+                        format!("{path}/comments"),
+                        json!({"comment": {"body": "Seen it: a comment in the burst."}}),
+                    ),
+                    _ => get(path, Some(&user.token)),
+                }
+            }
             Scenario::MixedReads | Scenario::Mixed => {
                 MIXED_READS[n % MIXED_READS.len()].call(fixture, (n / MIXED_READS.len()) as u64, 0)
             }

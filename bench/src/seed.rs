@@ -85,6 +85,21 @@ pub struct Fixture {
     pub slugs: Vec<String>,
     /// The most used tags, most used first.
     pub top_tags: Vec<String>,
+    pub landmarks: Landmarks,
+}
+
+/// The places in the data set the size scenarios aim at.
+#[derive(Clone, Debug)]
+pub struct Landmarks {
+    /// `articlesCount` of the whole list.
+    pub total: u64,
+    /// The least used tag.
+    pub rare_tag: String,
+    /// An author with many articles and a user with many favorites.
+    pub author: String,
+    pub fan: String,
+    /// An article with many comments, the one the burst writes to.
+    pub hot_slug: String,
 }
 
 /// Index skewed towards the front: a few items draw most of the activity.
@@ -122,6 +137,49 @@ async fn post(
     Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// Registers `count` users named after the run.
+async fn register(
+    client: &reqwest::Client,
+    api: &str,
+    run: &str,
+    count: usize,
+) -> anyhow::Result<Vec<User>> {
+    stream::iter(0..count)
+        .map(|i| async move {
+            let username = format!("bench{run}{i}");
+            let email = format!("{username}@bench.example.com");
+            let body =
+                json!({"user": {"username": &username, "email": &email, "password": PASSWORD}});
+            let answer = post(client, format!("{api}/users"), None, body).await?;
+            let token = answer["user"]["token"]
+                .as_str()
+                .context("register returned no token")?
+                .to_owned();
+            Ok::<_, anyhow::Error>(User {
+                username,
+                email,
+                token,
+            })
+        })
+        .buffered(SEED_CONCURRENCY)
+        .try_collect()
+        .await
+}
+
+async fn get(client: &reqwest::Client, url: String, token: Option<&str>) -> anyhow::Result<Value> {
+    let mut request = client.get(&url);
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Token {token}"));
+    }
+    let response = request.send().await.with_context(|| format!("GET {url}"))?;
+    let status = response.status();
+    let text = response.text().await?;
+    if !status.is_success() {
+        bail!("GET {url} answered {status}: {text}");
+    }
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
 pub async fn seed(
     client: &reqwest::Client,
     base: &str,
@@ -135,29 +193,7 @@ pub async fn seed(
             .collect()
     };
 
-    let users: Vec<User> = stream::iter(0..size.users)
-        .map(|i| {
-            let (api, run) = (&api, &run);
-            async move {
-                let username = format!("bench{run}{i}");
-                let email = format!("{username}@bench.example.com");
-                let body =
-                    json!({"user": {"username": &username, "email": &email, "password": PASSWORD}});
-                let answer = post(client, format!("{api}/users"), None, body).await?;
-                let token = answer["user"]["token"]
-                    .as_str()
-                    .context("register returned no token")?
-                    .to_owned();
-                Ok::<_, anyhow::Error>(User {
-                    username,
-                    email,
-                    token,
-                })
-            }
-        })
-        .buffered(SEED_CONCURRENCY)
-        .try_collect()
-        .await?;
+    let users = register(client, &api, &run, size.users).await?;
 
     let mut tag_uses: HashMap<&str, usize> = HashMap::new();
     let mut plans = Vec::with_capacity(size.articles);
@@ -278,10 +314,105 @@ pub async fn seed(
 
     let mut top: Vec<(&str, usize)> = tag_uses.into_iter().collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let rare_tag = top.last().map(|(t, _)| (*t).to_owned()).unwrap_or_default();
     let top_tags = top.into_iter().take(5).map(|(t, _)| t.to_owned()).collect();
+    let total = get(client, format!("{api}/articles?limit=1"), None).await?["articlesCount"]
+        .as_u64()
+        .unwrap_or(size.articles as u64);
+    // Index 0 is the most popular author, fan and article of the skewed draws above.
+    let landmarks = Landmarks {
+        total,
+        rare_tag,
+        author: users[0].username.clone(),
+        fan: users[0].username.clone(),
+        hot_slug: slugs[0].clone(),
+    };
     Ok(Fixture {
         users,
         slugs,
         top_tags,
+        landmarks,
+    })
+}
+
+/// A fixture for a server whose data is already there (`quire seed` at a million articles,
+/// which the API would take hours to load): `users` new users to sign in as, who follow the
+/// most prolific authors of the newest page, and the landmarks found by asking the API.
+pub async fn discover(
+    client: &reqwest::Client,
+    base: &str,
+    users: usize,
+) -> anyhow::Result<Fixture> {
+    let api = format!("{base}/api");
+    let run: String = {
+        let mut rng = rand::rng();
+        (0..6)
+            .map(|_| (b'a' + rng.random_range(0..26u8)) as char)
+            .collect()
+    };
+    let users = register(client, &api, &run, users).await?;
+    let newest = get(client, format!("{api}/articles?limit=100"), None).await?;
+    let total = newest["articlesCount"]
+        .as_u64()
+        .context("no articlesCount")?;
+    let articles = newest["articles"].as_array().context("no articles")?;
+    anyhow::ensure!(
+        !articles.is_empty(),
+        "the server holds no articles: seed it first"
+    );
+    let slugs: Vec<String> = articles
+        .iter()
+        .filter_map(|a| a["slug"].as_str().map(str::to_owned))
+        .collect();
+    let mut authors: Vec<String> = articles
+        .iter()
+        .filter_map(|a| a["author"]["username"].as_str().map(str::to_owned))
+        .collect();
+    authors.sort();
+    authors.dedup();
+    let count = |query: String| {
+        let api = &api;
+        async move {
+            let page = get(client, format!("{api}/articles?{query}&limit=1"), None).await?;
+            Ok::<_, anyhow::Error>(page["articlesCount"].as_u64().unwrap_or(0))
+        }
+    };
+    let mut by_articles = Vec::new();
+    let mut by_favorites = Vec::new();
+    for author in &authors {
+        by_articles.push((count(format!("author={author}")).await?, author.clone()));
+        by_favorites.push((count(format!("favorited={author}")).await?, author.clone()));
+    }
+    by_articles.sort_by(|a, b| b.cmp(a));
+    by_favorites.sort_by(|a, b| b.cmp(a));
+    let tags = get(client, format!("{api}/tags"), None).await?;
+    let mut tag_counts = Vec::new();
+    for tag in tags["tags"].as_array().context("no tags")? {
+        let tag = tag.as_str().unwrap_or_default().to_owned();
+        tag_counts.push((count(format!("tag={tag}")).await?, tag));
+    }
+    tag_counts.sort_by(|a, b| b.cmp(a));
+    for user in &users {
+        for (_, author) in by_articles.iter().take(10) {
+            let path = format!("{api}/profiles/{author}/follow");
+            post(client, path, Some(&user.token), json!({})).await?;
+        }
+    }
+    let landmarks = Landmarks {
+        total,
+        rare_tag: tag_counts
+            .last()
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default(),
+        author: by_articles[0].1.clone(),
+        fan: by_favorites[0].1.clone(),
+        // `quire seed` gives the newest articles the most comments.
+        hot_slug: slugs[0].clone(),
+    };
+    Ok(Fixture {
+        users,
+        top_tags: tag_counts.into_iter().take(5).map(|(_, t)| t).collect(),
+        slugs,
+        landmarks,
     })
 }

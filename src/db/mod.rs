@@ -1,5 +1,6 @@
 //! Connection pool per backend (chosen from the URL at run time), entities and migrations.
 
+pub mod counts;
 pub mod entities;
 pub mod migration;
 pub mod partitions;

@@ -109,6 +109,14 @@ pub enum Write {
         tags: Vec<String>,
         commented: Vec<(i64, String)>,
     },
+    /// What a write is known to have changed before anything is read back: its article (id
+    /// when it has one, slug) and tags, the fan or user it was for, and the lists every article
+    /// is in. Used when the rest cannot be read (see `domain::touched`).
+    Known {
+        article: Option<(Option<i64>, String)>,
+        tags: Vec<String>,
+        user: Option<i64>,
+    },
 }
 
 /// An article's author, by id and name.
@@ -163,6 +171,24 @@ impl Write {
             Write::Follow { follower } => vec![follows(*follower)],
             Write::Account { user_id } => vec![account(*user_id)],
             Write::Comment { article_id, slug } => vec![thread(slug), comments_of(*article_id)],
+            Write::Known {
+                article: changed,
+                tags,
+                user,
+            } => {
+                let mut topics = vec![LIST_ALL.to_owned(), LIST_FAVORITED.to_owned(), TAGS.into()];
+                if let Some((id, slug)) = changed {
+                    topics.extend([article(slug), thread(slug)]);
+                    if let Some(id) = id {
+                        topics.extend([card(*id), body(*id), comments_of(*id)]);
+                    }
+                }
+                if let Some(user) = user {
+                    topics.extend([account(*user), author_feed(*user), favorites(*user)]);
+                }
+                topics.extend(tags.iter().map(|t| list_tag(t)));
+                with_members(topics)
+            }
             Write::Registered { username } => {
                 with_members(vec![profile(username), list_author(username)])
             }

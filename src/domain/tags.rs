@@ -1,16 +1,15 @@
 //! The tag cloud.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::Domain;
 use super::cache_keys::{self as keys, Kind};
-use crate::db::entities::{article_tags, tags};
+use crate::db::entities::tags;
 use crate::error::Result;
 
 impl Domain {
-    /// Every tag at least one article uses, alphabetically. Reads the small `tags` table and
-    /// probes the `(tag_id, article_id)` index; never scans articles.
+    /// Every tag at least one article uses, alphabetically: the `tags` table alone, by its
+    /// maintained counts.
     pub async fn tags(&self) -> Result<Vec<String>> {
         self.cached(Kind::Tags, keys::tags(), || self.query_tags())
             .await
@@ -20,16 +19,7 @@ impl Domain {
         Ok(tags::Entity::find()
             .select_only()
             .column(tags::Column::Name)
-            .filter(Expr::exists(
-                Query::select()
-                    .expr(Expr::val(1))
-                    .from(article_tags::Entity)
-                    .and_where(
-                        Expr::col((article_tags::Entity, article_tags::Column::TagId))
-                            .equals((tags::Entity, tags::Column::Id)),
-                    )
-                    .take(),
-            ))
+            .filter(tags::Column::ArticlesCount.gt(0))
             .order_by_asc(tags::Column::Name)
             .into_tuple()
             .all(&self.db)

@@ -1,31 +1,69 @@
 //! What a committed write touched, read from the database for its invalidation: the tags and
-//! author of an article, everything a profile is shown in. When that cannot be read, every
-//! entry is invalidated instead: a cache is never left stale.
+//! author of an article, everything a profile is shown in. When that cannot be read, what is
+//! known without reading is invalidated and the rest retried in the background.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
 
+use std::future::Future;
+use std::time::{Duration, Instant};
+
 use super::Domain;
 use super::cache_keys::{Author, Write};
-use crate::cache::EPOCH;
 use crate::db::entities::{article_tags, articles, comments, tags, users};
 use crate::error::{Error, Result};
 
+/// The pauses before each quick attempt at reading what a write touched (milliseconds).
+const QUICK_ATTEMPTS: [u64; 3] = [0, 20, 100];
+/// How long a background task keeps trying after that.
+const PATIENCE: Duration = Duration::from_secs(60);
+
 impl Domain {
-    /// Invalidates what `write` names, or everything when it could not be learnt. `None`: the
-    /// article is gone meanwhile, and its delete invalidated what it showed.
-    pub(crate) async fn invalidate_touched(&self, write: Result<Option<Write>>) {
-        match write {
-            Ok(Some(write)) => self.invalidate(write).await,
-            Ok(None) => {}
-            Err(err) => {
-                tracing::warn!(error = %err, "could not tell what a write changed; invalidating every cache entry");
-                crate::cache::tracking::forget();
-                self.cache.bump(&[EPOCH.to_owned()]).await;
+    /// Invalidates what the committed write touched, as `read` finds it (`None`: the article
+    /// is gone meanwhile, and its delete invalidated what it showed). When it cannot be read
+    /// (the database busy or unreachable right after the commit) what is `known` is
+    /// invalidated at once and the rest when a background task can read it, for up to a
+    /// minute; entries it still could not name expire with their time to live. Never every
+    /// entry: a flush under load would send every reader to a database that is already
+    /// struggling.
+    pub(crate) async fn invalidate_touched<F, Fut>(&self, read: F, known: Write)
+    where
+        F: Fn(Domain) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<Write>>> + Send,
+    {
+        for pause in QUICK_ATTEMPTS {
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            match read(self.clone()).await {
+                Ok(Some(write)) => return self.invalidate(write).await,
+                Ok(None) => return,
+                Err(err) => {
+                    tracing::debug!(error = %err, "reading what a write changed failed; retrying")
+                }
             }
         }
+        tracing::warn!(
+            "could not read what a write changed; invalidating what is known and retrying in the background"
+        );
+        self.invalidate(known).await;
+        let domain = self.clone();
+        tokio::spawn(async move {
+            let deadline = Instant::now() + PATIENCE;
+            let mut pause = Duration::from_millis(250);
+            loop {
+                tokio::time::sleep(pause).await;
+                match read(domain.clone()).await {
+                    Ok(Some(write)) => return domain.invalidate(write).await,
+                    Ok(None) => return,
+                    Err(err) if Instant::now() >= deadline => {
+                        tracing::error!(error = %err, "gave up reading what a write changed; the entries it changed expire with their time to live");
+                        return;
+                    }
+                    Err(_) => pause = (pause * 2).min(Duration::from_secs(5)),
+                }
+            }
+        });
     }
 
     /// A favorite added to or removed from `article_id`, with its slug, tags and author as they

@@ -300,8 +300,17 @@ impl Domain {
             .map_err(uniqueness_error)?;
         // Authors are embedded in cached articles, comments and profiles.
         let usernames = vec![old_username, user.username.clone()];
-        let touched = self.profile_touched(user.id, usernames).await;
-        self.invalidate_touched(touched).await;
+        let known = Write::Known {
+            article: None,
+            tags: Vec::new(),
+            user: Some(user.id),
+        };
+        let user_id = user.id;
+        let read = move |domain: Domain| {
+            let usernames = usernames.clone();
+            async move { domain.profile_touched(user_id, usernames).await }
+        };
+        self.invalidate_touched(read, known).await;
         self.signed_in(user)
     }
 

@@ -240,14 +240,33 @@ async fn run_one(context: &Context, job: jobs::Model, batch: &Batch, finished: &
 
 /// Deletes succeeded jobs in batches: one statement for every job that finished meanwhile, not
 /// one per job. A batch that fails is left to the leases: those jobs run again.
+/// The pauses between attempts at recording finished jobs (the last, zero: give up).
+const FINISH_RETRIES: [Duration; 5] = [
+    Duration::from_millis(100),
+    Duration::from_millis(300),
+    Duration::from_secs(1),
+    Duration::from_secs(3),
+    Duration::ZERO,
+];
+
 async fn finish_in_batches(
     db: DatabaseConnection,
     mut finished: mpsc::UnboundedReceiver<(i64, String)>,
 ) {
     let mut batch = Vec::new();
     while finished.recv_many(&mut batch, 1_000).await > 0 {
-        if let Err(err) = store::finish(&db, &batch).await {
-            tracing::warn!(error = %err, jobs = batch.len(), "recording finished jobs failed; they run again when their leases run out");
+        // Retried while the leases still hold: a finish that is not recorded runs the job again.
+        for pause in FINISH_RETRIES {
+            match store::finish(&db, &batch).await {
+                Ok(_) => break,
+                Err(err) if pause.is_zero() => {
+                    tracing::warn!(error = %err, jobs = batch.len(), "recording finished jobs failed; they run again when their leases run out");
+                }
+                Err(err) => {
+                    tracing::debug!(error = %err, "recording finished jobs failed; retrying");
+                    tokio::time::sleep(pause).await;
+                }
+            }
         }
         batch.clear();
     }

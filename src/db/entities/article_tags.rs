@@ -8,6 +8,8 @@ pub struct Model {
     pub article_id: i64,
     #[sea_orm(primary_key, auto_increment = false)]
     pub tag_id: i64,
+    /// The article's `created_at` (never changes): a tag's page in order from one index.
+    pub created_at: i64,
     #[sea_orm(belongs_to, from = "article_id", to = "id")]
     pub article: BelongsTo<super::articles::Entity>,
     #[sea_orm(belongs_to, from = "tag_id", to = "id")]

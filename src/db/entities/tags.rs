@@ -8,6 +8,8 @@ pub struct Model {
     pub id: i64,
     #[sea_orm(unique)]
     pub name: String,
+    /// Articles with this tag (maintained; see `db::counts`).
+    pub articles_count: i64,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

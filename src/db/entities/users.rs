@@ -27,6 +27,10 @@ pub struct Model {
     /// When the owner of `email` proved it (ms); `None` while it is only claimed. Cleared
     /// when the address changes.
     pub email_verified_at: Option<i64>,
+    /// Articles they wrote (maintained; see `db::counts`).
+    pub articles_count: i64,
+    /// Articles they favorited (maintained).
+    pub favorites_count: i64,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -12,6 +12,7 @@ mod m008_oauth_clients;
 mod m009_oauth_grants;
 mod m010_user_identities;
 mod m011_email_verification;
+mod m012_list_counts;
 
 use sea_orm_migration::prelude::*;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m009_oauth_grants::OauthGrants),
             Box::new(m010_user_identities::UserIdentities),
             Box::new(m011_email_verification::EmailVerification),
+            Box::new(m012_list_counts::ListCounts),
         ]
     }
 }

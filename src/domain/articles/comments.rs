@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::{Comment, comment_of};
 use crate::db::entities::comments;
-use crate::domain::cache_keys::{self as keys, Kind};
+use crate::domain::cache_keys::{self as keys, Kind, Write};
 use crate::domain::webhooks::{self, Event};
 use crate::domain::{Domain, input, is_foreign_key_violation, now_ms, sorted_unique};
 use crate::error::{Error, Result, Violations};
@@ -198,8 +198,7 @@ impl Domain {
             Err(err) if is_foreign_key_violation(&err) => return Err(Error::NotFound("article")),
             Err(err) => return Err(err.into()),
         };
-        let touched = self.comment_touched(comment.article_id).await;
-        self.invalidate_touched(touched).await;
+        self.invalidate_comment(comment.article_id, slug).await;
         let author = self
             .profiles_of(&[user])
             .await?
@@ -221,8 +220,17 @@ impl Domain {
         comments::Entity::delete_by_id(comment.id)
             .exec(&self.db)
             .await?;
-        let touched = self.comment_touched(article.id).await;
-        self.invalidate_touched(touched).await;
+        self.invalidate_comment(article.id, slug).await;
         Ok(())
+    }
+
+    /// After a comment on `article_id` (at `slug` when the request came) was added or deleted.
+    async fn invalidate_comment(&self, article_id: i64, slug: &str) {
+        let known = Write::Comment {
+            article_id,
+            slug: slug.to_owned(),
+        };
+        let read = move |domain: Domain| async move { domain.comment_touched(article_id).await };
+        self.invalidate_touched(read, known).await;
     }
 }

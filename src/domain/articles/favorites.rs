@@ -8,7 +8,9 @@ use sea_orm::{
 use serde_json::json;
 
 use super::Article;
-use crate::db::entities::{articles, favorites};
+use crate::db::counts;
+use crate::db::entities::{articles, favorites, users};
+use crate::domain::cache_keys::Write;
 use crate::domain::webhooks::{self, Event};
 use crate::domain::{Domain, is_foreign_key_violation, is_unique_violation, now_ms};
 use crate::error::{Error, Result};
@@ -16,10 +18,11 @@ use crate::error::{Error, Result};
 impl Domain {
     pub async fn favorite(&self, user: i64, slug: &str) -> Result<Article> {
         let article = self.article_by_slug(slug).await?;
-        let (article_id, author) = (article.id, article.author_id);
+        let (article_id, author, created_at) = (article.id, article.author_id, article.created_at);
         let shown = json!({"article": {"slug": article.slug, "title": article.title}});
-        // The count is bumped first: that locks the article row before the favorite's foreign
-        // key check does, so concurrent favorites queue instead of deadlocking.
+        // The article's row is locked first in both directions (here by bumping its count), so
+        // a favorite and an unfavorite of it queue instead of deadlocking: PostgreSQL would
+        // notice only after a second, with every other writer of the article queued behind.
         let inserted = self
             .in_transaction(|txn| {
                 let shown = shown.clone();
@@ -31,18 +34,17 @@ impl Domain {
                         user_id: Set(user),
                         article_id: Set(article_id),
                         created_at: Set(now_ms()),
+                        article_created_at: Set(created_at),
                     })
                     .exec_without_returning(txn)
                     .await?;
+                    counts::move_fans(txn, users::Column::Id.eq(user), 1).await?;
                     webhooks::emit(txn, (author, user), Event::ArticleFavorited, || shown).await
                 })
             })
             .await;
         match inserted {
-            Ok(_) => {
-                let touched = self.favorite_touched(article_id, user).await;
-                self.invalidate_touched(touched).await;
-            }
+            Ok(_) => self.invalidate_favorite(article_id, slug, user).await,
             // Already a favorite: the rollback undid the bump, so the count did not move.
             Err(err) if is_unique_violation(&err) => {}
             // The article was deleted meanwhile (its row is gone, or the key check found none).
@@ -58,6 +60,10 @@ impl Domain {
         let removed = self
             .in_transaction(|txn| {
                 Box::pin(async move {
+                    // The count moves first, as in `favorite`, and back when there was none.
+                    if adjust_favorites_count(txn, article_id, -1).await? == 0 {
+                        return Ok(0);
+                    }
                     let removed = favorites::Entity::delete_many()
                         .filter(favorites::Column::UserId.eq(user))
                         .filter(favorites::Column::ArticleId.eq(article_id))
@@ -65,17 +71,29 @@ impl Domain {
                         .await?
                         .rows_affected;
                     if removed > 0 {
-                        adjust_favorites_count(txn, article_id, -1).await?;
+                        counts::move_fans(txn, users::Column::Id.eq(user), -1).await?;
+                    } else {
+                        adjust_favorites_count(txn, article_id, 1).await?;
                     }
                     Ok(removed)
                 })
             })
             .await?;
         if removed > 0 {
-            let touched = self.favorite_touched(article_id, user).await;
-            self.invalidate_touched(touched).await;
+            self.invalidate_favorite(article_id, slug, user).await;
         }
         self.article(Some(user), slug).await
+    }
+
+    async fn invalidate_favorite(&self, article_id: i64, slug: &str, fan: i64) {
+        let known = Write::Known {
+            article: Some((Some(article_id), slug.to_owned())),
+            tags: Vec::new(),
+            user: Some(fan),
+        };
+        let read =
+            move |domain: Domain| async move { domain.favorite_touched(article_id, fan).await };
+        self.invalidate_touched(read, known).await;
     }
 }
 

@@ -4,6 +4,7 @@
 mod cards;
 mod comments;
 mod favorites;
+mod lists;
 mod read;
 mod write;
 

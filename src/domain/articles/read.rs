@@ -3,14 +3,11 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect};
 
-use super::{Article, ArticleFilter, ArticlePage, ArticleRow, IdPage, Page};
+use super::{Article, ArticleFilter, ArticlePage, ArticleRow, Page};
 use crate::cache::tracking;
-use crate::db::entities::{article_tags, articles, favorites, follows, tags};
+use crate::db::entities::{article_tags, articles, follows, tags};
 use crate::domain::cache_keys::{self as keys, Kind};
 use crate::domain::{Domain, sorted_unique};
 use crate::error::{Error, Result};
@@ -31,7 +28,7 @@ impl Domain {
                 tracking::isolate(async {
                     let ids = self
                         .cached(Kind::ArticleList, keys::article_ids(&filter, page), || {
-                            self.query_articles(filter.clone(), page)
+                            self.list_page(filter.clone(), page)
                         })
                         .await?;
                     self.page_of_cards(ids).await
@@ -40,56 +37,6 @@ impl Domain {
             .await?;
         self.overlay_articles(viewer, &mut result.articles).await?;
         Ok(result)
-    }
-
-    async fn query_articles(&self, filter: ArticleFilter, page: Page) -> Result<IdPage> {
-        let mut condition = Condition::all();
-        if let Some(tag) = filter.tag {
-            if tag.contains('\0') {
-                return Ok(IdPage::empty(0));
-            }
-            condition = condition.add(
-                articles::Column::Id.in_subquery(
-                    Query::select()
-                        .column((article_tags::Entity, article_tags::Column::ArticleId))
-                        .from(article_tags::Entity)
-                        .inner_join(
-                            tags::Entity,
-                            Expr::col((tags::Entity, tags::Column::Id))
-                                .equals((article_tags::Entity, article_tags::Column::TagId)),
-                        )
-                        .and_where(Expr::col((tags::Entity, tags::Column::Name)).eq(tag))
-                        .take(),
-                ),
-            );
-        }
-        if let Some(author) = filter.author {
-            match self.user_by_username(&author).await? {
-                Some(user) => condition = condition.add(articles::Column::AuthorId.eq(user.id)),
-                None => {
-                    return Ok(IdPage::empty(0));
-                }
-            }
-        }
-        if let Some(fan) = filter.favorited_by {
-            match self.user_by_username(&fan).await? {
-                Some(user) => {
-                    condition = condition.add(
-                        articles::Column::Id.in_subquery(
-                            Query::select()
-                                .column(favorites::Column::ArticleId)
-                                .from(favorites::Entity)
-                                .and_where(Expr::col(favorites::Column::UserId).eq(user.id))
-                                .take(),
-                        ),
-                    )
-                }
-                None => {
-                    return Ok(IdPage::empty(0));
-                }
-            }
-        }
-        self.id_page(condition, page).await
     }
 
     /// Articles by the authors the viewer follows, newest first. The page is kept with the
@@ -132,49 +79,9 @@ impl Domain {
         }
         // Read before the articles, so that a later write by any of them is seen.
         self.cache.observe(&keys::authors_feed(&followees)).await;
-        let condition = Condition::all().add(articles::Column::AuthorId.is_in(followees));
-        let ids = self.id_page(condition, page).await?;
+        let ids = self.authors_page(followees, page).await?;
         // The authors' topics cover the cards.
         tracking::isolate(self.page_of_cards(ids)).await
-    }
-
-    /// The ids of a page of the articles matching `condition`, newest first.
-    async fn id_page(&self, condition: Condition, page: Page) -> Result<IdPage> {
-        let total = articles::Entity::find()
-            .filter(condition.clone())
-            .count(&self.db)
-            .await?;
-        if total <= page.offset {
-            return Ok(IdPage::empty(total));
-        }
-        let condition = match page.after {
-            None => condition,
-            Some(after) => condition.add(
-                Expr::tuple([
-                    Expr::col(articles::Column::CreatedAt),
-                    Expr::col(articles::Column::Id),
-                ])
-                .lt(Expr::tuple([
-                    Expr::val(after.created_at),
-                    Expr::val(after.id),
-                ])),
-            ),
-        };
-        let mut ids: Vec<i64> = articles::Entity::find()
-            .select_only()
-            .column(articles::Column::Id)
-            .filter(condition)
-            .order_by_desc(articles::Column::CreatedAt)
-            .order_by_desc(articles::Column::Id)
-            // One more than asked for tells whether more follow.
-            .limit(page.limit + 1)
-            .offset(page.offset)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        let more = ids.len() as u64 > page.limit;
-        ids.truncate(page.limit as usize);
-        Ok(IdPage { ids, total, more })
     }
 
     /// Adds tags and authors to rows with a fixed number of queries. The result is the shared

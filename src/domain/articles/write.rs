@@ -1,7 +1,7 @@
 //! Writing articles: create, update (a new title gives a new slug), delete.
 
 use rand::Rng;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QuerySelect,
@@ -9,7 +9,8 @@ use sea_orm::{
 use serde_json::json;
 
 use super::{Article, ArticleChanges, NewArticle};
-use crate::db::entities::{article_tags, articles, tags};
+use crate::db::counts;
+use crate::db::entities::{article_tags, articles, favorites, tags, users};
 use crate::domain::cache_keys::Write;
 use crate::domain::touched::{lock_article, tag_names};
 use crate::domain::webhooks::{self, Event};
@@ -51,21 +52,30 @@ impl Domain {
                 let tags = tags.clone();
                 Box::pin(async move {
                     let model = model.insert(txn).await?;
-                    set_tags(txn, model.id, &tags).await?;
+                    // Users' rows before tags' rows in every write: no lock cycle between them.
+                    counts::move_author(txn, author, 1).await?;
+                    set_tags(txn, model.id, model.created_at, &tags).await?;
                     let data = || webhooks::article_data(&model, &tags);
                     webhooks::emit(txn, (author, author), Event::ArticlePublished, data).await?;
+                    counts::move_all_articles(txn, 1).await?;
                     Ok(model)
                 })
             })
             .await?;
-        let touched = async {
-            Ok(Some(Write::ArticleCreated {
-                slug: model.slug.clone(),
-                tags: tags.clone(),
-                author: self.author(author).await?,
-            }))
+        let known = Write::Known {
+            article: Some((Some(model.id), model.slug.clone())),
+            tags: tags.clone(),
+            user: Some(author),
         };
-        self.invalidate_touched(touched.await).await;
+        let slug = model.slug.clone();
+        let read = move |domain: Domain| {
+            let (slug, tags) = (slug.clone(), tags.clone());
+            async move {
+                let author = domain.author(author).await?;
+                Ok(Some(Write::ArticleCreated { slug, tags, author }))
+            }
+        };
+        self.invalidate_touched(read, known).await;
         self.full_article(model).await
     }
 
@@ -133,11 +143,12 @@ impl Domain {
                     let old_tags = tag_names(txn, id).await?;
                     let updated = model.update(txn).await?;
                     if let Some(tags) = &tags {
+                        counts::move_tags(txn, tags_of(updated.id), -1).await?;
                         article_tags::Entity::delete_many()
                             .filter(article_tags::Column::ArticleId.eq(updated.id))
                             .exec(txn)
                             .await?;
-                        set_tags(txn, updated.id, tags).await?;
+                        set_tags(txn, updated.id, updated.created_at, tags).await?;
                     }
                     let shown = tags.as_ref().unwrap_or(&old_tags);
                     let data = || webhooks::article_data(&updated, shown);
@@ -148,15 +159,8 @@ impl Domain {
             .await?;
         let mut all_tags = old_tags;
         all_tags.extend(tags.unwrap_or_default());
-        let touched = async {
-            Ok(Some(Write::ArticleChanged {
-                id,
-                slugs: vec![old_slug, updated.slug.clone()],
-                tags: all_tags,
-                author: self.author(user).await?,
-            }))
-        };
-        self.invalidate_touched(touched.await).await;
+        self.invalidate_article_change(id, vec![old_slug, updated.slug.clone()], all_tags, user)
+            .await;
         let mut article = self.full_article(updated).await?;
         self.overlay_articles(Some(user), std::slice::from_mut(&mut article))
             .await?;
@@ -178,9 +182,14 @@ impl Domain {
                         return Ok(None);
                     };
                     let tags = tag_names(txn, id).await?;
+                    // The links go with the article: their counts go first.
+                    counts::move_fans(txn, fans_of(id), -1).await?;
+                    counts::move_author(txn, user, -1).await?;
+                    counts::move_tags(txn, tags_of(id), -1).await?;
                     articles::Entity::delete_by_id(id).exec(txn).await?;
                     let data = || json!({"article": {"slug": before.slug, "title": before.title}});
                     webhooks::emit(txn, (user, user), Event::ArticleDeleted, data).await?;
+                    counts::move_all_articles(txn, -1).await?;
                     Ok(Some((before.slug, tags)))
                 })
             })
@@ -189,16 +198,37 @@ impl Domain {
         let Some((slug, tags)) = deleted else {
             return Ok(());
         };
-        let touched = async {
-            Ok(Some(Write::ArticleChanged {
-                id,
-                slugs: vec![slug],
-                tags,
-                author: self.author(user).await?,
-            }))
-        };
-        self.invalidate_touched(touched.await).await;
+        self.invalidate_article_change(id, vec![slug], tags, user)
+            .await;
         Ok(())
+    }
+
+    /// After article `id` by `author` was updated (`slugs` old and new) or deleted.
+    async fn invalidate_article_change(
+        &self,
+        id: i64,
+        slugs: Vec<String>,
+        tags: Vec<String>,
+        author: i64,
+    ) {
+        let known = Write::Known {
+            article: slugs.last().map(|slug| (Some(id), slug.clone())),
+            tags: tags.clone(),
+            user: Some(author),
+        };
+        let read = move |domain: Domain| {
+            let (slugs, tags) = (slugs.clone(), tags.clone());
+            async move {
+                let author = domain.author(author).await?;
+                Ok(Some(Write::ArticleChanged {
+                    id,
+                    slugs,
+                    tags,
+                    author,
+                }))
+            }
+        };
+        self.invalidate_touched(read, known).await;
     }
 
     /// Runs `write` in a transaction with a slug for `base` (or `None` when the slug stays as
@@ -252,10 +282,34 @@ fn random_suffix() -> String {
         .collect()
 }
 
-/// Links an article to its tags, creating the tags that do not exist yet.
+/// `tags.id IN (the tags of article_id)`.
+fn tags_of(article_id: i64) -> SimpleExpr {
+    tags::Column::Id.in_subquery(
+        Query::select()
+            .column(article_tags::Column::TagId)
+            .from(article_tags::Entity)
+            .and_where(Expr::col(article_tags::Column::ArticleId).eq(article_id))
+            .take(),
+    )
+}
+
+/// `users.id IN (the fans of article_id)`.
+fn fans_of(article_id: i64) -> SimpleExpr {
+    users::Column::Id.in_subquery(
+        Query::select()
+            .column(favorites::Column::UserId)
+            .from(favorites::Entity)
+            .and_where(Expr::col(favorites::Column::ArticleId).eq(article_id))
+            .take(),
+    )
+}
+
+/// Links an article (created at `created_at`) to its tags, creating the tags that do not
+/// exist yet, and counts it in each.
 async fn set_tags(
     txn: &DatabaseTransaction,
     article_id: i64,
+    created_at: i64,
     names: &[String],
 ) -> Result<(), DbErr> {
     if names.is_empty() {
@@ -272,20 +326,20 @@ async fn set_tags(
     )
     .exec_without_returning(txn)
     .await?;
-    let tag_ids: Vec<i64> = tags::Entity::find()
+    let mut tag_ids: Vec<i64> = tags::Entity::find()
         .select_only()
         .column(tags::Column::Id)
         .filter(tags::Column::Name.is_in(names.iter().cloned()))
         .into_tuple()
         .all(txn)
         .await?;
-    article_tags::Entity::insert_many(tag_ids.into_iter().map(|tag_id| {
-        article_tags::ActiveModel {
-            article_id: Set(article_id),
-            tag_id: Set(tag_id),
-        }
+    tag_ids.sort_unstable();
+    article_tags::Entity::insert_many(tag_ids.iter().map(|tag_id| article_tags::ActiveModel {
+        article_id: Set(article_id),
+        tag_id: Set(*tag_id),
+        created_at: Set(created_at),
     }))
     .exec_without_returning(txn)
     .await?;
-    Ok(())
+    counts::move_tags(txn, tags::Column::Id.is_in(tag_ids), 1).await
 }

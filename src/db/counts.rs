@@ -1,0 +1,154 @@
+//! The maintained list counts: how many articles there are, per tag, per author and favorited
+//! per user. Each write that changes a list moves its count in the same transaction, so a list's
+//! `articlesCount` is read from one row instead of counting the list (which grows with the
+//! table). `recount` sets them all from the rows, for the migration that adds them and the seed.
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SelectStatement, SimpleExpr};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+
+use crate::db::entities::{article_tags, articles, favorites, tags, users};
+
+/// The `list_counts` row of every article.
+const ALL_ARTICLES: &str = "articles";
+
+fn list_counts() -> Alias {
+    Alias::new("list_counts")
+}
+
+/// How many articles there are.
+pub async fn all_articles(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    let stmt = Query::select()
+        .column(Alias::new("total"))
+        .from(list_counts())
+        .and_where(Expr::col(Alias::new("name")).eq(ALL_ARTICLES))
+        .take();
+    let total: Option<i64> = match db.query_one(&stmt).await? {
+        Some(row) => row.try_get_by_index(0)?,
+        None => None,
+    };
+    Ok(total.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+}
+
+/// An article was created (`+1`) or deleted (`-1`). Called last in its transaction, so the one
+/// row every such write shares is locked only until the commit.
+pub async fn move_all_articles(db: &impl ConnectionTrait, delta: i64) -> Result<(), DbErr> {
+    let stmt = Query::update()
+        .table(list_counts())
+        .value(
+            Alias::new("total"),
+            Expr::col(Alias::new("total")).add(delta),
+        )
+        .and_where(Expr::col(Alias::new("name")).eq(ALL_ARTICLES))
+        .take();
+    db.execute(&stmt).await?;
+    Ok(())
+}
+
+/// Moves the articles count of `author` by `delta`.
+pub async fn move_author(db: &impl ConnectionTrait, author: i64, delta: i64) -> Result<(), DbErr> {
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::ArticlesCount,
+            Expr::col(users::Column::ArticlesCount).add(delta),
+        )
+        .filter(Expr::col(users::Column::Id).eq(author))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Moves the favorites count of each user `fans` selects by `delta`.
+pub async fn move_fans(
+    db: &impl ConnectionTrait,
+    fans: SimpleExpr,
+    delta: i64,
+) -> Result<(), DbErr> {
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::FavoritesCount,
+            Expr::col(users::Column::FavoritesCount).add(delta),
+        )
+        .filter(fans)
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Moves the articles count of each tag `which` selects by `delta`.
+pub async fn move_tags(
+    db: &impl ConnectionTrait,
+    which: SimpleExpr,
+    delta: i64,
+) -> Result<(), DbErr> {
+    tags::Entity::update_many()
+        .col_expr(
+            tags::Column::ArticlesCount,
+            Expr::col(tags::Column::ArticlesCount).add(delta),
+        )
+        .filter(which)
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Sets every count from the rows (correlated counts, each served by an index).
+pub async fn recount(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let author_articles = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(articles::Entity)
+        .and_where(
+            Expr::col((articles::Entity, articles::Column::AuthorId))
+                .equals((users::Entity, users::Column::Id)),
+        )
+        .take();
+    let user_favorites = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(favorites::Entity)
+        .and_where(
+            Expr::col((favorites::Entity, favorites::Column::UserId))
+                .equals((users::Entity, users::Column::Id)),
+        )
+        .take();
+    users::Entity::update_many()
+        .col_expr(users::Column::ArticlesCount, scalar(author_articles))
+        .col_expr(users::Column::FavoritesCount, scalar(user_favorites))
+        .exec(db)
+        .await?;
+    let tag_articles = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(article_tags::Entity)
+        .and_where(
+            Expr::col((article_tags::Entity, article_tags::Column::TagId))
+                .equals((tags::Entity, tags::Column::Id)),
+        )
+        .take();
+    tags::Entity::update_many()
+        .col_expr(tags::Column::ArticlesCount, scalar(tag_articles))
+        .exec(db)
+        .await?;
+    let counted = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(articles::Entity)
+        .take();
+    let total: i64 = match db.query_one(&counted).await? {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    let upsert = Query::insert()
+        .into_table(list_counts())
+        .columns([Alias::new("name"), Alias::new("total")])
+        .values_panic([ALL_ARTICLES.into(), total.into()])
+        .on_conflict(
+            OnConflict::column(Alias::new("name"))
+                .update_column(Alias::new("total"))
+                .to_owned(),
+        )
+        .take();
+    db.execute(&upsert).await?;
+    Ok(())
+}
+
+/// `(SELECT ...)` as a value.
+fn scalar(select: SelectStatement) -> SimpleExpr {
+    SimpleExpr::SubQuery(None, Box::new(select.into()))
+}
