@@ -2,16 +2,17 @@
 //!
 //! Popularity is skewed (a few authors, tags and articles draw most activity), bodies are
 //! ~2 KB of markdown, and every seeded user signs in with the password `password123`. Rows are
-//! generated in batches and loaded in bulk (`load`), with ids reserved up front; the maintained
-//! list counts are set from the rows at the end, and the planner's statistics refreshed.
+//! generated in batches (`text`) and loaded in bulk (`load`), two streams at a time; the
+//! maintained list counts are set from the rows at the end, and the planner's statistics
+//! refreshed.
 
 mod load;
+mod text;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use rand::Rng;
-use rand::seq::IndexedRandom;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
 };
@@ -21,6 +22,7 @@ use crate::db::counts;
 use crate::db::entities::tags;
 use crate::domain::input::slugify;
 use load::{Cell, load, load_keyed};
+use text::{NAMES, TAGS, WORDS, markdown_body, sentence, skewed};
 
 pub const SEED_PASSWORD: &str = "password123";
 
@@ -41,132 +43,32 @@ pub struct SeedOptions {
 /// Rows generated and loaded at a time: a million articles never sit in memory at once.
 const BATCH: usize = 20_000;
 
-const WORDS: &[&str] = &[
-    "rust", "async", "database", "cache", "latency", "design", "service", "pattern", "query",
-    "index", "stream", "server", "client", "memory", "thread", "schema", "deploy", "scale",
-    "error", "testing", "release", "feature", "network", "storage", "protocol", "compiler",
-    "runtime", "kernel", "vector", "graph", "search", "render", "budget", "team", "product",
-    "writing", "garden", "coffee", "travel", "music", "history", "science", "ocean", "mountain",
-];
-const TAGS: &[&str] = &[
-    "programming",
-    "rust",
-    "webdev",
-    "databases",
-    "devops",
-    "career",
-    "productivity",
-    "design",
-    "security",
-    "performance",
-    "testing",
-    "javascript",
-    "python",
-    "go",
-    "cloud",
-    "linux",
-    "opensource",
-    "ai",
-    "writing",
-    "books",
-    "travel",
-    "music",
-    "photography",
-    "cooking",
-    "science",
-    "history",
-    "startups",
-    "management",
-    "health",
-    "gaming",
-];
-const NAMES: &[&str] = &[
-    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
-    "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "yara",
-];
-
-/// Index into `len` items skewed towards the front (roughly quadratic popularity).
-fn skewed(rng: &mut impl Rng, len: usize) -> usize {
-    let u: f64 = rng.random();
-    ((u * u * len as f64) as usize).min(len - 1)
+/// What every part of a seed run shares.
+struct Run {
+    /// Keeps usernames, e-mails and slugs unique when seeding the same database twice.
+    tag: String,
+    now: i64,
+    user_ids: Vec<i64>,
+    tag_ids: HashMap<&'static str, i64>,
+    article_count: usize,
+    /// Each article's favorites, drawn before the articles so they carry their final count.
+    favorite_counts: Vec<i64>,
 }
 
-fn sentence(rng: &mut impl Rng, words: usize) -> String {
-    let mut text: Vec<&str> = (0..words).map(|_| *WORDS.choose(rng).unwrap()).collect();
-    let first = text[0].to_owned();
-    let mut capitalised = first[..1].to_uppercase();
-    capitalised.push_str(&first[1..]);
-    text[0] = &capitalised;
-    format!("{}.", text.join(" "))
-}
-
-fn markdown_body(rng: &mut impl Rng) -> String {
-    let mut body = String::with_capacity(2_200);
-    while body.len() < 2_000 {
-        body.push_str("## ");
-        body.push_str(&sentence(rng, 4));
-        body.push_str("\n\n");
-        for _ in 0..4 {
-            let words = rng.random_range(8..16);
-            body.push_str(&sentence(rng, words));
-            body.push(' ');
-        }
-        body.push_str("\n\n- ");
-        body.push_str(&sentence(rng, 6));
-        body.push_str("\n- `");
-        body.push_str(WORDS.choose(rng).unwrap());
-        body.push_str("()`\n\n");
-    }
-    body
-}
+const YEAR_MS: i64 = 365 * 24 * 3_600 * 1_000;
 
 pub async fn run(db: &DatabaseConnection, options: &SeedOptions) -> anyhow::Result<()> {
     anyhow::ensure!(options.users >= 2, "--users must be at least 2");
     let started = Instant::now();
     let mut rng = rand::rng();
-    // A run tag keeps usernames, e-mails and slugs unique when seeding the same database twice.
-    let run_tag: String = (0..4)
+    let tag: String = (0..4)
         .map(|_| (b'a' + rng.random_range(0..26u8)) as char)
         .collect();
     let now = chrono::Utc::now().timestamp_millis();
-    let year_ms = 365 * 24 * 3_600 * 1_000_i64;
     let hash = password::hash(SEED_PASSWORD.to_owned()).await?;
-
-    let mut user_ids = Vec::with_capacity(options.users);
-    for first in (0..options.users).step_by(BATCH) {
-        let rows = (first..options.users.min(first + BATCH))
-            .map(|i| {
-                let name = format!("{}{i}_{run_tag}", NAMES[i % NAMES.len()]);
-                let bio = format!("I write about {}.", WORDS[name.len() % WORDS.len()]);
-                let key = name.to_lowercase();
-                let cells = vec![
-                    Cell::from(key.clone()),
-                    Cell::from(format!("{}@seed.example.com", name.to_lowercase())),
-                    Cell::from(name),
-                    Cell::from(hash.clone()),
-                    Cell::from(bio),
-                    Cell::from(String::new()),
-                    Cell::from(now - year_ms),
-                    Cell::from(now - year_ms),
-                ];
-                (key, cells)
-            })
-            .collect();
-        let columns = [
-            "username_key",
-            "email",
-            "username",
-            "password_hash",
-            "bio",
-            "image",
-            "created_at",
-            "updated_at",
-        ];
-        user_ids.extend(load_keyed(db, "users", "username_key", &columns, rows).await?);
-    }
+    let user_ids = load_users(db, options.users, &tag, &hash, now).await?;
     let tag_ids = seed_tags(db).await?;
 
-    // Favorites are drawn first so that articles carry their final favorites_count.
     let article_count = options.articles;
     let mut favorite_pairs: HashSet<(usize, usize)> = HashSet::new();
     if article_count > 0 {
@@ -182,37 +84,135 @@ pub async fn run(db: &DatabaseConnection, options: &SeedOptions) -> anyhow::Resu
     for (_, article) in &favorite_pairs {
         favorite_counts[*article] += 1;
     }
+    let run = Run {
+        tag,
+        now,
+        user_ids,
+        tag_ids,
+        article_count,
+        favorite_counts,
+    };
 
-    // Articles, newest with the lowest index so that popular ones are also recent, each with
-    // 1-4 tags from a skewed pool.
-    let mut article_ids = Vec::with_capacity(article_count);
-    let mut article_created = Vec::with_capacity(article_count);
-    for first in (0..article_count).step_by(BATCH) {
-        let batch = first..article_count.min(first + BATCH);
+    // Two streams at a time: the database works on both at once (a COPY keeps one core busy).
+    let middle = article_count / 2;
+    let (mut articles, newer) = futures::future::try_join(
+        load_articles(db, &run, 0..middle),
+        load_articles(db, &run, middle..article_count),
+    )
+    .await?;
+    articles.extend(newer);
+
+    // Sorted, so that each index grows at its end rather than everywhere at once.
+    let mut favorite_pairs: Vec<(usize, usize)> = favorite_pairs.into_iter().collect();
+    favorite_pairs.sort_unstable();
+    let follow_pairs = draw_follows(options);
+    let comments = if article_count > 0 {
+        options.comments
+    } else {
+        0
+    };
+    futures::future::try_join(
+        async {
+            load_favorites(db, &run, &articles, &favorite_pairs).await?;
+            load_follows(db, &run, &follow_pairs).await
+        },
+        load_comments(db, &run, &articles, comments),
+    )
+    .await?;
+
+    counts::recount(db).await?;
+    load::analyze(db).await?;
+    eprintln!(
+        "seeded {} users, {} articles, {} favorites, {} follows, {comments} comments in {:.1}s (password: {SEED_PASSWORD})",
+        options.users,
+        article_count,
+        favorite_pairs.len(),
+        follow_pairs.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn load_users(
+    db: &DatabaseConnection,
+    count: usize,
+    tag: &str,
+    hash: &str,
+    now: i64,
+) -> anyhow::Result<Vec<i64>> {
+    let mut user_ids = Vec::with_capacity(count);
+    for first in (0..count).step_by(BATCH) {
+        let rows = (first..count.min(first + BATCH))
+            .map(|i| {
+                let name = format!("{}{i}_{tag}", NAMES[i % NAMES.len()]);
+                let key = name.to_lowercase();
+                let cells = vec![
+                    Cell::from(key.clone()),
+                    Cell::from(format!("{key}@seed.example.com")),
+                    Cell::from(format!(
+                        "I write about {}.",
+                        WORDS[name.len() % WORDS.len()]
+                    )),
+                    Cell::from(name),
+                    Cell::from(hash.to_owned()),
+                    Cell::from(String::new()),
+                    Cell::from(now - YEAR_MS),
+                    Cell::from(now - YEAR_MS),
+                ];
+                (key, cells)
+            })
+            .collect();
+        let columns = [
+            "username_key",
+            "email",
+            "bio",
+            "username",
+            "password_hash",
+            "image",
+            "created_at",
+            "updated_at",
+        ];
+        user_ids.extend(load_keyed(db, "users", "username_key", &columns, rows).await?);
+    }
+    Ok(user_ids)
+}
+
+/// The articles `indexes` (newest with the lowest index, so that popular ones are also recent),
+/// each with 1-4 tags from a skewed pool; answers their ids and creation times.
+async fn load_articles(
+    db: &DatabaseConnection,
+    run: &Run,
+    indexes: std::ops::Range<usize>,
+) -> anyhow::Result<Vec<(i64, i64)>> {
+    let mut loaded = Vec::with_capacity(indexes.len());
+    for first in indexes.clone().step_by(BATCH) {
+        let batch = first..indexes.end.min(first + BATCH);
         let mut rows = Vec::with_capacity(batch.len());
         let mut tags_chosen = Vec::with_capacity(batch.len());
-        for index in batch {
-            let created = now
-                - (index as i64 * year_ms / article_count.max(1) as i64)
-                - rng.random_range(0..1_000);
-            article_created.push(created);
-            let title = sentence(&mut rng, 5);
-            let slug = format!("{}-{run_tag}{index}", slugify(&title));
-            let cells = vec![
-                Cell::from(slug.clone()),
-                Cell::from(title.trim_end_matches('.').to_owned()),
-                Cell::from(sentence(&mut rng, 12)),
-                Cell::from(markdown_body(&mut rng)),
-                Cell::from(user_ids[skewed(&mut rng, user_ids.len())]),
-                Cell::from(favorite_counts[index]),
-                Cell::from(created),
-                Cell::from(created),
-            ];
-            rows.push((slug, cells));
-            let chosen: HashSet<&str> = (0..rng.random_range(1..=4))
-                .map(|_| TAGS[skewed(&mut rng, TAGS.len())])
-                .collect();
-            tags_chosen.push((created, chosen));
+        {
+            let mut rng = rand::rng();
+            for index in batch {
+                let created = run.now
+                    - (index as i64 * YEAR_MS / run.article_count.max(1) as i64)
+                    - rng.random_range(0..1_000);
+                let title = sentence(&mut rng, 5);
+                let slug = format!("{}-{}{index}", slugify(&title), run.tag);
+                let cells = vec![
+                    Cell::from(slug.clone()),
+                    Cell::from(title.trim_end_matches('.').to_owned()),
+                    Cell::from(sentence(&mut rng, 12)),
+                    Cell::from(markdown_body(&mut rng)),
+                    Cell::from(run.user_ids[skewed(&mut rng, run.user_ids.len())]),
+                    Cell::from(run.favorite_counts[index]),
+                    Cell::from(created),
+                    Cell::from(created),
+                ];
+                rows.push((slug, cells));
+                let chosen: HashSet<&str> = (0..rng.random_range(1..=4))
+                    .map(|_| TAGS[skewed(&mut rng, TAGS.len())])
+                    .collect();
+                tags_chosen.push((created, chosen));
+            }
         }
         let columns = [
             "slug",
@@ -227,10 +227,11 @@ pub async fn run(db: &DatabaseConnection, options: &SeedOptions) -> anyhow::Resu
         let ids = load_keyed(db, "articles", "slug", &columns, rows).await?;
         let mut links = Vec::new();
         for (id, (created, chosen)) in ids.iter().zip(tags_chosen) {
+            loaded.push((*id, created));
             for tag in chosen {
                 links.push(vec![
                     Cell::from(*id),
-                    Cell::from(tag_ids[tag]),
+                    Cell::from(run.tag_ids[tag]),
                     Cell::from(created),
                 ]);
             }
@@ -242,79 +243,104 @@ pub async fn run(db: &DatabaseConnection, options: &SeedOptions) -> anyhow::Resu
             links,
         )
         .await?;
-        article_ids.extend(ids);
     }
+    Ok(loaded)
+}
 
-    let favorite_pairs: Vec<(usize, usize)> = favorite_pairs.into_iter().collect();
-    for batch in favorite_pairs.chunks(BATCH * 5) {
+async fn load_favorites(
+    db: &DatabaseConnection,
+    run: &Run,
+    articles: &[(i64, i64)],
+    pairs: &[(usize, usize)],
+) -> anyhow::Result<()> {
+    for batch in pairs.chunks(BATCH * 5) {
         let rows = batch
             .iter()
             .map(|(user, article)| {
+                let (id, created) = articles[*article];
                 vec![
-                    Cell::from(user_ids[*user]),
-                    Cell::from(article_ids[*article]),
-                    Cell::from(now),
-                    Cell::from(article_created[*article]),
+                    Cell::from(run.user_ids[*user]),
+                    Cell::from(id),
+                    Cell::from(run.now),
+                    Cell::from(created),
                 ]
             })
             .collect();
         let columns = ["user_id", "article_id", "created_at", "article_created_at"];
         load(db, "favorites", &columns, rows).await?;
     }
+    Ok(())
+}
 
-    // Follows: popular authors gain most followers; nobody follows themselves.
-    let mut follow_pairs = HashSet::new();
-    let follow_cap = options.follows.min(options.users * (options.users - 1));
-    while follow_pairs.len() < follow_cap {
+/// Popular authors gain most followers; nobody follows themselves.
+fn draw_follows(options: &SeedOptions) -> Vec<(usize, usize)> {
+    let mut rng = rand::rng();
+    let mut pairs = HashSet::new();
+    let cap = options.follows.min(options.users * (options.users - 1));
+    while pairs.len() < cap {
         let follower = rng.random_range(0..options.users);
         let followee = skewed(&mut rng, options.users);
         if follower != followee {
-            follow_pairs.insert((follower, followee));
+            pairs.insert((follower, followee));
         }
     }
-    let follow_pairs: Vec<(usize, usize)> = follow_pairs.into_iter().collect();
-    for batch in follow_pairs.chunks(BATCH * 5) {
+    let mut pairs: Vec<(usize, usize)> = pairs.into_iter().collect();
+    pairs.sort_unstable();
+    pairs
+}
+
+async fn load_follows(
+    db: &DatabaseConnection,
+    run: &Run,
+    pairs: &[(usize, usize)],
+) -> anyhow::Result<()> {
+    for batch in pairs.chunks(BATCH * 5) {
         let rows = batch
             .iter()
             .map(|(a, b)| {
                 vec![
-                    Cell::from(user_ids[*a]),
-                    Cell::from(user_ids[*b]),
-                    Cell::from(now),
+                    Cell::from(run.user_ids[*a]),
+                    Cell::from(run.user_ids[*b]),
+                    Cell::from(run.now),
                 ]
             })
             .collect();
-        load(
-            db,
-            "follows",
-            &["follower_id", "followee_id", "created_at"],
-            rows,
-        )
-        .await?;
+        let columns = ["follower_id", "followee_id", "created_at"];
+        load(db, "follows", &columns, rows).await?;
     }
+    Ok(())
+}
 
-    let mut remaining = if article_count > 0 {
-        options.comments
-    } else {
-        0
-    };
+/// `count` comments, most of them on the popular (newest) articles.
+async fn load_comments(
+    db: &DatabaseConnection,
+    run: &Run,
+    articles: &[(i64, i64)],
+    count: usize,
+) -> anyhow::Result<()> {
+    let mut remaining = count;
     while remaining > 0 {
         let batch = remaining.min(BATCH * 5);
         remaining -= batch;
-        let rows = (0..batch)
-            .map(|_| {
-                let article = skewed(&mut rng, article_count);
-                let created = now - rng.random_range(0..year_ms);
-                let words = rng.random_range(6..30);
-                vec![
-                    Cell::from(article_ids[article]),
-                    Cell::from(user_ids[rng.random_range(0..user_ids.len())]),
-                    Cell::from(sentence(&mut rng, words)),
-                    Cell::from(created),
-                    Cell::from(created),
-                ]
-            })
-            .collect();
+        let mut rows: Vec<(usize, Vec<Cell>)> = {
+            let mut rng = rand::rng();
+            (0..batch)
+                .map(|_| {
+                    let article = skewed(&mut rng, articles.len());
+                    let created = run.now - rng.random_range(0..YEAR_MS);
+                    let words = rng.random_range(6..30);
+                    let cells = vec![
+                        Cell::from(articles[article].0),
+                        Cell::from(run.user_ids[rng.random_range(0..run.user_ids.len())]),
+                        Cell::from(sentence(&mut rng, words)),
+                        Cell::from(created),
+                        Cell::from(created),
+                    ];
+                    (article, cells)
+                })
+                .collect()
+        };
+        rows.sort_unstable_by_key(|(article, _)| *article);
         let columns = [
             "article_id",
             "author_id",
@@ -322,24 +348,9 @@ pub async fn run(db: &DatabaseConnection, options: &SeedOptions) -> anyhow::Resu
             "created_at",
             "updated_at",
         ];
+        let rows = rows.into_iter().map(|(_, cells)| cells).collect();
         load(db, "comments", &columns, rows).await?;
     }
-
-    counts::recount(db).await?;
-    load::analyze(db).await?;
-    eprintln!(
-        "seeded {} users, {} articles, {} favorites, {} follows, {} comments in {:.1}s (password: {SEED_PASSWORD})",
-        options.users,
-        article_count,
-        favorite_pairs.len(),
-        follow_pairs.len(),
-        if article_count > 0 {
-            options.comments
-        } else {
-            0
-        },
-        started.elapsed().as_secs_f64()
-    );
     Ok(())
 }
 

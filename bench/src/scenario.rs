@@ -46,8 +46,8 @@ pub enum Scenario {
     ArticlesFavorited,
     /// The comments of the most commented article.
     HotComments,
-    /// Every connection at once on one article, as after a link goes viral: signed-in users
-    /// favorite, unfavorite, comment on and read it in turn.
+    /// Every connection at once on one article, as after a link goes viral: each signed-in
+    /// user favorites, unfavorites, comments on and reads it at the same moment.
     Burst,
 }
 
@@ -176,6 +176,8 @@ impl Scenario {
                 get(format!("/api/articles/{}/comments", marks.hot_slug), None)
             }
             Scenario::Burst => {
+                // Each user's four requests are consecutive, so they are in flight together.
+                let user = &fixture.users[(n / 4) % fixture.users.len()];
                 let path = format!("/api/articles/{}", marks.hot_slug);
                 let write = |method: Method, path: String, body: serde_json::Value| Call {
                     method,
@@ -185,7 +187,7 @@ impl Scenario {
                     expect: StatusCode::OK,
                     graphql: false,
                 };
-                match (n / fixture.users.len()) % 4 {
+                match n % 4 {
                     0 => write(Method::POST, format!("{path}/favorite"), json!({})),
                     1 => write(Method::DELETE, format!("{path}/favorite"), json!({})),
                     2 => write(

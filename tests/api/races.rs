@@ -229,3 +229,59 @@ async fn lookups_match_exactly_on_every_backend() {
     let tagged = app.get(&format!("/api/articles?tag={tag}"), None).await;
     assert_eq!(tagged.body["articlesCount"], 1);
 }
+
+/// Many users favorite, unfavorite, comment on and read one article at the same moment (a
+/// viral article): every request is answered 2xx, never a 503 from a pool drained by writers
+/// queued (or deadlocked) on the article's row; and the counts it leaves are exact.
+#[tokio::test]
+async fn a_burst_on_one_article_answers_every_request_and_keeps_counts_exact() {
+    let app = TestApp::spawn().await;
+    let (_, author) = app.user().await;
+    let slug = app.article(&author, "Viral", &[&unique("viral")]).await;
+    let mut fans = Vec::new();
+    for _ in 0..16 {
+        fans.push(app.user().await);
+    }
+    let path = format!("/api/articles/{slug}");
+    for _round in 0..3 {
+        let mut requests = Vec::new();
+        for (_, token) in &fans {
+            for op in 0..4 {
+                let (app, path, token) = (&app, path.clone(), token.clone());
+                requests.push(async move {
+                    match op {
+                        0 => {
+                            app.post(&format!("{path}/favorite"), Some(&token), json!({}))
+                                .await
+                        }
+                        1 => app.delete(&format!("{path}/favorite"), Some(&token)).await,
+                        2 => {
+                            let body = json!({"comment": {"body": "seen it"}});
+                            app.post(&format!("{path}/comments"), Some(&token), body)
+                                .await
+                        }
+                        _ => app.get(&path, Some(&token)).await,
+                    }
+                });
+            }
+        }
+        for response in join_all(requests).await {
+            assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+        }
+    }
+    // The article's count and each fan's favorites agree with who favorited it in the end.
+    let mut fans_of_it = 0;
+    for (name, token) in &fans {
+        let listed = app
+            .get(&format!("/api/articles?favorited={name}"), Some(token))
+            .await;
+        let count = listed.body["articlesCount"].as_u64().unwrap();
+        let holds = listed.body["articles"].as_array().unwrap().len() as u64;
+        assert_eq!(count, holds, "{name}'s favorites count");
+        fans_of_it += holds;
+    }
+    let article = app.get(&path, None).await;
+    assert_eq!(article.body["article"]["favoritesCount"], fans_of_it);
+    let comments = app.get(&format!("{path}/comments"), None).await;
+    assert_eq!(comments.body["comments"].as_array().unwrap().len(), 48);
+}
