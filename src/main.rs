@@ -48,6 +48,9 @@ enum Command {
     Migrate,
     /// Insert a realistic demo data set in bulk.
     Seed(seed::SeedOptions),
+    /// Set every list count (`articlesCount`) from the rows: after a rolling upgrade onto the
+    /// version that keeps them, while instances of the older one were still writing.
+    Recount,
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
     /// Ask the server on QUIRE_LISTEN whether it is ready (`/health/ready`): exit 0 if so, 1
@@ -115,6 +118,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Seed(options) => {
             let db = db::open_migrated(&settings).await?;
             seed::run(&db, &options).await
+        }
+        Command::Recount => {
+            let db = db::open_migrated(&settings).await?;
+            quire::db::counts::recount(&db).await?;
+            eprintln!("list counts set from the rows");
+            Ok(())
         }
         Command::Schema => unreachable!("handled before the settings are loaded"),
         Command::Health => unreachable!("handled before logging starts"),

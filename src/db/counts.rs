@@ -91,29 +91,44 @@ pub async fn move_tags(
     Ok(())
 }
 
-/// Sets every count from the rows (correlated counts, each served by an index).
+/// Users recounted per statement: a short lock on a slice of them, not one on every user.
+const RECOUNT_SLICE: i64 = 1_000;
+
+/// Sets every count from the rows (correlated counts, each served by an index), a slice of
+/// users at a time; a slice that meets a deadlock with a concurrent writer runs again.
 pub async fn recount(db: &impl ConnectionTrait) -> Result<(), DbErr> {
-    let author_articles = Query::select()
-        .expr(Expr::cust("COUNT(*)"))
-        .from(articles::Entity)
-        .and_where(
-            Expr::col((articles::Entity, articles::Column::AuthorId))
-                .equals((users::Entity, users::Column::Id)),
-        )
+    let largest = Query::select()
+        .expr(Expr::cust("COALESCE(MAX(id), 0)"))
+        .from(users::Entity)
         .take();
-    let user_favorites = Query::select()
-        .expr(Expr::cust("COUNT(*)"))
-        .from(favorites::Entity)
-        .and_where(
-            Expr::col((favorites::Entity, favorites::Column::UserId))
-                .equals((users::Entity, users::Column::Id)),
-        )
-        .take();
-    users::Entity::update_many()
-        .col_expr(users::Column::ArticlesCount, scalar(author_articles))
-        .col_expr(users::Column::FavoritesCount, scalar(user_favorites))
-        .exec(db)
-        .await?;
+    let largest: i64 = match db.query_one(&largest).await? {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    let mut first = 0;
+    while first <= largest {
+        let slice = Expr::col(users::Column::Id)
+            .gte(first)
+            .and(Expr::col(users::Column::Id).lt(first + RECOUNT_SLICE));
+        let recount_users = users::Entity::update_many()
+            .col_expr(
+                users::Column::ArticlesCount,
+                scalar(count_where(
+                    articles::Entity,
+                    (articles::Entity, articles::Column::AuthorId),
+                )),
+            )
+            .col_expr(
+                users::Column::FavoritesCount,
+                scalar(count_where(
+                    favorites::Entity,
+                    (favorites::Entity, favorites::Column::UserId),
+                )),
+            )
+            .filter(slice);
+        retried(|| recount_users.clone().exec(db)).await?;
+        first += RECOUNT_SLICE;
+    }
     let tag_articles = Query::select()
         .expr(Expr::cust("COUNT(*)"))
         .from(article_tags::Entity)
@@ -122,10 +137,9 @@ pub async fn recount(db: &impl ConnectionTrait) -> Result<(), DbErr> {
                 .equals((tags::Entity, tags::Column::Id)),
         )
         .take();
-    tags::Entity::update_many()
-        .col_expr(tags::Column::ArticlesCount, scalar(tag_articles))
-        .exec(db)
-        .await?;
+    let recount_tags =
+        tags::Entity::update_many().col_expr(tags::Column::ArticlesCount, scalar(tag_articles));
+    retried(|| recount_tags.clone().exec(db)).await?;
     let counted = Query::select()
         .expr(Expr::cust("COUNT(*)"))
         .from(articles::Entity)
@@ -144,8 +158,39 @@ pub async fn recount(db: &impl ConnectionTrait) -> Result<(), DbErr> {
                 .to_owned(),
         )
         .take();
-    db.execute(&upsert).await?;
+    retried(|| db.execute(&upsert)).await?;
     Ok(())
+}
+
+/// `SELECT COUNT(*) FROM table WHERE column = users.id`.
+fn count_where<T, C>(table: T, column: (T, C)) -> SelectStatement
+where
+    T: sea_orm::sea_query::IntoIden + Copy + 'static,
+    C: sea_orm::sea_query::IntoIden + 'static,
+{
+    Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(table)
+        .and_where(Expr::col(column).equals((users::Entity, users::Column::Id)))
+        .take()
+}
+
+/// Runs `statement` again (a few times) while it fails on a deadlock or a busy database.
+async fn retried<T, F, Fut>(statement: F) -> Result<T, DbErr>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbErr>>,
+{
+    let mut attempt = 0;
+    loop {
+        match statement().await {
+            Err(err) if crate::db::is_transient(&err) && attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// `(SELECT ...)` as a value.

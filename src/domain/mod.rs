@@ -30,8 +30,8 @@ use crate::auth::jwt::TokenIssuer;
 use crate::auth::oidc::OidcProviders;
 use crate::auth::session::SessionStore;
 use crate::cache::{Bytes, Cache, Lookup, Ticket, tracking};
-pub(crate) use crate::db::is_unique_violation;
 pub use crate::db::now_ms;
+pub(crate) use crate::db::{is_transient, is_unique_violation};
 use crate::error::Result;
 use crate::limits::RateLimiter;
 use crate::mail::Mailer;
@@ -109,24 +109,6 @@ pub(crate) fn is_foreign_key_violation(err: &DbErr) -> bool {
     matches!(
         err.sql_err(),
         Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
-    )
-}
-
-/// Deadlocks and serialization failures (PostgreSQL, MySQL) and a busy database (SQLite) are
-/// transient: the whole transaction can simply run again.
-fn is_transient(err: &DbErr) -> bool {
-    let (DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
-    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
-    | DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e))) = err
-    else {
-        return false;
-    };
-    let sea_orm::sqlx::Error::Database(db) = e.as_ref() else {
-        return false;
-    };
-    matches!(
-        db.code().as_deref(),
-        Some("40001" | "40P01" | "5" | "517" | "6")
     )
 }
 

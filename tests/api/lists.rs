@@ -328,3 +328,38 @@ async fn list_pages_are_read_from_an_index_in_their_order_on_every_engine() {
         "a list was counted: {recorded:#?}"
     );
 }
+
+#[tokio::test]
+async fn quire_recount_sets_counts_that_older_instances_left_behind() {
+    let app = TestApp::spawn().await;
+    let (author, token) = app.user().await;
+    let tag = unique("recount");
+    let slug = app.article(&token, "Counted", &[&tag]).await;
+    // What an instance of a build that keeps no counts leaves: rows the counts do not include.
+    let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    let backend = db.get_database_backend();
+    for sql in [
+        "UPDATE users SET articles_count = 0 WHERE articles_count > 0",
+        "UPDATE tags SET articles_count = 0 WHERE articles_count > 0",
+    ] {
+        db.execute_raw(Statement::from_string(backend, sql))
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let status = crate::cli::quire(dir.path())
+        .arg("recount")
+        .env("QUIRE_DATABASE_URL", &app.database_url)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Past the cache: a new instance on the same database.
+    let fresh = app.beside(&[]).await;
+    let listed = fresh
+        .get(&format!("/api/articles?author={author}"), None)
+        .await;
+    assert_eq!(listed.body["articlesCount"], 1, "{}", listed.text);
+    let tagged = fresh.get(&format!("/api/articles?tag={tag}"), None).await;
+    assert_eq!(tagged.body["articlesCount"], 1);
+    assert_eq!(tagged.body["articles"][0]["slug"], slug.as_str());
+}
