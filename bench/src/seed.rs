@@ -180,18 +180,21 @@ async fn get(client: &reqwest::Client, url: String, token: Option<&str>) -> anyh
     Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// Six random letters that keep this run's names apart from every earlier run's.
+fn run_tag() -> String {
+    let mut rng = rand::rng();
+    (0..6)
+        .map(|_| (b'a' + rng.random_range(0..26u8)) as char)
+        .collect()
+}
+
 pub async fn seed(
     client: &reqwest::Client,
     base: &str,
     size: &SeedSize,
 ) -> anyhow::Result<Fixture> {
     let api = format!("{base}/api");
-    let run: String = {
-        let mut rng = rand::rng();
-        (0..6)
-            .map(|_| (b'a' + rng.random_range(0..26u8)) as char)
-            .collect()
-    };
+    let run = run_tag();
 
     let users = register(client, &api, &run, size.users).await?;
 
@@ -344,12 +347,7 @@ pub async fn discover(
     users: usize,
 ) -> anyhow::Result<Fixture> {
     let api = format!("{base}/api");
-    let run: String = {
-        let mut rng = rand::rng();
-        (0..6)
-            .map(|_| (b'a' + rng.random_range(0..26u8)) as char)
-            .collect()
-    };
+    let run = run_tag();
     let users = register(client, &api, &run, users).await?;
     let newest = get(client, format!("{api}/articles?limit=100"), None).await?;
     let total = newest["articlesCount"]

@@ -2,7 +2,7 @@
 //! author of an article, everything a profile is shown in. When that cannot be read, what is
 //! known without reading is invalidated and the rest retried in the background.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
@@ -192,6 +192,17 @@ pub(crate) async fn lock_article(
     articles::Entity::find_by_id(article_id).one(txn).await
 }
 
+/// `tags.id IN (the tags of article_id)`.
+pub(crate) fn tags_of(article_id: i64) -> SimpleExpr {
+    tags::Column::Id.in_subquery(
+        Query::select()
+            .column(article_tags::Column::TagId)
+            .from(article_tags::Entity)
+            .and_where(Expr::col(article_tags::Column::ArticleId).eq(article_id))
+            .take(),
+    )
+}
+
 /// The tag names of `article_id`, on `db` (a transaction, where the caller holds the row).
 pub(crate) async fn tag_names(
     db: &impl ConnectionTrait,
@@ -200,15 +211,7 @@ pub(crate) async fn tag_names(
     tags::Entity::find()
         .select_only()
         .column(tags::Column::Name)
-        .filter(
-            tags::Column::Id.in_subquery(
-                Query::select()
-                    .column(article_tags::Column::TagId)
-                    .from(article_tags::Entity)
-                    .and_where(Expr::col(article_tags::Column::ArticleId).eq(article_id))
-                    .take(),
-            ),
-        )
+        .filter(tags_of(article_id))
         .into_tuple()
         .all(db)
         .await

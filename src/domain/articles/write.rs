@@ -12,7 +12,7 @@ use super::{Article, ArticleChanges, NewArticle};
 use crate::db::counts;
 use crate::db::entities::{article_tags, articles, favorites, tags, users};
 use crate::domain::cache_keys::Write;
-use crate::domain::touched::{lock_article, tag_names};
+use crate::domain::touched::{lock_article, tag_names, tags_of};
 use crate::domain::webhooks::{self, Event};
 use crate::domain::{Domain, TxnWork, input, is_unique_violation, now_ms};
 use crate::error::{Error, Result, Violations};
@@ -280,17 +280,6 @@ fn random_suffix() -> String {
     (0..6)
         .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
         .collect()
-}
-
-/// `tags.id IN (the tags of article_id)`.
-fn tags_of(article_id: i64) -> SimpleExpr {
-    tags::Column::Id.in_subquery(
-        Query::select()
-            .column(article_tags::Column::TagId)
-            .from(article_tags::Entity)
-            .and_where(Expr::col(article_tags::Column::ArticleId).eq(article_id))
-            .take(),
-    )
 }
 
 /// `users.id IN (the fans of article_id)`.
