@@ -347,12 +347,14 @@ async fn quire_recount_sets_counts_that_older_instances_left_behind() {
             .unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
-    let status = crate::cli::quire(dir.path())
+    let recount = crate::cli::quire(dir.path())
         .arg("recount")
         .env("QUIRE_DATABASE_URL", &app.database_url)
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    let said = String::from_utf8_lossy(&recount.stderr);
+    assert!(recount.status.success(), "{said}");
+    assert!(said.contains("list counts set from the rows"), "{said}");
     // Past the cache: a new instance on the same database.
     let fresh = app.beside(&[]).await;
     let listed = fresh
