@@ -250,7 +250,8 @@ async fn explain(db: &DatabaseConnection, statement: &Statement) -> Vec<String> 
 
 #[tokio::test]
 async fn list_pages_are_read_from_an_index_in_their_order_on_every_engine() {
-    let (app, statements) = TestApp::spawn_recording().await;
+    // Uncached: every request runs its statements, whatever another test's server kept.
+    let (app, statements) = TestApp::spawn_recording_with(&[("cache_enabled", "false")]).await;
     let db = quire::db::connect(&settings_for(&app.database_url, None))
         .await
         .unwrap();
