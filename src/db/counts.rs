@@ -3,8 +3,14 @@
 //! `articlesCount` is read from one row instead of counting the list (which grows with the
 //! table). `recount` sets them all from the rows, for the migration that adds them and the seed.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SelectStatement, SimpleExpr};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, LockType, OnConflict, Query, SelectStatement, SimpleExpr,
+    UpdateStatement,
+};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryTrait, TransactionSession,
+    TransactionTrait,
+};
 
 use crate::db::entities::{article_tags, articles, favorites, tags, users};
 
@@ -95,8 +101,11 @@ pub async fn move_tags(
 const RECOUNT_SLICE: i64 = 1_000;
 
 /// Sets every count from the rows (correlated counts, each served by an index), a slice of
-/// users at a time; a slice that meets a deadlock with a concurrent writer runs again.
-pub async fn recount(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+/// users at a time; a slice that meets a deadlock with a concurrent writer runs again. Each
+/// slice's rows are locked before they are counted, in a transaction: a write that committed
+/// before is counted, and one still open moves the count after (it waits for the lock), so
+/// writers running meanwhile leave the counts exact.
+pub async fn recount<C: ConnectionTrait + TransactionTrait>(db: &C) -> Result<(), DbErr> {
     let largest = Query::select()
         .expr(Expr::cust("COALESCE(MAX(id), 0)"))
         .from(users::Entity)
@@ -110,6 +119,11 @@ pub async fn recount(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         let slice = Expr::col(users::Column::Id)
             .gte(first)
             .and(Expr::col(users::Column::Id).lt(first + RECOUNT_SLICE));
+        let lock = Query::select()
+            .column(users::Column::Id)
+            .from(users::Entity)
+            .and_where(slice.clone())
+            .take();
         let recount_users = users::Entity::update_many()
             .col_expr(
                 users::Column::ArticlesCount,
@@ -126,7 +140,8 @@ pub async fn recount(db: &impl ConnectionTrait) -> Result<(), DbErr> {
                 )),
             )
             .filter(slice);
-        retried(|| recount_users.clone().exec(db)).await?;
+        let recount_users = recount_users.into_query();
+        retried(|| locked(db, &lock, &recount_users)).await?;
         first += RECOUNT_SLICE;
     }
     let tag_articles = Query::select()
@@ -137,28 +152,43 @@ pub async fn recount(db: &impl ConnectionTrait) -> Result<(), DbErr> {
                 .equals((tags::Entity, tags::Column::Id)),
         )
         .take();
-    let recount_tags =
-        tags::Entity::update_many().col_expr(tags::Column::ArticlesCount, scalar(tag_articles));
-    retried(|| recount_tags.clone().exec(db)).await?;
+    let recount_tags = tags::Entity::update_many()
+        .col_expr(tags::Column::ArticlesCount, scalar(tag_articles))
+        .into_query();
+    let lock = Query::select()
+        .column(tags::Column::Id)
+        .from(tags::Entity)
+        .take();
+    retried(|| locked(db, &lock, &recount_tags)).await?;
     let counted = Query::select()
         .expr(Expr::cust("COUNT(*)"))
         .from(articles::Entity)
         .take();
-    let total: i64 = match db.query_one(&counted).await? {
-        Some(row) => row.try_get_by_index(0)?,
-        None => 0,
-    };
-    let upsert = Query::insert()
+    let set_total = Query::update()
+        .table(list_counts())
+        .value(
+            Alias::new("total"),
+            SimpleExpr::SubQuery(None, Box::new(counted.into())),
+        )
+        .and_where(Expr::col(Alias::new("name")).eq(ALL_ARTICLES))
+        .take();
+    let lock = Query::select()
+        .column(Alias::new("name"))
+        .from(list_counts())
+        .and_where(Expr::col(Alias::new("name")).eq(ALL_ARTICLES))
+        .take();
+    let seeded = Query::insert()
         .into_table(list_counts())
         .columns([Alias::new("name"), Alias::new("total")])
-        .values_panic([ALL_ARTICLES.into(), total.into()])
+        .values_panic([ALL_ARTICLES.into(), 0.into()])
         .on_conflict(
             OnConflict::column(Alias::new("name"))
-                .update_column(Alias::new("total"))
+                .do_nothing_on([Alias::new("name")])
                 .to_owned(),
         )
         .take();
-    retried(|| db.execute(&upsert)).await?;
+    db.execute(&seeded).await?;
+    retried(|| locked(db, &lock, &set_total)).await?;
     Ok(())
 }
 
@@ -173,6 +203,23 @@ where
         .from(table)
         .and_where(Expr::col(column).equals((users::Entity, users::Column::Id)))
         .take()
+}
+
+/// Runs `update` in a transaction after locking the rows `lock` selects (PostgreSQL and
+/// MySQL; SQLite has one writer at a time).
+async fn locked<C: TransactionTrait>(
+    db: &C,
+    lock: &SelectStatement,
+    update: &UpdateStatement,
+) -> Result<(), DbErr> {
+    let txn = db.begin().await?;
+    if txn.get_database_backend() != DbBackend::Sqlite {
+        let mut lock = lock.clone();
+        lock.lock(LockType::Update);
+        txn.query_all(&lock).await?;
+    }
+    txn.execute(update).await?;
+    txn.commit().await
 }
 
 /// Runs `statement` again (a few times) while it fails on a deadlock or a busy database.

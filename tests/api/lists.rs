@@ -336,16 +336,19 @@ async fn quire_recount_sets_counts_that_older_instances_left_behind() {
     let (author, token) = app.user().await;
     let tag = unique("recount");
     let slug = app.article(&token, "Counted", &[&tag]).await;
-    // What an instance of a build that keeps no counts leaves: rows the counts do not include.
+    // What an instance of a build that keeps no counts leaves: rows the counts do not include
+    // (only this test's own: other tests share the database).
     let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
     let backend = db.get_database_backend();
-    for sql in [
-        "UPDATE users SET articles_count = 0 WHERE articles_count > 0",
-        "UPDATE tags SET articles_count = 0 WHERE articles_count > 0",
-    ] {
-        db.execute_raw(Statement::from_string(backend, sql))
-            .await
-            .unwrap();
+    for (table, key, value) in [("users", "username", &author), ("tags", "name", &tag)] {
+        let sql = match backend {
+            DbBackend::Postgres => {
+                format!("UPDATE {table} SET articles_count = 0 WHERE {key} = $1")
+            }
+            _ => format!("UPDATE {table} SET articles_count = 0 WHERE {key} = ?"),
+        };
+        let corrupt = Statement::from_sql_and_values(backend, sql, [value.as_str().into()]);
+        db.execute_raw(corrupt).await.unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
     let recount = crate::cli::quire(dir.path())
