@@ -103,7 +103,8 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     }
 }
 
-/// Path parameters; a bad one (e.g. invalid percent-encoding) is a JSON 400, not plain text.
+/// Path parameters. One that does not parse (a word or an overflowing number where an id goes,
+/// invalid percent-encoding) names nothing: a JSON 404, as every path that names nothing.
 pub struct PathParams<T>(pub T);
 
 impl<T, S> FromRequestParts<S> for PathParams<T>
@@ -121,7 +122,7 @@ where
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| PathParams(value))
-            .map_err(|_| error_response(StatusCode::BAD_REQUEST, "malformed path parameter"))
+            .map_err(|_| error_response(StatusCode::NOT_FOUND, "not found"))
     }
 }
 

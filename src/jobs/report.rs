@@ -209,8 +209,20 @@ async fn write_file(db: &DatabaseConnection, report: &reports::Model) -> Result<
 
 fn csv_line(fields: &[&str]) -> Result<Vec<u8>, String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(fields).map_err(|e| e.to_string())?;
+    writer
+        .write_record(fields.iter().map(|field| inert_in_a_spreadsheet(field)))
+        .map_err(|e| e.to_string())?;
     writer.into_inner().map_err(|e| e.to_string())
+}
+
+/// A cell a spreadsheet would evaluate as a formula (`=`, `+`, `-`, `@`, a tab or a carriage
+/// return first) gets a leading `'`, so it is shown as text (OWASP, "CSV Injection"). Titles
+/// are the users' own; numbers never start so.
+fn inert_in_a_spreadsheet(field: &str) -> String {
+    match field.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{field}"),
+        _ => field.to_owned(),
+    }
 }
 
 /// A file written to `report_chunks` a chunk at a time.

@@ -160,6 +160,40 @@ async fn author_stats_count_what_happened_in_the_range_for_the_owner_only() {
 }
 
 #[tokio::test]
+async fn a_title_a_spreadsheet_would_run_is_written_as_text() {
+    let _turn = TURNS.lock().await;
+    let app = TestApp::spawn().await;
+    let db = queue(&app).await;
+    let (_, author) = app.user().await;
+    let formulas = [
+        "=HYPERLINK(\"http://example.com\",\"x\")",
+        "+1+1",
+        "-2+3",
+        "@SUM(A1)",
+    ];
+    for title in formulas {
+        app.article(&author, title, &[]).await;
+    }
+    let (stop, worker) = start_worker(&db, Duration::from_secs(30));
+    let csv = json!({"kind": "author-stats", "from": today(), "to": today(), "format": "csv"});
+    let report = finished(&app, &author, csv).await;
+    let (_, text) = download(&app, &author, &report).await;
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let titles: Vec<String> = reader
+        .records()
+        .map(|record| record.unwrap()[1].to_owned())
+        .filter(|title| !title.is_empty())
+        .collect();
+    assert_eq!(titles.len(), formulas.len(), "{text}");
+    for title in &titles {
+        assert!(title.starts_with('\''), "{title} would run in a spreadsheet");
+        assert!(formulas.contains(&&title[1..]), "{title}");
+    }
+}
+
+#[tokio::test]
 async fn report_requests_are_checked_field_by_field() {
     let app = TestApp::spawn().await;
     let (_, token) = app.user().await;

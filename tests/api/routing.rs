@@ -235,3 +235,25 @@ async fn a_browser_preflight_passes_on_slashed_routes() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_id_that_is_no_number_names_nothing() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.user().await;
+    for path in [
+        "/api/reports/abc",
+        "/api/reports/abc/download",
+        "/api/reports/99999999999999999999999",
+        "/api/reports/-",
+        "/api/webhooks/abc/deliveries",
+        "/api/webhooks/1e3/deliveries",
+    ] {
+        let response = app.get(path, Some(&token)).await;
+        response.assert_error(StatusCode::NOT_FOUND);
+    }
+    for path in ["/api/webhooks/abc", "/api/webhooks/18446744073709551616"] {
+        app.delete(path, Some(&token))
+            .await
+            .assert_error(StatusCode::NOT_FOUND);
+    }
+}
