@@ -188,7 +188,10 @@ async fn a_title_a_spreadsheet_would_run_is_written_as_text() {
         .collect();
     assert_eq!(titles.len(), formulas.len(), "{text}");
     for title in &titles {
-        assert!(title.starts_with('\''), "{title} would run in a spreadsheet");
+        assert!(
+            title.starts_with('\''),
+            "{title} would run in a spreadsheet"
+        );
         assert!(formulas.contains(&&title[1..]), "{title}");
     }
 }
