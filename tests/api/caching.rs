@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use quire::domain::cache_keys::Kind;
 
-use crate::support::{TestApp, free_port, recorded_sql, unique};
+use crate::support::{TestApp, free_port, missing, recorded_sql, required_redis, unique, wait_for};
 
 pub(crate) fn redis_url() -> Option<String> {
     std::env::var("QUIRE_TEST_REDIS_URL")
@@ -343,17 +343,12 @@ async fn wait_for_port(port: u16) {
     panic!("nothing listens on {port}");
 }
 
-/// A Redis of the test's own, which it may stop or reconfigure, with its port; `None` outside
-/// the Redis suite (or without `redis-server`, which CI must have).
+/// A Redis of the test's own, which it may stop or reconfigure, with its port; `None` (skip)
+/// without `redis-server`, which CI must have.
 pub(crate) async fn private_redis() -> Option<(Child, u16)> {
-    redis_url()?;
     let port = free_port();
     let Some(redis) = start_redis(port) else {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "redis-server is needed in CI"
-        );
+        missing("redis-server");
         return None;
     };
     wait_for_port(port).await;
@@ -363,7 +358,7 @@ pub(crate) async fn private_redis() -> Option<(Child, u16)> {
 #[tokio::test]
 async fn redis_stopping_mid_run_degrades_to_the_database_and_recovers() {
     let Some((mut redis, port)) = private_redis().await else {
-        return; // runs in the Redis suite
+        return;
     };
     let url = format!("redis://127.0.0.1:{port}");
     let (app, statements) = TestApp::spawn_recording_with(&[("redis_url", url.as_str())]).await;
@@ -399,16 +394,18 @@ async fn redis_stopping_mid_run_degrades_to_the_database_and_recovers() {
 
     let mut redis = start_redis(port).expect("redis-server restarts");
     wait_for_port(port).await;
-    tokio::time::sleep(Duration::from_millis(1_200)).await; // past the back-off
-    app.get(&list, None).await;
-    app.get(&list, None).await;
-    statements.lock().unwrap().clear();
-    let hit = app.get(&list, None).await;
-    assert_eq!(hit.status, StatusCode::OK);
-    assert!(
-        statements.lock().unwrap().is_empty(),
-        "the cache is used again once Redis is back"
-    );
+    // Past the back-off, a hit runs no SQL again.
+    wait_for(
+        "the cache to be used again once Redis is back",
+        async || {
+            app.get(&list, None).await;
+            statements.lock().unwrap().clear();
+            let hit = app.get(&list, None).await;
+            assert_eq!(hit.status, StatusCode::OK);
+            statements.lock().unwrap().is_empty()
+        },
+    )
+    .await;
     redis.kill().unwrap();
     redis.wait().unwrap();
 }
@@ -424,8 +421,8 @@ struct Model {
 
 #[tokio::test]
 async fn two_instances_sharing_redis_never_serve_stale_reads() {
-    let Some(redis) = redis_url() else {
-        return; // runs in the Redis suite
+    let Some(redis) = required_redis() else {
+        return;
     };
     let (a, b) = TestApp::spawn_pair(&[("redis_url", redis.as_str())]).await;
     let instances = [&a, &b];
@@ -589,7 +586,7 @@ async fn redis_command(port: u16, args: &[&str]) {
 #[tokio::test]
 async fn a_redis_that_refuses_writes_never_leaves_instances_stale() {
     let Some((mut redis, port)) = private_redis().await else {
-        return; // runs in the Redis suite
+        return;
     };
     let url = format!("redis://127.0.0.1:{port}");
     let (a, b) = TestApp::spawn_pair(&[("redis_url", url.as_str())]).await;
@@ -611,9 +608,11 @@ async fn a_redis_that_refuses_writes_never_leaves_instances_stale() {
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
     // The writer knows its bump was lost: it stops reading the shared cache at once.
     assert_eq!(read(&a, &path).await, "while read-only");
-    // The other instance notices within the watch's interval (the README's bound).
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    assert_eq!(read(&b, &path).await, "while read-only");
+    // The other instance notices within the watch's interval.
+    wait_for("B to read the edit", async || {
+        read(&b, &path).await == "while read-only"
+    })
+    .await;
     let edited = b
         .put(
             &path,
@@ -627,15 +626,13 @@ async fn a_redis_that_refuses_writes_never_leaves_instances_stale() {
 
     // Writes are taken again: every lost bump is made good before the cache is read again.
     redis_command(port, &["CONFIG", "SET", "min-replicas-to-write", "0"]).await;
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    assert_eq!(read(&a, &path).await, "still read-only");
-    assert_eq!(read(&b, &path).await, "still read-only");
-    let hits = b.cache.stats(Kind::Response as usize).hits;
-    assert_eq!(read(&b, &path).await, "still read-only");
-    assert!(
-        b.cache.stats(Kind::Response as usize).hits > hits,
-        "the shared cache is in use again"
-    );
+    wait_for("the shared cache to be in use again", async || {
+        assert_eq!(read(&a, &path).await, "still read-only");
+        let hits = b.cache.stats(Kind::Response as usize).hits;
+        assert_eq!(read(&b, &path).await, "still read-only");
+        b.cache.stats(Kind::Response as usize).hits > hits
+    })
+    .await;
     let last = a
         .put(
             &path,

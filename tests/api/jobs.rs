@@ -53,6 +53,17 @@ async fn wait_for(
     }
 }
 
+/// Waits until no job of `kind` is queued or running: what a test asserts after that is final.
+pub(crate) async fn drained(db: &DatabaseConnection, kind: &str) {
+    crate::support::wait_for(&format!("the {kind} jobs to finish"), async || {
+        let counts = quire::jobs::admin::stats(db).await.unwrap();
+        !counts.iter().any(|count| {
+            count.kind == kind && ["queued", "running"].contains(&count.state.as_str())
+        })
+    })
+    .await;
+}
+
 fn options(lease: Duration) -> WorkerOptions {
     WorkerOptions {
         concurrency: 4,
@@ -286,18 +297,21 @@ async fn a_schedule_enqueues_each_tick_once_with_two_instances_running() {
         stopped.clone(),
     ));
     let second = tokio::spawn(schedule::run(other.clone(), vec![every_second], stopped));
-    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    let ticks = async || -> Vec<i64> {
+        TickRows::find()
+            .select_only()
+            .column(quire::db::entities::job_ticks::Column::Tick)
+            .filter(quire::db::entities::job_ticks::Column::Schedule.eq(name))
+            .into_tuple()
+            .all(&db)
+            .await
+            .unwrap()
+    };
+    crate::support::wait_for("three ticks raced for", async || ticks().await.len() >= 4).await;
     stop.send(true).unwrap();
     first.await.unwrap();
     second.await.unwrap();
-    let ticks: Vec<i64> = TickRows::find()
-        .select_only()
-        .column(quire::db::entities::job_ticks::Column::Tick)
-        .filter(quire::db::entities::job_ticks::Column::Schedule.eq(name))
-        .into_tuple()
-        .all(&db)
-        .await
-        .unwrap();
+    let ticks = ticks().await;
     assert!(ticks.len() >= 3, "ticks {ticks:?}");
     for tick in ticks {
         let payload = json!({"tick": tick}).to_string();

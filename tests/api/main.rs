@@ -14,6 +14,7 @@ mod graphql_http;
 mod http;
 mod indexes;
 mod jobs;
+mod layout;
 mod lists;
 mod mailbox;
 mod memory;

@@ -4,8 +4,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::caching::{private_redis, redis_url};
-use crate::support::{PASSWORD, Response, TestApp, free_port, unique};
+use crate::caching::private_redis;
+use crate::support::{PASSWORD, Response, TestApp, free_port, required_redis, unique};
 
 fn limited<'a>(limits: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut settings = vec![("rate_limits_enabled", "true")];
@@ -286,12 +286,13 @@ async fn admitted_by_pair(first: &TestApp, second: &TestApp, count: usize) -> us
 
 #[tokio::test]
 async fn two_instances_share_one_budget_over_redis() {
-    if redis_url().is_none() {
-        return; // runs in the Redis suite
-    }
+    let Some(redis) = required_redis() else {
+        return;
+    };
     let (first, second) = TestApp::spawn_pair(&limited(&[
         ("rate_limit_auth", "5/min"),
         ("rate_limit_login_failures", "1000/min"),
+        ("redis_url", redis.as_str()),
     ]))
     .await;
     assert_eq!(admitted_by_pair(&first, &second, 12).await, 5);
@@ -299,12 +300,16 @@ async fn two_instances_share_one_budget_over_redis() {
 
 #[tokio::test]
 async fn busy_budgets_shared_by_instances_never_admit_more_than_the_quota() {
-    if redis_url().is_none() {
-        return; // runs in the Redis suite
-    }
+    let Some(redis) = required_redis() else {
+        return;
+    };
     // 100/h lets each instance lease up to 10 cells at a time (and refills too slowly to
     // matter during the test): the sum must still hold.
-    let (first, second) = TestApp::spawn_pair(&limited(&[("rate_limit_read", "100/h")])).await;
+    let (first, second) = TestApp::spawn_pair(&limited(&[
+        ("rate_limit_read", "100/h"),
+        ("redis_url", redis.as_str()),
+    ]))
+    .await;
     let reads = (0..160).map(|i| {
         let app = if i % 2 == 0 { &first } else { &second };
         async move { app.get("/api/tags", None).await.status }
@@ -322,7 +327,7 @@ async fn busy_budgets_shared_by_instances_never_admit_more_than_the_quota() {
 #[tokio::test]
 async fn limits_hold_in_process_when_redis_stops() {
     let Some((mut redis, port)) = private_redis().await else {
-        return; // runs in the Redis suite
+        return;
     };
     let url = format!("redis://127.0.0.1:{port}");
     let mut settings = limited(&[

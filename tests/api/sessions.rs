@@ -326,12 +326,10 @@ async fn logging_out_everywhere_ends_sessions_too() {
 
 #[tokio::test]
 async fn a_session_is_shared_by_instances_over_redis_and_ends_everywhere() {
-    let Ok(redis) = std::env::var("QUIRE_TEST_REDIS_URL") else {
-        return; // runs in the Redis suite: in-process sessions belong to one instance
-    };
-    if redis.is_empty() {
+    // In-process sessions belong to one instance: sharing them needs Redis.
+    let Some(redis) = crate::support::required_redis() else {
         return;
-    }
+    };
     let (a, b) = TestApp::spawn_pair(&[("redis_url", redis.as_str())]).await;
     let (username, _) = a.user().await;
     let mut jar = sign_in(&a, &username).await;

@@ -90,6 +90,42 @@ fn capture_server_logs() {
     });
 }
 
+/// Waits until `check` holds, polling; fails naming `what` after a generous limit. Tests wait
+/// on conditions, never for a fixed time, so a slow machine is only slower.
+pub async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "waited 30 s for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Skips a test that needs `what`, which is missing; under `CI=true` a missing service fails.
+pub fn missing(what: &str) {
+    assert_ne!(
+        std::env::var("CI").as_deref(),
+        Ok("true"),
+        "{what} is needed and CI=true"
+    );
+    eprintln!("skipped: {what} is needed (./scripts/test provides it when it is installed)");
+}
+
+/// The Redis of a test that needs one on every backend: the Redis suite's, else the one
+/// `./scripts/test` found (`QUIRE_TEST_REDIS_SERVER`). `None` (skip) when there is neither.
+pub fn required_redis() -> Option<String> {
+    let url = ["QUIRE_TEST_REDIS_URL", "QUIRE_TEST_REDIS_SERVER"]
+        .into_iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|url| !url.is_empty());
+    if url.is_none() {
+        missing("a Redis server (QUIRE_TEST_REDIS_SERVER)");
+    }
+    url
+}
+
 /// With `QUIRE_TEST_REDIS_URL` set, every server caches in that Redis under its own namespace
 /// (unless the test names one), so tests never read each other's entries.
 pub fn settings_for(url: &str, extra: Option<&[(&str, &str)]>) -> Settings {

@@ -11,7 +11,9 @@ use reqwest::StatusCode;
 use sea_orm::TransactionTrait;
 use serde_json::json;
 
-use crate::jobs::{TURNS, context, queue, start_worker, start_worker_with, worker_process};
+use crate::jobs::{
+    TURNS, context, drained, queue, start_worker, start_worker_with, worker_process,
+};
 use crate::receiver::Receiver;
 use crate::support::TestApp;
 
@@ -132,7 +134,7 @@ async fn events_arrive_signed_and_a_500_is_retried_with_the_same_delivery_id() {
         .wait_until(Duration::from_secs(15), |got| got.len() >= 7)
         .await;
     // Nothing more arrives (the second favourite sent nothing).
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    drained(&db, "webhook").await;
     assert_eq!(receiver.received().len(), 7);
     let count = |name: &str| got.iter().filter(|r| r.event == name).count();
     assert_eq!(count("article.favorited"), 1);
@@ -205,7 +207,7 @@ async fn a_receiver_answering_410_is_unsubscribed_and_says_why() {
     assert!(webhook["disabledReason"].as_str().unwrap().contains("410"));
     // Disabled: later events are not sent.
     app.article(&token, "Gone again", &[]).await;
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    drained(&db, "webhook").await;
     assert_eq!(receiver.received().len(), 1);
     stop.send(true).unwrap();
     worker.await.unwrap();
@@ -346,7 +348,7 @@ async fn many_deliveries_through_several_workers_each_arrive_once() {
     let got = receiver
         .wait_until(Duration::from_secs(60), |got| got.len() >= JOBS)
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    drained(&db, "webhook").await;
     let got = receiver.received().len().max(got.len());
     let mut arrivals: HashMap<String, usize> = HashMap::new();
     for received in receiver.received() {
