@@ -22,7 +22,7 @@ use crate::{api, http};
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let mut routes = Router::new()
-        .merge(api::rest::router())
+        .merge(api::rest::router(&state))
         .merge(api::graphql::router(&state))
         .merge(api::oauth::router())
         .route("/", get(pages::landing))
@@ -46,9 +46,6 @@ pub fn router(state: AppState) -> Router {
     routes
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
-        .layer(http::caching::HttpCacheLayer {
-            domain: state.domain.clone(),
-        })
         .layer(tower::util::option_layer(
             (metrics_settings.enabled || traced).then_some(http::observe::RouteLabelLayer),
         ))
@@ -79,6 +76,12 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::REFERRER_POLICY,
                     HeaderValue::from_static("no-referrer"),
+                ))
+                // Routes declare their caching; every other answer is stored nowhere, and one
+                // that sets a cookie is never public.
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    http::caching::settled_policy,
                 ))
                 // Production is served over HTTPS (behind a terminating proxy): browsers are
                 // told never to use plain HTTP for it again.

@@ -44,9 +44,10 @@ enum Command {
     /// Register, list and remove third-party applications (OAuth2 clients).
     #[command(subcommand)]
     OauthClient(OauthClientCommand),
-    /// Apply pending database migrations and exit.
+    /// Apply pending database migrations and exit. Only `migrate`, `serve` and `worker` change
+    /// the schema; the other commands refuse a database that lacks a migration.
     Migrate,
-    /// Insert a realistic demo data set in bulk.
+    /// Insert a realistic demo data set in bulk (into a migrated database).
     Seed(seed::SeedOptions),
     /// Set every list count (`articlesCount`) from the rows: after a rolling upgrade onto the
     /// version that keeps them, while instances of the older one were still writing.
@@ -102,11 +103,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Jobs(command) => {
-            let db = db::open_migrated(&settings).await?;
+            let db = db::open_current(&settings).await?;
             quire::jobs::command::run(&db, command).await
         }
         Command::OauthClient(command) => {
-            let db = db::open_migrated(&settings).await?;
+            let db = db::open_current(&settings).await?;
             quire::domain::oauth_clients::command::run(&db, command).await
         }
         Command::Migrate => {
@@ -116,11 +117,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed(options) => {
-            let db = db::open_migrated(&settings).await?;
+            let db = db::open_current(&settings).await?;
             seed::run(&db, &options).await
         }
         Command::Recount => {
-            let db = db::open_migrated(&settings).await?;
+            let db = db::open_current(&settings).await?;
             quire::db::counts::recount(&db).await?;
             eprintln!("list counts set from the rows");
             Ok(())

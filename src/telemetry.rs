@@ -28,7 +28,7 @@ use crate::config::TraceSettings;
 const FLUSH_AT: usize = 64 * 1024;
 /// The longest a line waits to be written when the server is quiet.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
-/// Beyond this, a stalled stdout costs lines (counted and reported), never memory or requests.
+/// Beyond this, a stalled stderr costs lines (counted and reported), never memory or requests.
 const MAX_PENDING: usize = 4 * 1024 * 1024;
 
 /// Installs the logger and, with an OTLP endpoint, the trace exporter (inside the Tokio runtime:
@@ -36,7 +36,7 @@ const MAX_PENDING: usize = 4 * 1024 * 1024;
 /// buffered.
 pub fn init(filter: &str, traces: &TraceSettings) -> anyhow::Result<LogGuard> {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, mut guard) = BatchedStdout::start();
+    let (writer, mut guard) = BatchedStderr::start();
     // The log wants events only: a span then costs nothing unless traces are exported.
     let lines = tracing_subscriber::fmt::layer()
         .event_format(json_lines::JsonLines)
@@ -78,9 +78,9 @@ impl Shared {
 
 /// The subscriber's writer: each event arrives as one whole line.
 #[derive(Clone)]
-struct BatchedStdout(Arc<Shared>);
+struct BatchedStderr(Arc<Shared>);
 
-impl BatchedStdout {
+impl BatchedStderr {
     fn start() -> (Self, LogGuard) {
         let shared = Arc::new(Shared::default());
         let thread = std::thread::Builder::new()
@@ -99,7 +99,7 @@ impl BatchedStdout {
     }
 }
 
-impl Write for &BatchedStdout {
+impl Write for &BatchedStderr {
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
         let mut pending = self.0.lock();
         if pending.lines.len() + line.len() > MAX_PENDING {
@@ -119,8 +119,8 @@ impl Write for &BatchedStdout {
     }
 }
 
-impl<'a> MakeWriter<'a> for BatchedStdout {
-    type Writer = &'a BatchedStdout;
+impl<'a> MakeWriter<'a> for BatchedStderr {
+    type Writer = &'a BatchedStderr;
 
     fn make_writer(&'a self) -> Self::Writer {
         self
@@ -146,13 +146,13 @@ fn write_batches(shared: &Shared) {
         if dropped > 0 {
             let note = serde_json::json!({
                 "level": "WARN",
-                "fields": {"message": "log lines dropped: stdout could not keep up", "dropped": dropped},
+                "fields": {"message": "log lines dropped: stderr could not keep up", "dropped": dropped},
                 "target": "quire::telemetry",
             });
             let _ = writeln!(batch, "{note}");
         }
         if !batch.is_empty() {
-            let mut out = std::io::stdout().lock();
+            let mut out = std::io::stderr().lock();
             let _ = out.write_all(&batch).and_then(|()| out.flush());
             batch.clear();
         }

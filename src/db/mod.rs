@@ -62,7 +62,7 @@ const STARTUP_PATIENCE: Duration = Duration::from_secs(30);
 /// before a migration (SQLite answered rows without a column added by a migration that ran
 /// while the pool was already open).
 pub async fn open_migrated(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
-    let migrator = connect_with(settings, 1).await?;
+    let migrator = connect_with(settings, 1, Create::IfMissing).await?;
     migrate(&migrator).await?;
     migrator
         .close()
@@ -72,12 +72,41 @@ pub async fn open_migrated(settings: &Settings) -> anyhow::Result<DatabaseConnec
 }
 
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
-    connect_with(settings, settings.db_max_connections).await
+    connect_with(settings, settings.db_max_connections, Create::IfMissing).await
+}
+
+/// Opens the database for a command that does not migrate (only `migrate`, `serve` and `worker`
+/// do): it must already hold this build's schema, and nothing is created meanwhile — neither
+/// the SQLite file nor a table.
+pub async fn open_current(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    const HINT: &str = "run `quire migrate` first";
+    let db = connect_with(settings, settings.db_max_connections, Create::Never)
+        .await
+        .with_context(|| format!("opening the database ({HINT} if it does not exist yet)"))?;
+    let pending = migration::Migrator::get_pending_migrations_read_only(&db)
+        .await
+        .context("reading which migrations the database has")?;
+    if let Some(first) = pending.first() {
+        anyhow::bail!(
+            "the database lacks {} of this build's migrations (from {}): {HINT}",
+            pending.len(),
+            first.name()
+        );
+    }
+    Ok(db)
+}
+
+/// Whether opening an SQLite database may create its file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Create {
+    IfMissing,
+    Never,
 }
 
 async fn connect_with(
     settings: &Settings,
     max_connections: u32,
+    create: Create,
 ) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(settings.database_url.clone());
     options
@@ -89,8 +118,8 @@ async fn connect_with(
     if settings.backend == Backend::Sqlite {
         // Zero configuration: create the file on first start, WAL so readers never block the
         // writer, and foreign keys enforced (SQLite leaves them off unless asked).
-        options.map_sqlx_sqlite_opts(|opts| {
-            opts.create_if_missing(true)
+        options.map_sqlx_sqlite_opts(move |opts| {
+            opts.create_if_missing(create == Create::IfMissing)
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .foreign_keys(true)

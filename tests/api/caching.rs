@@ -645,3 +645,50 @@ async fn a_redis_that_refuses_writes_never_leaves_instances_stale() {
     redis.kill().unwrap();
     redis.wait().unwrap();
 }
+
+#[tokio::test]
+async fn a_handlers_policy_wins_and_an_answer_setting_a_cookie_is_never_public() {
+    let app = TestApp::spawn().await;
+    // The CSRF token sets a cookie: it is stored nowhere, and each visitor gets their own.
+    let first = app.get("/api/session/csrf", None).await;
+    let second = app.get("/api/session/csrf", None).await;
+    for csrf in [&first, &second] {
+        assert_eq!(csrf.status, StatusCode::OK, "{}", csrf.text);
+        assert!(csrf.headers.contains_key("set-cookie"));
+        assert_eq!(csrf.headers["cache-control"], "no-store");
+    }
+    assert_ne!(first.headers["set-cookie"], second.headers["set-cookie"]);
+    assert_ne!(first.body["csrfToken"], second.body["csrfToken"]);
+
+    // Reads of one account's own data are private, also where they name nobody yet.
+    let (_, token) = app.user().await;
+    for path in ["/api/user", "/api/webhooks", "/api/user/authorizations"] {
+        let own = app.get(path, Some(&token)).await;
+        assert_eq!(own.status, StatusCode::OK, "{path}: {}", own.text);
+        assert_eq!(own.headers["cache-control"], "private, no-cache", "{path}");
+        assert!(own.headers.contains_key("etag"), "{path}");
+        let anonymous = app.get(path, None).await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(anonymous.headers["cache-control"], "no-store", "{path}");
+    }
+    // What declares nothing is stored nowhere: errors, health, the session, GraphQL.
+    for path in [
+        "/api/no-such-thing",
+        "/api/articles/no-such-article",
+        "/health/ready",
+        "/api/session",
+        "/graphql?query=%7Btags%7D",
+    ] {
+        let answer = app.get(path, None).await;
+        assert_eq!(
+            answer.headers["cache-control"], "no-store",
+            "{path}: {}",
+            answer.text
+        );
+    }
+    // A declared shared read stays public for anonymous readers.
+    assert_eq!(
+        app.get("/api/tags", None).await.headers["cache-control"],
+        "public, max-age=5"
+    );
+}

@@ -12,6 +12,10 @@ fn oauth_client(dir: &std::path::Path, args: &[&str]) -> Output {
     {
         command.env("QUIRE_DATABASE_URL", url);
     }
+    // `oauth-client` does not migrate: a fresh database is migrated first, as an operator would.
+    let mut migrate = quire(dir);
+    migrate.envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    assert!(migrate.arg("migrate").output().unwrap().status.success());
     command.arg("oauth-client").args(args).output().unwrap()
 }
 

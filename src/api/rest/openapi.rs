@@ -130,5 +130,12 @@ fn docs_file(file: &str, index: bool) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(DOCS_POLICY),
     );
+    // The files change only with a new release; the page is asked for again each time.
+    let policy = if index {
+        "no-cache"
+    } else {
+        "public, max-age=86400"
+    };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     response
 }
