@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(pages::ready));
     let metrics_settings = &settings.operations.metrics;
     let traced = settings.operations.traces.otlp_endpoint.is_some();
+    let slow_statements_logged = settings.operations.slow_statement.is_some();
     if metrics_settings.enabled && metrics_settings.listen.is_none() {
         let endpoint = MetricsEndpoint::new(
             state.domain.db.clone(),
@@ -47,7 +48,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(tower::util::option_layer(
-            (metrics_settings.enabled || traced).then_some(http::observe::RouteLabelLayer),
+            (metrics_settings.enabled || traced || slow_statements_logged)
+                .then_some(http::observe::RouteLabelLayer),
         ))
         // Limits switched off cost nothing per request.
         .layer(tower::util::option_layer(
@@ -64,6 +66,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(http::observe::ObserveLayer {
                     metrics: metrics_settings.enabled,
                     traces: traced,
+                    context: slow_statements_logged,
                 })
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::X_CONTENT_TYPE_OPTIONS,

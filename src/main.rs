@@ -34,9 +34,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the APIs (the default), running background jobs too unless told not to. Applies
-    /// pending migrations first.
+    /// pending migrations first (unless QUIRE_MIGRATE_ON_START=false).
     Serve(ServeOptions),
-    /// Run background jobs only (no HTTP). Applies pending migrations first.
+    /// Run background jobs only (no HTTP). Applies pending migrations first (unless
+    /// QUIRE_MIGRATE_ON_START=false).
     Worker,
     /// Inspect and manage the job queue.
     #[command(subcommand)]
@@ -52,6 +53,9 @@ enum Command {
     /// Set every list count (`articlesCount`) from the rows: after a rolling upgrade onto the
     /// version that keeps them, while instances of the older one were still writing.
     Recount,
+    /// Wait until the database has every migration of this build, changing nothing: before
+    /// `serve` or `worker` with QUIRE_MIGRATE_ON_START=false (a Kubernetes init container).
+    AwaitSchema,
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
     /// Ask the server on QUIRE_LISTEN whether it is ready (`/health/ready`): exit 0 if so, 1
@@ -98,7 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app::serve(AppState::init(settings).await?, run_worker).await
         }
         Command::Worker => {
-            let db = db::open_migrated(&settings).await?;
+            let db = db::open_for_service(&settings).await?;
             app::work(db, &settings).await?;
             Ok(())
         }
@@ -124,6 +128,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = db::open_current(&settings).await?;
             quire::db::counts::recount(&db).await?;
             eprintln!("list counts set from the rows");
+            Ok(())
+        }
+        Command::AwaitSchema => {
+            db::await_schema(&settings).await?;
+            eprintln!("the schema is current");
             Ok(())
         }
         Command::Schema => unreachable!("handled before the settings are loaded"),

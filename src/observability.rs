@@ -72,6 +72,10 @@ fn describe() {
         "Requests that waited QUIRE_DB_ACQUIRE_TIMEOUT_SECONDS for a connection and were refused with 503"
     );
     describe_counter!(
+        "quire_db_slow_statements_total",
+        "Statements that took QUIRE_SLOW_STATEMENT_MS or longer, by operation (select, insert, update, delete, other)"
+    );
+    describe_counter!(
         "quire_cache_lookups_total",
         "Cache lookups by kind of entry and outcome (hit, miss, error)"
     );

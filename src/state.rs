@@ -44,9 +44,10 @@ impl Lifecycle {
 }
 
 impl AppState {
-    /// Connects to the database and applies pending migrations.
+    /// Connects to the database, migrated by this process or by another
+    /// (`QUIRE_MIGRATE_ON_START`).
     pub async fn init(settings: Settings) -> anyhow::Result<Self> {
-        let db = db::open_migrated(&settings).await?;
+        let db = db::open_for_service(&settings).await?;
         let tokens = TokenIssuer::new(
             &settings.jwt_secret,
             settings.jwt_ttl,

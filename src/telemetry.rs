@@ -9,6 +9,7 @@
 
 mod json_lines;
 pub mod otlp;
+pub mod request;
 
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};

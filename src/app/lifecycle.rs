@@ -167,7 +167,7 @@ async fn bind(addr: SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr} ({setting}): {e}"))
 }
 
-/// With `QUIRE_METRICS_LISTEN`, serves `/metrics` there (until the process exits, so that the
+/// With `QUIRE_METRICS_LISTEN`, serves `/metrics` and `/health/live` there (until the process exits, so that the
 /// shutdown itself can be watched); returns the address.
 async fn serve_metrics_apart(
     settings: &Settings,
@@ -185,8 +185,11 @@ async fn serve_metrics_apart(
         cache.cloned(),
         metrics_settings.token.as_deref(),
     );
+    // The liveness probe of a process without the API (`quire worker`) asks here: unlike
+    // `/metrics`, it needs no token.
     let router = Router::new()
         .route("/metrics", get(metrics))
+        .route("/health/live", get(super::pages::live))
         .fallback(http::not_found)
         .with_state(endpoint);
     let limits = http::server::Limits {

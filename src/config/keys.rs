@@ -50,6 +50,8 @@ const KEYS: &[&str] = &[
     "shutdown_drain_seconds",
     "otlp_endpoint",
     "trace_level",
+    "migrate_on_start",
+    "slow_statement_ms",
     "public_url",
     "oidc_providers",
     "oauth_require_pkce",

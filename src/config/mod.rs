@@ -87,6 +87,8 @@ struct RawSettings {
     shutdown_drain_seconds: u64,
     otlp_endpoint: String,
     trace_level: String,
+    migrate_on_start: bool,
+    slow_statement_ms: String,
     public_url: String,
     oidc_providers: String,
     oauth_require_pkce: bool,
@@ -362,6 +364,7 @@ impl Settings {
             (raw.metrics_enabled, &raw.metrics_listen, &raw.metrics_token),
             raw.shutdown_drain_seconds,
             (&raw.otlp_endpoint, &raw.trace_level),
+            (raw.migrate_on_start, &raw.slow_statement_ms),
         )?;
         let jwt_secret = resolve_jwt_secret(raw.jwt_secret, env, &raw.database_url, backend)?;
         // A credentialed cross-origin request is only possible for listed origins; a session

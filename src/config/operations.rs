@@ -1,5 +1,5 @@
 //! The settings of operating Quire: where `/metrics` is served and who may read it, where traces
-//! go, and how a shutdown drains.
+//! go, how a shutdown drains, who migrates the schema, and which statements are slow.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,6 +18,12 @@ pub struct OperationsSettings {
     /// served, so that load balancers stop sending traffic before the listener closes.
     pub shutdown_drain: Duration,
     pub traces: TraceSettings,
+    /// `QUIRE_MIGRATE_ON_START`: `serve` and `worker` apply pending migrations; off, they wait
+    /// until something else (a migration Job, `quire migrate`) has.
+    pub migrate_on_start: bool,
+    /// `QUIRE_SLOW_STATEMENT_MS`: statements taking at least this long are logged and counted
+    /// (`Some(ZERO)`: every statement); `None`: none.
+    pub slow_statement: Option<Duration>,
 }
 
 /// Where spans go: nowhere unless `QUIRE_OTLP_ENDPOINT` names a collector.
@@ -74,7 +80,9 @@ pub(super) fn defaults(
         .set_default("metrics_token", "")?
         .set_default("shutdown_drain_seconds", 1)?
         .set_default("otlp_endpoint", "")?
-        .set_default("trace_level", "info")
+        .set_default("trace_level", "info")?
+        .set_default("migrate_on_start", true)?
+        .set_default("slow_statement_ms", "500")
 }
 
 impl OperationsSettings {
@@ -82,6 +90,7 @@ impl OperationsSettings {
         (metrics_enabled, metrics_listen, metrics_token): (bool, &str, &str),
         shutdown_drain_seconds: u64,
         (otlp_endpoint, trace_level): (&str, &str),
+        (migrate_on_start, slow_statement_ms): (bool, &str),
     ) -> anyhow::Result<Self> {
         let listen = match metrics_listen.trim() {
             "" => None,
@@ -109,7 +118,21 @@ impl OperationsSettings {
             },
             shutdown_drain: Duration::from_secs(shutdown_drain_seconds),
             traces: TraceSettings::parse(otlp_endpoint, trace_level)?,
+            migrate_on_start,
+            slow_statement: parse_slow_statement(slow_statement_ms)?,
         })
+    }
+}
+
+fn parse_slow_statement(text: &str) -> anyhow::Result<Option<Duration>> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "off" => Ok(None),
+        millis => millis
+            .parse::<u64>()
+            .map(|millis| Some(Duration::from_millis(millis)))
+            .with_context(|| {
+                format!("QUIRE_SLOW_STATEMENT_MS must be milliseconds (0: every statement) or `off`, got `{text}`")
+            }),
     }
 }
 

@@ -4,6 +4,7 @@ pub mod counts;
 pub mod entities;
 pub mod migration;
 pub mod partitions;
+pub mod slow;
 
 use std::time::{Duration, Instant};
 
@@ -73,6 +74,39 @@ pub async fn open_migrated(settings: &Settings) -> anyhow::Result<DatabaseConnec
 
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     connect_with(settings, settings.db_max_connections, Create::IfMissing).await
+}
+
+/// What `serve` and `worker` open: the database with pending migrations applied, or, with
+/// `QUIRE_MIGRATE_ON_START=false`, once another process (the migration Job) has applied them;
+/// its statements watched by the slow-statement log.
+pub async fn open_for_service(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let mut db = if settings.operations.migrate_on_start {
+        open_migrated(settings).await?
+    } else {
+        await_schema(settings).await?
+    };
+    slow::watch(&mut db, settings.operations.slow_statement);
+    Ok(db)
+}
+
+/// Waits, changing nothing, until the database has every migration this build knows.
+pub async fn await_schema(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    const POLL: Duration = Duration::from_secs(2);
+    let started = Instant::now();
+    let mut said = None::<Instant>;
+    loop {
+        match open_current(settings).await {
+            Ok(db) => return Ok(db),
+            Err(err) => {
+                if said.is_none_or(|at| at.elapsed() >= Duration::from_secs(30)) {
+                    let waited_s = started.elapsed().as_secs();
+                    tracing::info!(error = %format!("{err:#}"), waited_s, "waiting for the schema: migrations are applied by another process (QUIRE_MIGRATE_ON_START=false)");
+                    said = Some(Instant::now());
+                }
+                tokio::time::sleep(POLL).await;
+            }
+        }
+    }
 }
 
 /// Opens the database for a command that does not migrate (only `migrate`, `serve` and `worker`

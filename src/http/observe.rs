@@ -20,6 +20,8 @@ use futures::future::BoxFuture;
 use tower::{Layer, Service};
 use tracing::Instrument;
 
+use crate::telemetry::request;
+
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 /// A longer id from a caller is replaced: it would only bloat every log line.
 const MAX_REQUEST_ID_BYTES: usize = 128;
@@ -30,6 +32,8 @@ pub struct ObserveLayer {
     pub metrics: bool,
     /// Run each request in a `request` span (on when traces are exported).
     pub traces: bool,
+    /// Tell code far below which request it serves (on for the slow-statement log).
+    pub context: bool,
 }
 
 impl<S> Layer<S> for ObserveLayer {
@@ -40,6 +44,7 @@ impl<S> Layer<S> for ObserveLayer {
             inner,
             metrics: self.metrics,
             traces: self.traces,
+            context: self.context,
         }
     }
 }
@@ -49,6 +54,7 @@ pub struct Observe<S> {
     inner: S,
     metrics: bool,
     traces: bool,
+    context: bool,
 }
 
 impl<S, B> Service<Request> for Observe<S>
@@ -85,6 +91,9 @@ where
             None => self.inner.call(request),
         };
         let traced = span.clone().map(|span| (span, method));
+        let context = self
+            .context
+            .then(|| request_id.to_str().unwrap_or_default().to_owned());
         let answer = async move {
             let Ok(mut response) = response.await;
             if let Some(method) = metered {
@@ -104,9 +113,11 @@ where
             response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
             Ok(response)
         };
-        match span {
-            Some(span) => Box::pin(answer.instrument(span)),
-            None => Box::pin(answer),
+        match (span, context) {
+            (Some(span), Some(id)) => Box::pin(request::scope(id, answer).instrument(span)),
+            (Some(span), None) => Box::pin(answer.instrument(span)),
+            (None, Some(id)) => Box::pin(request::scope(id, answer)),
+            (None, None) => Box::pin(answer),
         }
     }
 }
@@ -223,6 +234,7 @@ where
         Labelled {
             matched: request.extensions().get::<MatchedPath>().cloned(),
             inner: self.inner.call(request),
+            announced: false,
         }
     }
 }
@@ -232,6 +244,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         matched: Option<MatchedPath>,
+        announced: bool,
     }
 }
 
@@ -243,6 +256,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        if !*this.announced {
+            // Polled inside the request's scope: what runs for it from here knows its route.
+            *this.announced = true;
+            if let Some(matched) = this.matched.as_ref() {
+                request::set_route(matched.as_str());
+            }
+        }
         let Ok(mut response) = std::task::ready!(this.inner.poll(cx));
         if let Some(matched) = this.matched.take() {
             response.extensions_mut().insert(matched);

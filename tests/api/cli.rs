@@ -364,29 +364,6 @@ async fn each_request_is_logged_as_one_json_line_with_its_id_and_no_secrets() {
     assert!(!logs.contains(PASSWORD), "passwords never reach the log");
 }
 
-#[test]
-fn instances_migrating_a_fresh_database_together_all_succeed() {
-    let dir = tempfile::tempdir().unwrap();
-    let children: Vec<Child> = (0..4)
-        .map(|_| {
-            quire(dir.path())
-                .arg("migrate")
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-}
-
 #[tokio::test]
 async fn instances_started_together_share_the_generated_secret() {
     let dir = tempfile::tempdir().unwrap();
@@ -412,52 +389,4 @@ async fn instances_started_together_share_the_generated_secret() {
         server.kill().unwrap();
         server.wait().unwrap();
     }
-}
-
-#[test]
-fn commands_that_do_not_migrate_leave_the_database_alone_and_print_only_their_answer() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        quire(dir.path())
-            .env("QUIRE_LOG", "info")
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    // Nothing there yet: the commands that only read or add rows refuse, creating nothing.
-    for args in [
-        &["jobs", "stats"][..],
-        &["jobs", "list"],
-        &["oauth-client", "list"],
-        &["recount"],
-        &["seed", "--users", "2", "--articles", "1"],
-    ] {
-        let refused = run(args);
-        assert!(!refused.status.success(), "{args:?} ran on no database");
-        let said = String::from_utf8_lossy(&refused.stderr);
-        assert!(said.contains("quire migrate"), "{args:?}: {said}");
-        assert!(refused.stdout.is_empty(), "{args:?}");
-        assert!(
-            !dir.path().join("quire.db").exists(),
-            "{args:?} created the database"
-        );
-    }
-    // `migrate` creates it; its log goes to stderr, as every command's does.
-    let migrated = run(&["migrate"]);
-    assert!(migrated.status.success());
-    assert!(
-        migrated.stdout.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&migrated.stdout)
-    );
-    assert!(String::from_utf8_lossy(&migrated.stderr).contains("m012_list_counts"));
-    let stats = run(&["jobs", "stats"]);
-    assert!(
-        stats.status.success(),
-        "{}",
-        String::from_utf8_lossy(&stats.stderr)
-    );
-    let table = String::from_utf8(stats.stdout).unwrap();
-    assert!(table.starts_with("KIND"), "{table}");
-    assert!(!table.contains('{'), "log lines in the answer: {table}");
 }
