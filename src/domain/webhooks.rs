@@ -4,8 +4,8 @@
 
 use rand::RngCore;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Value, json};
 
@@ -59,6 +59,13 @@ impl Event {
 
 /// A subscription as its owner sees it; `secret` only in the answer that created it.
 #[derive(Debug, Clone)]
+/// What a PATCH of a subscription changes; `None` leaves a field as it is.
+pub struct WebhookChange {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
 pub struct Webhook {
     pub id: i64,
     pub url: String,
@@ -91,15 +98,9 @@ impl Domain {
         events: Option<Vec<String>>,
     ) -> Result<Webhook> {
         let mut problems = crate::error::Violations::default();
-        let url = match url.map(|url| url.trim().to_owned()) {
+        let url = match url {
             None => problems.check::<String>("url", Err("is required".into())),
-            Some(url) if url.len() > 2048 => {
-                problems.check::<String>("url", Err("is longer than 2048 bytes".into()))
-            }
-            Some(url) => match self.outbound.check(&url).await {
-                Ok(parsed) => Some(parsed.to_string()),
-                Err(refusal) => problems.check::<String>("url", Err(refusal.to_string())),
-            },
+            Some(url) => problems.check("url", self.receiver_url(&url).await),
         };
         let events = problems.check("events", parse_events(events));
         problems.finish()?;
@@ -130,6 +131,67 @@ impl Domain {
         let mut webhook = Webhook::from(row);
         webhook.secret = Some(secret);
         Ok(webhook)
+    }
+
+    /// A partial change of one of `user`'s subscriptions (PATCH): what is given is checked as
+    /// at creation; enabling a disabled subscription forgets why it was disabled.
+    pub async fn update_webhook(
+        &self,
+        user: i64,
+        id: i64,
+        change: WebhookChange,
+    ) -> Result<Webhook> {
+        let mut problems = crate::error::Violations::default();
+        let url = match change.url {
+            Some(url) => problems.check("url", self.receiver_url(&url).await),
+            None => None,
+        };
+        let events = match change.events {
+            Some(events) => problems.check("events", parse_events(Some(events))),
+            None => None,
+        };
+        problems.finish()?;
+        let row = webhooks::Entity::find_by_id(id)
+            .filter(webhooks::Column::UserId.eq(user))
+            .one(&self.db)
+            .await?
+            .ok_or(Error::NotFound("webhook"))?;
+        let mut changed: webhooks::ActiveModel = row.into();
+        if let Some(url) = url {
+            changed.url = Set(url);
+        }
+        if let Some(events) = events {
+            changed.events = Set(events.join(","));
+        }
+        match change.enabled {
+            Some(true) => {
+                changed.enabled = Set(true);
+                changed.disabled_reason = Set(None);
+            }
+            Some(false) => {
+                changed.enabled = Set(false);
+                changed.disabled_reason = Set(Some("disabled by its owner".into()));
+            }
+            None => {}
+        }
+        match changed.update(&self.db).await {
+            Ok(row) => Ok(Webhook::from(row)),
+            // Deleted meanwhile.
+            Err(sea_orm::DbErr::RecordNotUpdated) => Err(Error::NotFound("webhook")),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// A receiver's URL as it is stored, or why it cannot be one.
+    async fn receiver_url(&self, url: &str) -> Result<String, String> {
+        let url = url.trim();
+        if url.len() > 2048 {
+            return Err("is longer than 2048 bytes".into());
+        }
+        match self.outbound.check(url).await {
+            Ok(parsed) => Ok(parsed.to_string()),
+            Err(refusal) => Err(refusal.to_string()),
+        }
     }
 
     pub async fn webhooks(&self, user: i64) -> Result<Vec<Webhook>> {

@@ -27,6 +27,7 @@ mod oidc;
 mod oidc_provider;
 mod openapi;
 mod operations;
+mod patch;
 mod profiles;
 mod races;
 mod rate_limits;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::support::TestApp;
 
-const METHODS: [&str; 4] = ["get", "post", "put", "delete"];
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 fn official_spec() -> Value {
     let text = include_str!("../realworld/openapi.yml");
@@ -216,4 +216,43 @@ async fn swagger_ui_is_served_from_this_server_alone() {
     }
     let missing = app.raw(app.client.get(app.url("/docs/nothing.js"))).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_oauth_endpoints_are_described_and_no_json_answer_is_free_form() {
+    let app = TestApp::spawn().await;
+    let document = app.get("/api/openapi.json", None).await.body;
+    let paths = &document["paths"];
+    for (path, method) in [
+        ("/oauth/authorize", "get"),
+        ("/oauth/authorize", "post"),
+        ("/oauth/login", "post"),
+        ("/oauth/token", "post"),
+        ("/oauth/revoke", "post"),
+        ("/oauth/introspect", "post"),
+        ("/.well-known/oauth-authorization-server", "get"),
+        ("/api/user", "patch"),
+        ("/api/articles/{slug}", "patch"),
+        ("/api/webhooks/{id}", "patch"),
+    ] {
+        assert!(
+            paths[path].get(method).is_some(),
+            "{method} {path} is not described"
+        );
+    }
+    // Every JSON answer names its shape: a schema with properties, or a reference to one.
+    for (path, item) in paths.as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let Some(schema) = response.pointer("/content/application~1json/schema") else {
+                    continue;
+                };
+                let schema = resolve(&document, schema);
+                assert!(
+                    schema.get("properties").is_some() || schema.get("items").is_some(),
+                    "{method} {path} {status} is documented as free-form JSON: {schema}"
+                );
+            }
+        }
+    }
 }

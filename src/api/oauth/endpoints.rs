@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::{Value, json};
 
+use super::wire::{IntrospectionResponse, OAuthErrorBody, ServerMetadata, TokenResponse};
 use super::{Params, issuer};
 use crate::config::Settings;
 use crate::domain::Domain;
@@ -57,6 +57,19 @@ where
 }
 
 /// `POST /oauth/token`.
+#[utoipa::path(
+    post,
+    path = "/oauth/token",
+    tag = "OAuth2",
+    operation_id = "OAuthToken",
+    summary = "Exchange a grant for tokens (authorization_code with PKCE, refresh_token, client_credentials)",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`grant_type` and its parameters (RFC 6749 §4.1.3, §4.4.2, §6); the client by HTTP Basic or `client_id`/`client_secret`"),
+    responses(
+        (status = 200, description = "The tokens (RFC 6749 §5.1)", body = TokenResponse),
+        (status = 400, description = "Refused (RFC 6749 §5.2)", body = OAuthErrorBody),
+        (status = 401, description = "The client failed to authenticate (`invalid_client`)", body = OAuthErrorBody),
+    ),
+)]
 pub async fn token(State(domain): State<Domain>, call: ClientCall) -> Response {
     finish(grant(&domain, &call).await)
 }
@@ -90,20 +103,31 @@ async fn grant(domain: &Domain, call: &ClientCall) -> Result<Response> {
             ));
         }
     };
-    let mut body = json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-        "scope": issued.scopes.names(),
-    });
-    if let Some(refresh_token) = issued.refresh_token {
-        body["refresh_token"] = Value::String(refresh_token);
-    }
-    Ok(Json(body).into_response())
+    Ok(Json(TokenResponse {
+        access_token: issued.access_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        scope: issued.scopes.names(),
+        refresh_token: issued.refresh_token,
+    })
+    .into_response())
 }
 
 /// `POST /oauth/revoke`: 200 whether or not the token was known (RFC 7009 §2.2); 400
 /// `unauthorized_client` for another client's token (§2.1).
+#[utoipa::path(
+    post,
+    path = "/oauth/revoke",
+    tag = "OAuth2",
+    operation_id = "OAuthRevoke",
+    summary = "Revoke an access or refresh token (RFC 7009)",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`token` (and `token_type_hint`); the client as for /oauth/token"),
+    responses(
+        (status = 200, description = "Revoked, or was not valid"),
+        (status = 400, description = "Refused (RFC 6749 §5.2)", body = OAuthErrorBody),
+        (status = 401, description = "The client failed to authenticate (`invalid_client`)", body = OAuthErrorBody),
+    ),
+)]
 pub async fn revoke(State(domain): State<Domain>, call: ClientCall) -> Response {
     let revoked = async {
         let token = call.params.required("token")?;
@@ -113,6 +137,19 @@ pub async fn revoke(State(domain): State<Domain>, call: ClientCall) -> Response 
 }
 
 /// `POST /oauth/introspect`, for confidential clients (resource servers).
+#[utoipa::path(
+    post,
+    path = "/oauth/introspect",
+    tag = "OAuth2",
+    operation_id = "OAuthIntrospect",
+    summary = "Whether a token is valid, and for whom (RFC 7662; confidential clients)",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`token`; the client as for /oauth/token"),
+    responses(
+        (status = 200, description = "What the token is", body = IntrospectionResponse),
+        (status = 400, description = "Refused (RFC 6749 §5.2)", body = OAuthErrorBody),
+        (status = 401, description = "The client failed to authenticate (`invalid_client`)", body = OAuthErrorBody),
+    ),
+)]
 pub async fn introspect(
     State(domain): State<Domain>,
     State(settings): State<Arc<Settings>>,
@@ -129,47 +166,58 @@ async fn describe(domain: &Domain, settings: &Settings, call: &ClientCall) -> Re
         ));
     }
     let Some(info) = domain.introspect(call.params.required("token")?).await? else {
-        return Ok(Json(json!({ "active": false })).into_response());
+        return Ok(Json(IntrospectionResponse::default()).into_response());
     };
-    let mut body = json!({
-        "active": true,
-        "scope": info.scopes.names(),
-        "client_id": info.client_id,
-        "token_type": if info.refresh { "refresh_token" } else { "Bearer" },
-        "exp": info.expires_at_ms / 1000,
-        "iat": info.issued_at_ms / 1000,
-        "iss": issuer(settings, &call.headers),
-    });
-    if let Some(user_id) = info.user_id {
-        body["sub"] = Value::String(user_id.to_string());
-    }
-    if let Some(username) = info.username {
-        body["username"] = Value::String(username);
-    }
-    Ok(Json(body).into_response())
+    Ok(Json(IntrospectionResponse {
+        active: true,
+        scope: Some(info.scopes.names()),
+        client_id: Some(info.client_id),
+        token_type: Some(if info.refresh {
+            "refresh_token"
+        } else {
+            "Bearer"
+        }),
+        exp: Some(info.expires_at_ms / 1000),
+        iat: Some(info.issued_at_ms / 1000),
+        iss: Some(issuer(settings, &call.headers)),
+        sub: info.user_id.map(|id| id.to_string()),
+        username: info.username,
+    })
+    .into_response())
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    tag = "OAuth2",
+    operation_id = "OAuthServerMetadata",
+    summary = "The authorization server's metadata (RFC 8414)",
+    responses((status = 200, description = "Endpoints and what they support", body = ServerMetadata)),
+)]
 pub async fn metadata(State(settings): State<Arc<Settings>>, headers: HeaderMap) -> Response {
     let issuer = issuer(&settings, &headers);
     let scopes: Vec<&str> = Scope::ALL.iter().map(|s| s.name()).collect();
     let client_auth = ["client_secret_basic", "client_secret_post", "none"];
-    Json(json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/oauth/authorize"),
-        "token_endpoint": format!("{issuer}/oauth/token"),
-        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
-        "introspection_endpoint": format!("{issuer}/oauth/introspect"),
-        "scopes_supported": scopes,
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-        "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": client_auth,
-        "revocation_endpoint_auth_methods_supported": client_auth,
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "service_documentation": format!("{issuer}/docs"),
-    }))
+    Json(ServerMetadata {
+        authorization_endpoint: format!("{issuer}/oauth/authorize"),
+        token_endpoint: format!("{issuer}/oauth/token"),
+        revocation_endpoint: format!("{issuer}/oauth/revoke"),
+        introspection_endpoint: format!("{issuer}/oauth/introspect"),
+        scopes_supported: scopes,
+        response_types_supported: ["code"],
+        response_modes_supported: ["query"],
+        grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
+        code_challenge_methods_supported: ["S256"],
+        token_endpoint_auth_methods_supported: client_auth,
+        revocation_endpoint_auth_methods_supported: client_auth,
+        introspection_endpoint_auth_methods_supported: [
+            "client_secret_basic",
+            "client_secret_post",
+        ],
+        service_documentation: format!("{issuer}/docs"),
+        issuer,
+    })
     .into_response()
 }
 
@@ -284,7 +332,10 @@ fn error_response(err: Error) -> Response {
 fn body(status: StatusCode, code: &str, description: &str) -> Response {
     (
         status,
-        Json(json!({ "error": code, "error_description": description })),
+        Json(OAuthErrorBody {
+            error: code.to_owned(),
+            error_description: description.to_owned(),
+        }),
     )
         .into_response()
 }

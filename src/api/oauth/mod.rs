@@ -10,6 +10,7 @@ mod endpoints;
 mod html;
 mod oidc;
 mod pages;
+mod wire;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -18,6 +19,17 @@ use axum::routing::{get, post};
 use crate::config::Settings;
 use crate::error::{Error, OAuthCode};
 use crate::state::AppState;
+
+/// The OAuth2 endpoints and pages in the OpenAPI document (merged into `/api/openapi.json`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        pages::authorize, pages::decide, pages::login,
+        endpoints::token, endpoints::revoke, endpoints::introspect, endpoints::metadata,
+    ),
+    tags((name = "OAuth2", description = "Quire as an OAuth2 authorization server for third-party apps (RFC 6749 with PKCE; RFC 7009, 7662, 8414)")),
+)]
+pub struct OAuthDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()

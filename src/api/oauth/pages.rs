@@ -23,6 +23,27 @@ const SECURITY_POLICY: &str =
     "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
 
 /// `GET /oauth/authorize`.
+#[utoipa::path(
+    get,
+    path = "/oauth/authorize",
+    tag = "OAuth2",
+    operation_id = "OAuthAuthorize",
+    summary = "The authorization endpoint: sign-in and consent pages (HTML), then a redirect with the code",
+    params(
+        ("response_type" = String, Query, description = "`code`"),
+        ("client_id" = String, Query, description = "The registered client"),
+        ("redirect_uri" = Option<String>, Query, description = "One of the client's registered URIs, exactly"),
+        ("scope" = Option<String>, Query, description = "Space-separated: `read`, `write`, `profile`"),
+        ("state" = Option<String>, Query, description = "Returned as given"),
+        ("code_challenge" = Option<String>, Query, description = "PKCE (RFC 7636), S256"),
+        ("code_challenge_method" = Option<String>, Query, description = "`S256`"),
+    ),
+    responses(
+        (status = 200, description = "The sign-in or consent page (text/html)"),
+        (status = 303, description = "Back to the client's redirect URI with `code` and `state`, or an `error`"),
+        (status = 400, description = "A request the page cannot show (unknown client, a redirect URI not registered): an HTML page, never a redirect"),
+    ),
+)]
 pub async fn authorize(
     State(domain): State<Domain>,
     State(settings): State<Arc<Settings>>,
@@ -47,6 +68,19 @@ pub async fn authorize(
 }
 
 /// `POST /oauth/authorize`: the user's answer on the consent page.
+#[utoipa::path(
+    post,
+    path = "/oauth/authorize",
+    tag = "OAuth2",
+    operation_id = "OAuthDecide",
+    summary = "The consent page's answer (a form with its CSRF token)",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "The request's parameters, `decision` (`allow` or `deny`) and `csrf_token`"),
+    responses(
+        (status = 303, description = "Back to the client's redirect URI with `code`, or `error=access_denied`"),
+        (status = 400, description = "A request the page cannot show (unknown client, a redirect URI not registered): an HTML page, never a redirect"),
+        (status = 403, description = "A missing or wrong CSRF token"),
+    ),
+)]
 pub async fn decide(
     State(domain): State<Domain>,
     State(settings): State<Arc<Settings>>,
@@ -83,6 +117,19 @@ pub async fn decide(
 }
 
 /// `POST /oauth/login`: signs in with a session cookie, then back to the request.
+#[utoipa::path(
+    post,
+    path = "/oauth/login",
+    tag = "OAuth2",
+    operation_id = "OAuthLogin",
+    summary = "The sign-in page's form: starts a cookie session, then back to the authorization request",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`email`, `password`, `csrf_token` and the authorization request's parameters"),
+    responses(
+        (status = 303, description = "Signed in: back to /oauth/authorize"),
+        (status = 200, description = "The page again, saying why (wrong e-mail or password)"),
+        (status = 403, description = "A missing or wrong CSRF token"),
+    ),
+)]
 pub async fn login(
     State(domain): State<Domain>,
     State(settings): State<Arc<Settings>>,

@@ -189,6 +189,34 @@ pub async fn update(
     ))
 }
 
+/// PATCH is the same partial update: RealWorld's PUT already changes only the fields given.
+#[utoipa::path(
+    patch,
+    path = "/api/articles/{slug}",
+    tag = "Articles",
+    operation_id = "PatchArticle",
+    summary = "Change some of an article's fields (as PUT does)",
+    params(("slug" = String, Path, description = "The article's slug")),
+    request_body = ArticleEnvelope<ArticleBody>,
+    responses(
+        (status = 200, description = "The article", body = SingleArticleResponse),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 403, description = "Not the caller's to change", body = ErrorBody),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
+pub async fn patch(
+    domain: State<Domain>,
+    user: AuthUser,
+    slug: PathParams<String>,
+    body: JsonBody<ArticleEnvelope<ArticleBody>>,
+) -> Result<Json<SingleArticleResponse>> {
+    update(domain, user, slug, body).await
+}
+
 #[utoipa::path(
     delete,
     path = "/api/articles/{slug}",

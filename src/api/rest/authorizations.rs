@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::api::timestamp;
 use crate::domain::Domain;
@@ -13,6 +13,22 @@ use crate::http::auth::AuthUser;
 use crate::http::error::ErrorBody;
 use crate::http::extract::PathParams;
 
+/// `{"authorizations": [...]}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuthorizationsResponse {
+    authorizations: Vec<AuthorizationJson>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizationJson {
+    client_id: String,
+    name: String,
+    /// The scopes granted: `read`, `write`, `profile`.
+    scopes: Vec<&'static str>,
+    authorized_at: String,
+}
+
 #[utoipa::path(
     get,
     path = "/api/user/authorizations",
@@ -20,27 +36,28 @@ use crate::http::extract::PathParams;
     operation_id = "GetAuthorizations",
     summary = "The applications the caller allowed, with their scopes",
     responses(
-        (status = 200, description = "`authorizations`: `clientId`, `name`, `scopes`, `authorizedAt`", body = serde_json::Value),
+        (status = 200, description = "The applications the caller allowed", body = AuthorizationsResponse),
         (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
         (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
     ),
     security(("Token" = [])),
 )]
-pub async fn list(State(domain): State<Domain>, AuthUser(user): AuthUser) -> Result<Json<Value>> {
-    let apps: Vec<Value> = domain
+pub async fn list(
+    State(domain): State<Domain>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<AuthorizationsResponse>> {
+    let authorizations = domain
         .authorizations(user)
         .await?
         .into_iter()
-        .map(|app| {
-            json!({
-                "clientId": app.client_id,
-                "name": app.name,
-                "scopes": app.scopes.list().iter().map(|s| s.name()).collect::<Vec<_>>(),
-                "authorizedAt": timestamp(app.authorized_at_ms),
-            })
+        .map(|app| AuthorizationJson {
+            client_id: app.client_id,
+            name: app.name,
+            scopes: app.scopes.list().iter().map(|s| s.name()).collect(),
+            authorized_at: timestamp(app.authorized_at_ms),
         })
         .collect();
-    Ok(Json(json!({ "authorizations": apps })))
+    Ok(Json(AuthorizationsResponse { authorizations }))
 }
 
 #[utoipa::path(

@@ -54,7 +54,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/api/users/password-reset/confirm",
             post(email::confirm_reset),
         )
-        .route("/api/user", put(users::update))
+        .route("/api/user", put(users::update).patch(users::patch))
         .route(
             "/api/user/authorizations/{clientId}",
             delete(authorizations::remove),
@@ -66,7 +66,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/articles", post(articles::create))
         .route(
             "/api/articles/{slug}",
-            put(articles::update).delete(articles::remove),
+            put(articles::update)
+                .patch(articles::patch)
+                .delete(articles::remove),
         )
         .route(
             "/api/articles/{slug}/favorite",
@@ -83,7 +85,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/auth/logout-all", post(auth::logout_all))
         .route("/api/auth/oidc", post(auth::oidc_handoff))
         .route("/api/webhooks", post(webhooks::create))
-        .route("/api/webhooks/{id}", delete(webhooks::remove))
+        .route(
+            "/api/webhooks/{id}",
+            delete(webhooks::remove).patch(webhooks::update),
+        )
         .route("/api/reports", post(reports::create))
         .route("/docs", get(openapi::docs_index))
         .route("/docs/{*file}", get(openapi::docs_asset))

@@ -22,15 +22,15 @@ use super::{articles, auth, authorizations, email, profiles, reports, session, u
         license(name = "MIT", identifier = "MIT"),
     ),
     paths(
-        users::login, users::register, users::current, users::update,
+        users::login, users::register, users::current, users::update, users::patch,
         email::verify, email::resend, email::request_reset, email::confirm_reset,
         profiles::get, profiles::follow, profiles::unfollow,
-        articles::feed, articles::list, articles::create, articles::get, articles::update,
+        articles::feed, articles::list, articles::create, articles::get, articles::update, articles::patch,
         articles::remove, articles::comments, articles::add_comment, articles::delete_comment,
         articles::favorite, articles::unfavorite, articles::tags,
         auth::token, auth::refresh, auth::logout, auth::logout_all, auth::oidc_handoff,
         session::csrf_token, session::sign_in, session::current, session::sign_out,
-        webhooks::create, webhooks::list, webhooks::remove, webhooks::deliveries,
+        webhooks::create, webhooks::list, webhooks::update, webhooks::remove, webhooks::deliveries,
         reports::create, reports::get, reports::download,
         authorizations::list, authorizations::remove,
     ),
@@ -65,9 +65,9 @@ impl Modify for TokenScheme {
 
 /// Rendered once: the document depends on nothing at run time.
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    ApiDoc::openapi()
-        .to_json()
-        .expect("the OpenAPI document serialises")
+    let mut document = ApiDoc::openapi();
+    document.merge(crate::api::oauth::OAuthDoc::openapi());
+    document.to_json().expect("the OpenAPI document serialises")
 });
 
 pub async fn document() -> Response {

@@ -5,8 +5,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::unwrap_envelope;
 use crate::api::timestamp;
@@ -35,22 +34,53 @@ fn location(report: &Report) -> String {
     format!("/api/reports/{}", report.id)
 }
 
-fn report_json(report: &Report) -> Json<Value> {
+/// `{"report": ...}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReportResponse {
+    report: ReportJson,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportJson {
+    id: i64,
+    kind: String,
+    /// The first day covered, `YYYY-MM-DD`.
+    from: String,
+    /// The last day covered.
+    to: String,
+    /// `csv` or `json`.
+    format: String,
+    /// `pending`, `running`, `done` or `failed`.
+    status: String,
+    error: Option<String>,
+    /// The file's size once done.
+    bytes: Option<i64>,
+    created_at: String,
+    finished_at: Option<String>,
+    expires_at: String,
+    /// Where to fetch the file once done.
+    download: Option<String>,
+}
+
+fn report_json(report: &Report) -> Json<ReportResponse> {
     let done = report.state == DONE;
-    Json(json!({ "report": {
-        "id": report.id,
-        "kind": report.kind,
-        "from": report.from_day,
-        "to": report.to_day,
-        "format": report.format,
-        "status": report.state,
-        "error": report.error,
-        "bytes": done.then_some(report.bytes),
-        "createdAt": timestamp(report.created_at),
-        "finishedAt": report.finished_at.map(timestamp),
-        "expiresAt": timestamp(report.expires_at),
-        "download": done.then(|| format!("{}/download", location(report))),
-    }}))
+    Json(ReportResponse {
+        report: ReportJson {
+            id: report.id,
+            kind: report.kind.clone(),
+            from: report.from_day.clone(),
+            to: report.to_day.clone(),
+            format: report.format.clone(),
+            status: report.state.clone(),
+            error: report.error.clone(),
+            bytes: done.then_some(report.bytes),
+            created_at: timestamp(report.created_at),
+            finished_at: report.finished_at.map(timestamp),
+            expires_at: timestamp(report.expires_at),
+            download: done.then(|| format!("{}/download", location(report))),
+        },
+    })
 }
 
 #[utoipa::path(
@@ -61,7 +91,7 @@ fn report_json(report: &Report) -> Json<Value> {
     summary = "Ask for a report (generated in the background)",
     request_body = ReportEnvelope,
     responses(
-        (status = 202, description = "The report, pending", body = serde_json::Value),
+        (status = 202, description = "The report, pending", body = ReportResponse),
         (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
         (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
         (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
@@ -97,7 +127,7 @@ pub async fn create(
     summary = "A report's state",
     params(("id" = i64, Path, description = "The report's id")),
     responses(
-        (status = 200, description = "The report", body = serde_json::Value),
+        (status = 200, description = "The report", body = ReportResponse),
         (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
         (status = 404, description = "No such resource", body = ErrorBody),
         (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
@@ -108,7 +138,7 @@ pub async fn get(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
     PathParams(id): PathParams<i64>,
-) -> Result<Json<Value>> {
+) -> Result<Json<ReportResponse>> {
     Ok(report_json(&domain.report(user, id).await?))
 }
 

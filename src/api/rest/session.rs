@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::json;
 
 use super::unwrap_envelope;
 use super::wire::{LoginBody, UserEnvelope};
@@ -22,10 +21,23 @@ use crate::http::csrf::{self, SESSION_COOKIE};
 use crate::http::error::ErrorBody;
 use crate::http::extract::JsonBody;
 
-/// The signed-in user as a session sees it: RealWorld's user object without a token.
-#[derive(Serialize)]
+/// `{"user": ...}`: the signed-in user as a session sees it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionUserResponse {
+    user: SessionUserJson,
+}
+
+/// `{"csrfToken": "..."}`: also set as the `csrftoken` cookie.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SessionUserJson {
+pub struct CsrfResponse {
+    csrf_token: String,
+}
+
+/// RealWorld's user object without a token.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionUserJson {
     email: String,
     username: String,
     bio: String,
@@ -33,14 +45,16 @@ struct SessionUserJson {
     email_verified: bool,
 }
 
-fn user_json(user: SignedIn) -> Json<serde_json::Value> {
-    Json(json!({ "user": SessionUserJson {
-        email: user.email,
-        username: user.username,
-        bio: user.bio,
-        image: user.image,
-        email_verified: user.email_verified,
-    } }))
+fn user_json(user: SignedIn) -> Json<SessionUserResponse> {
+    Json(SessionUserResponse {
+        user: SessionUserJson {
+            email: user.email,
+            username: user.username,
+            bio: user.bio,
+            image: user.image,
+            email_verified: user.email_verified,
+        },
+    })
 }
 
 /// `GET /api/session/csrf`: sets the `csrftoken` cookie (kept if already set) and returns it.
@@ -51,7 +65,7 @@ fn user_json(user: SignedIn) -> Json<serde_json::Value> {
     operation_id = "GetCsrfToken",
     summary = "Get the CSRF token (also set as the csrftoken cookie)",
     responses(
-        (status = 200, description = "`{\"csrfToken\": \"...\"}`", body = serde_json::Value),
+        (status = 200, description = "The token, also set as the `csrftoken` cookie", body = CsrfResponse),
         (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
     ),
 )]
@@ -61,7 +75,10 @@ pub async fn csrf_token(
 ) -> Result<Response> {
     sessions_on(&settings)?;
     let token = csrf::issued_token(&headers).unwrap_or_else(|| random_text(32));
-    let mut response = Json(json!({ "csrfToken": token })).into_response();
+    let mut response = Json(CsrfResponse {
+        csrf_token: token.clone(),
+    })
+    .into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
         csrf::csrf_cookie(&token, csrf::secure_cookies(&settings)),
@@ -92,7 +109,7 @@ fn sessions_on(settings: &Settings) -> Result<()> {
     summary = "Sign in with a session cookie (needs the CSRF token in X-CSRFToken)",
     request_body = UserEnvelope<LoginBody>,
     responses(
-        (status = 200, description = "The signed-in user (no token)", body = serde_json::Value),
+        (status = 200, description = "The signed-in user (no token)", body = SessionUserResponse),
         (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
         (status = 403, description = "Not the caller's to change", body = ErrorBody),
         (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
@@ -135,7 +152,7 @@ pub async fn sign_in(
     operation_id = "GetSession",
     summary = "Who the session cookie belongs to",
     responses(
-        (status = 200, description = "The signed-in user (no token)", body = serde_json::Value),
+        (status = 200, description = "The signed-in user (no token)", body = SessionUserResponse),
         (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
         (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
     ),
@@ -144,7 +161,7 @@ pub async fn current(
     State(domain): State<Domain>,
     State(settings): State<Arc<Settings>>,
     headers: HeaderMap,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Json<SessionUserResponse>> {
     sessions_on(&settings)?;
     let session = csrf::cookie(&headers, SESSION_COOKIE)
         .ok_or(Error::Unauthorized("no session: sign in first"))?;

@@ -136,3 +136,28 @@ pub async fn update(
     let user = domain.update_user(id, changes).await?;
     Ok(user_json(with_credential(user, &headers)))
 }
+
+/// PATCH is the same partial update: RealWorld's PUT already changes only the fields given.
+#[utoipa::path(
+    patch,
+    path = "/api/user",
+    tag = "User and Authentication",
+    operation_id = "PatchCurrentUser",
+    summary = "Change some of the current user's fields (as PUT does)",
+    request_body = UserEnvelope<UpdateUserBody>,
+    responses(
+        (status = 200, description = "The user, with a fresh token", body = UserResponse),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
+pub async fn patch(
+    domain: State<Domain>,
+    user: AuthUser,
+    headers: HeaderMap,
+    body: JsonBody<UserEnvelope<UpdateUserBody>>,
+) -> Result<Json<UserResponse>> {
+    update(domain, user, headers, body).await
+}

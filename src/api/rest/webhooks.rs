@@ -3,8 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::articles::page;
 use super::unwrap_envelope;
@@ -26,34 +25,82 @@ pub struct WebhookEnvelope {
 pub struct WebhookBody {
     url: Option<String>,
     events: Option<Vec<String>>,
+    /// PATCH only: `true` takes a disabled subscription back into use, `false` pauses it.
+    enabled: Option<bool>,
 }
 
-fn webhook_json(webhook: Webhook) -> Value {
-    let mut shown = json!({
-        "id": webhook.id,
-        "url": webhook.url,
-        "events": webhook.events,
-        "enabled": webhook.enabled,
-        "disabledReason": webhook.disabled_reason,
-        "createdAt": timestamp(webhook.created_at),
-    });
-    if let Some(secret) = webhook.secret {
-        shown["secret"] = json!(secret);
+/// `{"webhook": ...}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WebhookResponse {
+    webhook: WebhookJson,
+}
+
+/// `{"webhooks": [...], "webhooksCount": n}`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhooksResponse {
+    webhooks: Vec<WebhookJson>,
+    webhooks_count: usize,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookJson {
+    id: i64,
+    url: String,
+    events: Vec<String>,
+    enabled: bool,
+    /// Why deliveries stopped (a receiver answering 410, too many failures), if they did.
+    disabled_reason: Option<String>,
+    created_at: String,
+    /// The signing secret: in the answer that creates the subscription only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+/// `{"deliveries": [...]}`, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeliveriesResponse {
+    deliveries: Vec<DeliveryJson>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryJson {
+    id: i64,
+    /// The delivery's id, the same on every attempt (the receiver's de-duplication key).
+    delivery: String,
+    event: String,
+    attempt: i32,
+    at: String,
+    status_code: Option<i32>,
+    latency_ms: i64,
+    error: Option<String>,
+}
+
+fn webhook_json(webhook: Webhook) -> WebhookJson {
+    WebhookJson {
+        id: webhook.id,
+        url: webhook.url,
+        events: webhook.events,
+        enabled: webhook.enabled,
+        disabled_reason: webhook.disabled_reason,
+        created_at: timestamp(webhook.created_at),
+        secret: webhook.secret,
     }
-    shown
 }
 
-fn delivery_json(attempt: webhook_deliveries::Model) -> Value {
-    json!({
-        "id": attempt.id,
-        "delivery": attempt.delivery,
-        "event": attempt.event,
-        "attempt": attempt.attempt,
-        "at": timestamp(attempt.at),
-        "statusCode": attempt.status_code,
-        "latencyMs": attempt.latency_ms,
-        "error": attempt.error,
-    })
+fn delivery_json(attempt: webhook_deliveries::Model) -> DeliveryJson {
+    DeliveryJson {
+        id: attempt.id,
+        delivery: attempt.delivery,
+        event: attempt.event,
+        attempt: attempt.attempt,
+        at: timestamp(attempt.at),
+        status_code: attempt.status_code,
+        latency_ms: attempt.latency_ms,
+        error: attempt.error,
+    }
 }
 
 #[utoipa::path(
@@ -64,7 +111,7 @@ fn delivery_json(attempt: webhook_deliveries::Model) -> Value {
     summary = "Subscribe a URL to events",
     request_body = WebhookEnvelope,
     responses(
-        (status = 201, description = "The subscription, with its signing secret (shown once)", body = serde_json::Value),
+        (status = 201, description = "The subscription, with its signing secret (shown once)", body = WebhookResponse),
         (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
         (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
         (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
@@ -75,13 +122,11 @@ pub async fn create(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
     JsonBody(body): JsonBody<WebhookEnvelope>,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<WebhookResponse>)> {
     let body = unwrap_envelope("webhook", body.webhook)?;
     let webhook = domain.create_webhook(user, body.url, body.events).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "webhook": webhook_json(webhook) })),
-    ))
+    let webhook = webhook_json(webhook);
+    Ok((StatusCode::CREATED, Json(WebhookResponse { webhook })))
 }
 
 #[utoipa::path(
@@ -91,22 +136,60 @@ pub async fn create(
     operation_id = "GetWebhooks",
     summary = "The caller's subscriptions",
     responses(
-        (status = 200, description = "`webhooks` and `webhooksCount`", body = serde_json::Value),
+        (status = 200, description = "The caller's subscriptions", body = WebhooksResponse),
         (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
         (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
     ),
     security(("Token" = [])),
 )]
-pub async fn list(State(domain): State<Domain>, AuthUser(user): AuthUser) -> Result<Json<Value>> {
-    let webhooks: Vec<Value> = domain
+pub async fn list(
+    State(domain): State<Domain>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<WebhooksResponse>> {
+    let webhooks: Vec<WebhookJson> = domain
         .webhooks(user)
         .await?
         .into_iter()
         .map(webhook_json)
         .collect();
-    Ok(Json(
-        json!({ "webhooksCount": webhooks.len(), "webhooks": webhooks }),
-    ))
+    let webhooks_count = webhooks.len();
+    Ok(Json(WebhooksResponse {
+        webhooks,
+        webhooks_count,
+    }))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/webhooks/{id}",
+    tag = "Webhooks",
+    operation_id = "UpdateWebhook",
+    summary = "Change a subscription: its URL, its events, or whether it is enabled",
+    params(("id" = i64, Path, description = "The webhook's id")),
+    request_body = WebhookEnvelope,
+    responses(
+        (status = 200, description = "The subscription as it now is (without its secret)", body = WebhookResponse),
+        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        (status = 404, description = "No such resource", body = ErrorBody),
+        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
+        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+    ),
+    security(("Token" = [])),
+)]
+pub async fn update(
+    State(domain): State<Domain>,
+    AuthUser(user): AuthUser,
+    PathParams(id): PathParams<i64>,
+    JsonBody(body): JsonBody<WebhookEnvelope>,
+) -> Result<Json<WebhookResponse>> {
+    let body = unwrap_envelope("webhook", body.webhook)?;
+    let change = crate::domain::webhooks::WebhookChange {
+        url: body.url,
+        events: body.events,
+        enabled: body.enabled,
+    };
+    let webhook = webhook_json(domain.update_webhook(user, id, change).await?);
+    Ok(Json(WebhookResponse { webhook }))
 }
 
 #[utoipa::path(
@@ -144,7 +227,7 @@ pub async fn remove(
         ("limit" = Option<u64>, Query, description = "Attempts to return")
     ),
     responses(
-        (status = 200, description = "`deliveries`, newest first", body = serde_json::Value),
+        (status = 200, description = "Delivery attempts, newest first", body = DeliveriesResponse),
         (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
         (status = 404, description = "No such resource", body = ErrorBody),
         (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
@@ -157,13 +240,13 @@ pub async fn deliveries(
     AuthUser(user): AuthUser,
     PathParams(id): PathParams<i64>,
     query: QueryParams,
-) -> Result<Json<Value>> {
+) -> Result<Json<DeliveriesResponse>> {
     let page = page(&query)?;
-    let deliveries: Vec<Value> = domain
+    let deliveries: Vec<DeliveryJson> = domain
         .webhook_deliveries(user, id, page.limit, page.offset)
         .await?
         .into_iter()
         .map(delivery_json)
         .collect();
-    Ok(Json(json!({ "deliveries": deliveries })))
+    Ok(Json(DeliveriesResponse { deliveries }))
 }
