@@ -80,10 +80,12 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
 /// `QUIRE_MIGRATE_ON_START=false`, once another process (the migration Job) has applied them;
 /// its statements watched by the slow-statement log.
 pub async fn open_for_service(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    // Boxed: start-up runs once, and the nested connect-and-retry futures are deep enough to
+    // overflow the compiler's layout queries in callers that await this.
     let mut db = if settings.operations.migrate_on_start {
-        open_migrated(settings).await?
+        Box::pin(open_migrated(settings)).await?
     } else {
-        await_schema(settings).await?
+        Box::pin(await_schema(settings)).await?
     };
     slow::watch(&mut db, settings.operations.slow_statement);
     Ok(db)
