@@ -68,6 +68,7 @@ where
         (status = 200, description = "The tokens (RFC 6749 §5.1)", body = TokenResponse),
         (status = 400, description = "Refused (RFC 6749 §5.2)", body = OAuthErrorBody),
         (status = 401, description = "The client failed to authenticate (`invalid_client`)", body = OAuthErrorBody),
+        (status = "default", description = "Any other refusal (413, 429, 503), in the same shape", body = OAuthErrorBody),
     ),
 )]
 pub async fn token(State(domain): State<Domain>, call: ClientCall) -> Response {
@@ -126,6 +127,7 @@ async fn grant(domain: &Domain, call: &ClientCall) -> Result<Response> {
         (status = 200, description = "Revoked, or was not valid"),
         (status = 400, description = "Refused (RFC 6749 §5.2)", body = OAuthErrorBody),
         (status = 401, description = "The client failed to authenticate (`invalid_client`)", body = OAuthErrorBody),
+        (status = "default", description = "Any other refusal (413, 429, 503), in the same shape", body = OAuthErrorBody),
     ),
 )]
 pub async fn revoke(State(domain): State<Domain>, call: ClientCall) -> Response {
@@ -148,6 +150,7 @@ pub async fn revoke(State(domain): State<Domain>, call: ClientCall) -> Response 
         (status = 200, description = "What the token is", body = IntrospectionResponse),
         (status = 400, description = "Refused (RFC 6749 §5.2)", body = OAuthErrorBody),
         (status = 401, description = "The client failed to authenticate (`invalid_client`)", body = OAuthErrorBody),
+        (status = "default", description = "Any other refusal (413, 429, 503), in the same shape", body = OAuthErrorBody),
     ),
 )]
 pub async fn introspect(

@@ -42,6 +42,7 @@ const SECURITY_POLICY: &str =
         (status = 200, description = "The sign-in or consent page (text/html)"),
         (status = 303, description = "Back to the client's redirect URI with `code` and `state`, or an `error`"),
         (status = 400, description = "A request the page cannot show (unknown client, a redirect URI not registered): an HTML page, never a redirect"),
+        (status = "default", description = "Any other refusal (429, 503), as an HTML page"),
     ),
 )]
 pub async fn authorize(
@@ -79,6 +80,7 @@ pub async fn authorize(
         (status = 303, description = "Back to the client's redirect URI with `code`, or `error=access_denied`"),
         (status = 400, description = "A request the page cannot show (unknown client, a redirect URI not registered): an HTML page, never a redirect"),
         (status = 403, description = "A missing or wrong CSRF token"),
+        (status = "default", description = "Any other refusal (413, 415 for a body that is no form, 429, 503), as an HTML page"),
     ),
 )]
 pub async fn decide(
@@ -128,6 +130,7 @@ pub async fn decide(
         (status = 303, description = "Signed in: back to /oauth/authorize"),
         (status = 200, description = "The page again, saying why (wrong e-mail or password)"),
         (status = 403, description = "A missing or wrong CSRF token"),
+        (status = "default", description = "Any other refusal (413, 415 for a body that is no form, 429, 503), as an HTML page"),
     ),
 )]
 pub async fn login(
