@@ -52,15 +52,8 @@ pub async fn move_all_articles(db: &impl ConnectionTrait, delta: i64) -> Result<
 
 /// Moves the articles count of `author` by `delta`.
 pub async fn move_author(db: &impl ConnectionTrait, author: i64, delta: i64) -> Result<(), DbErr> {
-    users::Entity::update_many()
-        .col_expr(
-            users::Column::ArticlesCount,
-            Expr::col(users::Column::ArticlesCount).add(delta),
-        )
-        .filter(Expr::col(users::Column::Id).eq(author))
-        .exec(db)
-        .await?;
-    Ok(())
+    let author = Expr::col(users::Column::Id).eq(author);
+    shift::<users::Entity>(db, users::Column::ArticlesCount, author, delta).await
 }
 
 /// Moves the favorites count of each user `fans` selects by `delta`.
@@ -69,15 +62,7 @@ pub async fn move_fans(
     fans: SimpleExpr,
     delta: i64,
 ) -> Result<(), DbErr> {
-    users::Entity::update_many()
-        .col_expr(
-            users::Column::FavoritesCount,
-            Expr::col(users::Column::FavoritesCount).add(delta),
-        )
-        .filter(fans)
-        .exec(db)
-        .await?;
-    Ok(())
+    shift::<users::Entity>(db, users::Column::FavoritesCount, fans, delta).await
 }
 
 /// Moves the articles count of each tag `which` selects by `delta`.
@@ -86,11 +71,19 @@ pub async fn move_tags(
     which: SimpleExpr,
     delta: i64,
 ) -> Result<(), DbErr> {
-    tags::Entity::update_many()
-        .col_expr(
-            tags::Column::ArticlesCount,
-            Expr::col(tags::Column::ArticlesCount).add(delta),
-        )
+    shift::<tags::Entity>(db, tags::Column::ArticlesCount, which, delta).await
+}
+
+/// `column = column + delta` on the rows of `E` that `which` selects: a relative move, so
+/// concurrent writers each add their own change instead of overwriting each other's.
+async fn shift<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+    which: SimpleExpr,
+    delta: i64,
+) -> Result<(), DbErr> {
+    E::update_many()
+        .col_expr(column, Expr::col(column).add(delta))
         .filter(which)
         .exec(db)
         .await?;
