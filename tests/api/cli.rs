@@ -19,6 +19,17 @@ pub(crate) fn quire(dir: &std::path::Path) -> Command {
     command
 }
 
+/// [`quire`] on the suite's database server when one is set (else SQLite in `dir`).
+pub(crate) fn quire_on_suite_database(dir: &std::path::Path) -> Command {
+    let mut command = quire(dir);
+    if let Ok(url) = std::env::var("QUIRE_TEST_DATABASE_URL")
+        && !url.is_empty()
+    {
+        command.env("QUIRE_DATABASE_URL", url);
+    }
+    command
+}
+
 /// Registers a fresh user through a spawned server; returns the token.
 pub(crate) async fn register(client: &reqwest::Client, port: u16, prefix: &str) -> String {
     let username = unique(prefix);

@@ -2,21 +2,21 @@
 
 use std::process::Output;
 
-use crate::cli::quire;
+use crate::cli::quire_on_suite_database;
 use crate::support::unique;
 
 fn oauth_client(dir: &std::path::Path, args: &[&str]) -> Output {
-    let mut command = quire(dir);
-    if let Ok(url) = std::env::var("QUIRE_TEST_DATABASE_URL")
-        && !url.is_empty()
-    {
-        command.env("QUIRE_DATABASE_URL", url);
-    }
     // `oauth-client` does not migrate: a fresh database is migrated first, as an operator would.
-    let mut migrate = quire(dir);
-    migrate.envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))));
-    assert!(migrate.arg("migrate").output().unwrap().status.success());
-    command.arg("oauth-client").args(args).output().unwrap()
+    let migrated = quire_on_suite_database(dir)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(migrated.status.success());
+    quire_on_suite_database(dir)
+        .arg("oauth-client")
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stdout(output: &Output) -> String {

@@ -3,21 +3,15 @@
 
 use std::process::Stdio;
 
-use crate::cli::{quire, register, terminate, wait_ready};
+use crate::cli::{quire_on_suite_database, register, terminate, wait_ready};
 use crate::support::free_port;
 
 #[tokio::test]
 async fn statements_over_the_threshold_are_logged_by_shape_with_their_request_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut command = quire(dir.path());
-    if let Ok(url) = std::env::var("QUIRE_TEST_DATABASE_URL")
-        && !url.is_empty()
-    {
-        command.env("QUIRE_DATABASE_URL", url);
-    }
     // 0: every statement is slow enough.
-    let mut server = command
+    let mut server = quire_on_suite_database(dir.path())
         .env("QUIRE_LISTEN", format!("127.0.0.1:{port}"))
         .env("QUIRE_SLOW_STATEMENT_MS", "0")
         .env("QUIRE_LOG", "warn")
