@@ -13,6 +13,10 @@ pub enum Error {
     /// Missing, malformed, expired or forged credentials.
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),
+    /// An OAuth2 application's access token that is invalid, expired or revoked: 401 that
+    /// challenges with `Bearer error="invalid_token"` (RFC 6750 §3.1).
+    #[error("unauthorized: {INVALID_ACCESS_TOKEN}")]
+    InvalidAccessToken,
     /// Authenticated, but the resource belongs to someone else.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
@@ -43,6 +47,9 @@ pub enum Error {
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
+
+/// What an [`Error::InvalidAccessToken`] says.
+pub const INVALID_ACCESS_TOKEN: &str = "invalid, expired or revoked access token";
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -77,6 +84,14 @@ impl OAuthCode {
 impl Error {
     pub fn oauth(code: OAuthCode, description: impl Into<std::borrow::Cow<'static, str>>) -> Self {
         Error::OAuth(code, description.into())
+    }
+
+    /// The database's error this one was made from, if it was (and the database was reached).
+    pub fn database_error(&self) -> Option<&sea_orm::DbErr> {
+        match self {
+            Error::Internal(err) => err.downcast_ref(),
+            _ => None,
+        }
     }
 
     /// A validation error on one field.

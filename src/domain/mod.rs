@@ -32,6 +32,7 @@ use crate::auth::session::SessionStore;
 use crate::cache::{Bytes, Cache, Lookup, Ticket, tracking};
 pub use crate::db::now_ms;
 pub(crate) use crate::db::{is_transient, is_unique_violation};
+use crate::error::Error;
 use crate::error::Result;
 use crate::limits::RateLimiter;
 use crate::mail::Mailer;
@@ -118,8 +119,27 @@ enum Found<T> {
     Build(Option<Ticket>),
 }
 
-/// The body of a transaction; it may run more than once.
-pub(crate) type TxnWork<'c, T> = Pin<Box<dyn Future<Output = Result<T, DbErr>> + Send + 'c>>;
+/// The body of a transaction; it may run more than once. It fails with a database error, or
+/// with the caller's own (the domain's `Error`: "the article is gone" is no database error).
+pub(crate) type TxnWork<'c, T, E = DbErr> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>;
+
+/// What a transaction's work may fail with: a database error converts into it, and it tells
+/// whether it is a transient conflict worth running the work again for.
+pub(crate) trait TxnError: From<DbErr> + Send {
+    fn is_transient(&self) -> bool;
+}
+
+impl TxnError for DbErr {
+    fn is_transient(&self) -> bool {
+        is_transient(self)
+    }
+}
+
+impl TxnError for Error {
+    fn is_transient(&self) -> bool {
+        self.database_error().is_some_and(is_transient)
+    }
+}
 
 const TRANSIENT_RETRIES: u32 = 4;
 
@@ -198,23 +218,24 @@ impl Domain {
 
     /// Runs `work` in one transaction: committed when it succeeds, rolled back when it fails,
     /// and retried (with jittered backoff) when the database reports a transient conflict.
-    pub(crate) async fn in_transaction<T, F>(&self, work: F) -> Result<T, DbErr>
+    pub(crate) async fn in_transaction<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send,
-        F: for<'c> Fn(&'c DatabaseTransaction) -> TxnWork<'c, T> + Send + Sync,
+        E: TxnError,
+        F: for<'c> Fn(&'c DatabaseTransaction) -> TxnWork<'c, T, E> + Send + Sync,
     {
         let mut attempt = 0;
         loop {
             let txn = self.db.begin().await?;
             let outcome = match work(&txn).await {
-                Ok(value) => txn.commit().await.map(|()| value),
+                Ok(value) => txn.commit().await.map(|()| value).map_err(E::from),
                 Err(err) => {
                     let _ = txn.rollback().await;
                     Err(err)
                 }
             };
             match outcome {
-                Err(err) if is_transient(&err) && attempt < TRANSIENT_RETRIES => {
+                Err(err) if err.is_transient() && attempt < TRANSIENT_RETRIES => {
                     attempt += 1;
                     let backoff = rand::rng().random_range(5..20u64) << attempt;
                     tokio::time::sleep(Duration::from_millis(backoff)).await;

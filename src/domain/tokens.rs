@@ -75,7 +75,7 @@ impl Domain {
     pub async fn logout(&self, refresh_token: Option<String>) -> Result<()> {
         let hash = digest(&required(refresh_token)?);
         let now = now_ms();
-        self.in_transaction(|txn| {
+        self.in_transaction::<_, DbErr, _>(|txn| {
             let hash = hash.clone();
             Box::pin(async move {
                 if let Some(token) = find(txn, &hash).await? {

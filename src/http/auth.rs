@@ -26,7 +26,25 @@ pub enum Viewer {
     /// A third-party application's OAuth2 access token: it acts for its user (or for no one,
     /// a client's own token) within its scopes.
     App(AppGrant),
-    Rejected(&'static str),
+    Rejected(Refusal),
+}
+
+/// Why the credentials sent were refused, kept until an operation needs them.
+#[derive(Debug, Clone, Copy)]
+pub enum Refusal {
+    /// A malformed header, or a JWT that is bad, expired or revoked.
+    Credential(&'static str),
+    /// An application's access token that is bad, expired or revoked.
+    AccessToken,
+}
+
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Credential(reason) => Error::Unauthorized(reason),
+            Refusal::AccessToken => Error::InvalidAccessToken,
+        }
+    }
 }
 
 impl Viewer {
@@ -36,7 +54,7 @@ impl Viewer {
             Viewer::Anonymous => Ok(None),
             Viewer::User(id) => Ok(Some(id)),
             Viewer::App(grant) => Ok(grant.user_id),
-            Viewer::Rejected(reason) => Err(Error::Unauthorized(reason)),
+            Viewer::Rejected(refusal) => Err(refusal.into()),
         }
     }
 
@@ -105,18 +123,20 @@ impl Viewer {
             Ok(Some(token)) if token.starts_with(ACCESS_PREFIX) => {
                 return match domain.app_grant(token).await {
                     Ok(grant) => Ok(Viewer::App(grant)),
-                    Err(Error::Unauthorized(reason)) => Ok(Viewer::Rejected(reason)),
+                    Err(Error::InvalidAccessToken) => Ok(Viewer::Rejected(Refusal::AccessToken)),
                     Err(err) => Err(err),
                 };
             }
             Ok(Some(token)) => {
                 return match domain.authenticate(token).await {
                     Ok(id) => Ok(Viewer::User(id)),
-                    Err(Error::Unauthorized(reason)) => Ok(Viewer::Rejected(reason)),
+                    Err(Error::Unauthorized(reason)) => {
+                        Ok(Viewer::Rejected(Refusal::Credential(reason)))
+                    }
                     Err(err) => Err(err),
                 };
             }
-            Err(reason) => return Ok(Viewer::Rejected(reason)),
+            Err(reason) => return Ok(Viewer::Rejected(Refusal::Credential(reason))),
             Ok(None) => {}
         }
         let Some(session) =

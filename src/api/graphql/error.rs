@@ -7,49 +7,66 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use serde_json::json;
 
 use crate::config::GraphqlSettings;
-use crate::error::Error;
+use crate::error::{Error, INVALID_ACCESS_TOKEN};
+use crate::http::error::{header_of, status_of};
 use crate::http::rate_limit;
 
 const INTERNAL_MESSAGE: &str = "internal server error";
 
+/// The `extensions.code` of every error, in one exhaustive match.
+fn code_of(err: &Error) -> &'static str {
+    match err {
+        Error::Validation(_) => "BAD_USER_INPUT",
+        Error::Unauthorized(_) | Error::InvalidAccessToken => "UNAUTHENTICATED",
+        Error::Forbidden(_) => "FORBIDDEN",
+        Error::InsufficientScope(_) => "INSUFFICIENT_SCOPE",
+        Error::OAuth(..) => "BAD_REQUEST",
+        Error::Csrf(_) => "CSRF_FAILED",
+        Error::NotFound(_) => "NOT_FOUND",
+        Error::Conflict(_) => "CONFLICT",
+        Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
+        Error::RateLimited(_) => "RATE_LIMITED",
+        Error::Internal(_) => "INTERNAL_SERVER_ERROR",
+    }
+}
+
+/// What a client is told of an error; an internal one is logged and told nothing.
+fn message_of(err: &Error) -> String {
+    match err {
+        Error::Validation(fields) => {
+            let summary = fields
+                .iter()
+                .map(|(field, messages)| format!("{field} {}", messages.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; ");
+            format!("invalid input: {summary}")
+        }
+        Error::Unauthorized(reason)
+        | Error::Forbidden(reason)
+        | Error::Csrf(reason)
+        | Error::Conflict(reason)
+        | Error::Unavailable(reason) => (*reason).to_owned(),
+        Error::InvalidAccessToken => INVALID_ACCESS_TOKEN.to_owned(),
+        Error::InsufficientScope(scope) => {
+            format!("this token was not granted the `{scope}` scope")
+        }
+        Error::OAuth(code, description) => format!("{}: {description}", code.as_str()),
+        Error::NotFound(what) => format!("{what} not found"),
+        Error::RateLimited(decision) => format!(
+            "too many {} requests: try again later",
+            decision.class.name()
+        ),
+        Error::Internal(err) => {
+            tracing::error!(error = %format!("{err:#}"), "internal error");
+            INTERNAL_MESSAGE.to_owned()
+        }
+    }
+}
+
 impl ErrorExtensions for Error {
     fn extend(&self) -> async_graphql::Error {
-        let (message, code) = match self {
-            Error::Validation(fields) => {
-                let summary = fields
-                    .iter()
-                    .map(|(field, messages)| format!("{field} {}", messages.join(", ")))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                (format!("invalid input: {summary}"), "BAD_USER_INPUT")
-            }
-            Error::Unauthorized(reason) => ((*reason).to_owned(), "UNAUTHENTICATED"),
-            Error::Forbidden(reason) => ((*reason).to_owned(), "FORBIDDEN"),
-            Error::InsufficientScope(scope) => (
-                format!("this token was not granted the `{scope}` scope"),
-                "INSUFFICIENT_SCOPE",
-            ),
-            Error::OAuth(code, description) => {
-                (format!("{}: {description}", code.as_str()), "BAD_REQUEST")
-            }
-            Error::Csrf(reason) => ((*reason).to_owned(), "CSRF_FAILED"),
-            Error::NotFound(what) => (format!("{what} not found"), "NOT_FOUND"),
-            Error::Conflict(reason) => ((*reason).to_owned(), "CONFLICT"),
-            Error::Unavailable(reason) => ((*reason).to_owned(), "SERVICE_UNAVAILABLE"),
-            Error::RateLimited(decision) => (
-                format!(
-                    "too many {} requests: try again later",
-                    decision.class.name()
-                ),
-                "RATE_LIMITED",
-            ),
-            Error::Internal(err) => {
-                tracing::error!(error = %format!("{err:#}"), "internal error");
-                (INTERNAL_MESSAGE.to_owned(), "INTERNAL_SERVER_ERROR")
-            }
-        };
-        async_graphql::Error::new(message).extend_with(|_, extensions| {
-            extensions.set("code", code);
+        async_graphql::Error::new(message_of(self)).extend_with(|_, extensions| {
+            extensions.set("code", code_of(self));
             if let Error::RateLimited(decision) = self {
                 extensions.set("retryAfterSeconds", decision.retry_after_seconds());
             }
@@ -68,49 +85,17 @@ impl ErrorExtensions for Error {
 }
 
 /// A failure before or after execution (the viewer could not be checked, the answer could not
-/// be rendered): 403 for a failed CSRF check, 503 when the database is unreachable, else 500.
+/// be rendered), with the status REST would give it (403 for a failed CSRF check, 503 when the
+/// database is unreachable, 500 for the unexpected).
 pub(super) fn request_failure(err: Error) -> HttpResponse {
-    match err {
-        Error::Csrf(reason) => request_error(StatusCode::FORBIDDEN, "CSRF_FAILED", reason),
-        Error::InsufficientScope(scope) => {
-            let mut response = request_error(
-                StatusCode::FORBIDDEN,
-                "INSUFFICIENT_SCOPE",
-                &format!("this token was not granted the `{scope}` scope"),
-            );
-            response.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                crate::http::error::insufficient_scope_challenge(scope),
-            );
-            response
-        }
-        Error::Forbidden(reason) => request_error(StatusCode::FORBIDDEN, "FORBIDDEN", reason),
-        Error::Unavailable(reason) => request_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
-            reason,
-        ),
-        Error::RateLimited(decision) => {
-            let mut response = request_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
-                &format!(
-                    "too many {} requests: try again later",
-                    decision.class.name()
-                ),
-            );
-            rate_limit::add_refusal_headers(response.headers_mut(), &decision);
-            response
-        }
-        err => {
-            tracing::error!(error = %format!("{err:#}"), "internal error");
-            request_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL_SERVER_ERROR",
-                INTERNAL_MESSAGE,
-            )
-        }
+    let mut response = request_error(status_of(&err), code_of(&err), &message_of(&err));
+    if let Some((name, value)) = header_of(&err) {
+        response.headers_mut().insert(name, value);
     }
+    if let Error::RateLimited(decision) = &err {
+        rate_limit::add_refusal_headers(response.headers_mut(), decision);
+    }
+    response
 }
 
 /// The refusal of an answer over `QUIRE_GRAPHQL_MAX_RESPONSE_BYTES`.

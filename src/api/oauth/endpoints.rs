@@ -17,7 +17,7 @@ use crate::domain::Domain;
 use crate::domain::oauth::ClientCredentials;
 use crate::domain::oauth::grants::CodeExchange;
 use crate::domain::oauth_clients::{Client, Scope};
-use crate::error::{Error, OAuthCode, Result};
+use crate::error::{Error, INVALID_ACCESS_TOKEN, OAuthCode, Result};
 use crate::http::body::read_form;
 use crate::http::rate_limit;
 
@@ -316,10 +316,39 @@ fn error_response(err: Error) -> Response {
                 "internal server error".to_owned(),
             )
         }
-        other => (
+        // The endpoints refuse with OAuth codes; anything else a domain call says is a request
+        // the endpoint cannot carry out.
+        Error::Validation(fields) => (
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            other.to_string(),
+            fields
+                .iter()
+                .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field} {m}")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Error::Unauthorized(reason)
+        | Error::Forbidden(reason)
+        | Error::Csrf(reason)
+        | Error::Conflict(reason) => (
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            reason.to_owned(),
+        ),
+        Error::InvalidAccessToken => (
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            INVALID_ACCESS_TOKEN.to_owned(),
+        ),
+        Error::InsufficientScope(scope) => (
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            format!("the token was not granted the `{scope}` scope"),
+        ),
+        Error::NotFound(what) => (
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("{what} not found"),
         ),
     };
     let mut response = body(status, code, &description);

@@ -14,9 +14,10 @@ use crate::config::Settings;
 use crate::domain::Domain;
 use crate::domain::oauth::authorize::{AuthorizationParams, Refusal, ValidRequest};
 use crate::domain::users::Credentials;
-use crate::error::{Error, Result};
+use crate::error::{Error, INVALID_ACCESS_TOKEN, Result};
 use crate::http::body::read_form;
 use crate::http::csrf::{self, CSRF_FIELD, SESSION_COOKIE};
+use crate::http::error::status_of;
 use crate::http::rate_limit;
 
 const SECURITY_POLICY: &str =
@@ -297,15 +298,12 @@ impl Posted {
             .map_err(|err| problem(err.status(), err.message()))?;
         let form = Params::parse(&body);
         let sent = form.one(CSRF_FIELD).ok().flatten();
-        csrf::check_form(&headers, settings, sent).map_err(|err| {
-            let reason = match err {
-                Error::Csrf(reason) => reason,
-                _ => "the form could not be checked",
-            };
-            problem(
+        csrf::check_form(&headers, settings, sent).map_err(|err| match err {
+            Error::Csrf(reason) => problem(
                 StatusCode::FORBIDDEN,
                 &format!("{reason}. Go back, reload the page and try again."),
-            )
+            ),
+            err => failure(err),
         })?;
         let query = canonical_query(form.one("request").ok().flatten().unwrap_or_default());
         Ok(Posted {
@@ -398,25 +396,36 @@ pub(crate) fn problem(status: StatusCode, message: &str) -> Response {
     html_page(status, html::problem(message), None)
 }
 
+/// An error as a page, with the status REST would give it; what the page says is chosen for
+/// every variant (a new one does not compile until it has its words).
 pub(crate) fn failure(err: Error) -> Response {
-    match err {
-        Error::Unavailable(reason) => problem(StatusCode::SERVICE_UNAVAILABLE, reason),
-        Error::RateLimited(decision) => {
-            let mut page = problem(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many requests: wait a minute.",
-            );
-            rate_limit::add_refusal_headers(page.headers_mut(), &decision);
-            page
-        }
-        err => {
+    let status = status_of(&err);
+    let message = match &err {
+        Error::Validation(fields) => fields
+            .iter()
+            .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field} {m}.")))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Error::Unauthorized(reason)
+        | Error::Forbidden(reason)
+        | Error::Csrf(reason)
+        | Error::Conflict(reason)
+        | Error::Unavailable(reason) => format!("{reason}."),
+        Error::InvalidAccessToken => format!("{INVALID_ACCESS_TOKEN}."),
+        Error::InsufficientScope(scope) => format!("This needs the `{scope}` scope."),
+        Error::OAuth(_, description) => format!("{description}."),
+        Error::NotFound(what) => format!("The {what} was not found."),
+        Error::RateLimited(_) => "Too many requests: wait a minute.".to_owned(),
+        Error::Internal(err) => {
             tracing::error!(error = %format!("{err:#}"), "internal error");
-            problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on our side.",
-            )
+            "Something went wrong on our side.".to_owned()
         }
+    };
+    let mut page = problem(status, &message);
+    if let Error::RateLimited(decision) = &err {
+        rate_limit::add_refusal_headers(page.headers_mut(), decision);
     }
+    page
 }
 
 pub(super) fn redirect(status: StatusCode, location: &str) -> Response {

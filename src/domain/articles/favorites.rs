@@ -28,7 +28,7 @@ impl Domain {
                 let shown = shown.clone();
                 Box::pin(async move {
                     if adjust_favorites_count(txn, article_id, 1).await? == 0 {
-                        return Err(DbErr::RecordNotUpdated);
+                        return Err(Error::NotFound("article"));
                     }
                     favorites::Entity::insert(favorites::ActiveModel {
                         user_id: Set(user),
@@ -39,18 +39,20 @@ impl Domain {
                     .exec_without_returning(txn)
                     .await?;
                     counts::move_fans(txn, users::Column::Id.eq(user), 1).await?;
-                    webhooks::emit(txn, (author, user), Event::ArticleFavorited, || shown).await
+                    webhooks::emit(txn, (author, user), Event::ArticleFavorited, || shown).await?;
+                    Ok(())
                 })
             })
             .await;
         match inserted {
-            Ok(_) => self.invalidate_favorite(article_id, slug, user).await,
+            Ok(()) => self.invalidate_favorite(article_id, slug, user).await,
             // Already a favorite: the rollback undid the bump, so the count did not move.
-            Err(err) if is_unique_violation(&err) => {}
-            // The article was deleted meanwhile (its row is gone, or the key check found none).
-            Err(DbErr::RecordNotUpdated) => return Err(Error::NotFound("article")),
-            Err(err) if is_foreign_key_violation(&err) => return Err(Error::NotFound("article")),
-            Err(err) => return Err(err.into()),
+            Err(err) if err.database_error().is_some_and(is_unique_violation) => {}
+            // The article was deleted meanwhile (the key check found none).
+            Err(err) if err.database_error().is_some_and(is_foreign_key_violation) => {
+                return Err(Error::NotFound("article"));
+            }
+            Err(err) => return Err(err),
         }
         self.article(Some(user), slug).await
     }
@@ -58,7 +60,7 @@ impl Domain {
     pub async fn unfavorite(&self, user: i64, slug: &str) -> Result<Article> {
         let article_id = self.article_by_slug(slug).await?.id;
         let removed = self
-            .in_transaction(|txn| {
+            .in_transaction::<_, DbErr, _>(|txn| {
                 Box::pin(async move {
                     // The count moves first, as in `favorite`, and back when there was none.
                     if adjust_favorites_count(txn, article_id, -1).await? == 0 {

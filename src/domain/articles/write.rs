@@ -139,7 +139,7 @@ impl Domain {
                     // Locked, so that the slug and tags it had are the ones this write replaces.
                     let before = lock_article(txn, id)
                         .await?
-                        .ok_or(DbErr::RecordNotUpdated)?;
+                        .ok_or(Error::NotFound("article"))?;
                     let old_tags = tag_names(txn, id).await?;
                     let updated = model.update(txn).await?;
                     if let Some(tags) = &tags {
@@ -175,7 +175,7 @@ impl Domain {
         }
         let id = article.id;
         let deleted = self
-            .in_transaction(|txn| {
+            .in_transaction::<_, DbErr, _>(|txn| {
                 Box::pin(async move {
                     // Locked, so that the slug and tags read are the ones it is deleted with.
                     let Some(before) = lock_article(txn, id).await? else {
@@ -237,7 +237,9 @@ impl Domain {
     async fn write_with_free_slug<T, F>(&self, base: Option<&str>, write: F) -> Result<T>
     where
         T: Send,
-        F: for<'c> Fn(Option<String>, &'c DatabaseTransaction) -> TxnWork<'c, T> + Send + Sync,
+        F: for<'c> Fn(Option<String>, &'c DatabaseTransaction) -> TxnWork<'c, T, Error>
+            + Send
+            + Sync,
     {
         for attempt in 0..SLUG_ATTEMPTS {
             let slug = match base {
@@ -246,10 +248,12 @@ impl Domain {
             };
             match self.in_transaction(|txn| write(slug.clone(), txn)).await {
                 Ok(value) => return Ok(value),
-                Err(err) if slug.is_some() && is_unique_violation(&err) => continue,
-                // The article was deleted by a concurrent request.
-                Err(DbErr::RecordNotUpdated) => return Err(Error::NotFound("article")),
-                Err(err) => return Err(err.into()),
+                Err(err)
+                    if slug.is_some() && err.database_error().is_some_and(is_unique_violation) =>
+                {
+                    continue;
+                }
+                Err(err) => return Err(err),
             }
         }
         Err(Error::Internal(anyhow::anyhow!(

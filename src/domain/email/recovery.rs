@@ -78,17 +78,19 @@ impl Domain {
             .in_transaction(|txn| {
                 let token = token.clone();
                 Box::pin(async move {
+                    let invalid = || Error::field("token", LINK_INVALID);
                     let Some(spent) = spend_token(txn, Purpose::Release, &token).await? else {
-                        return Ok(None);
+                        return Err(invalid());
                     };
                     let holder = release_claim(txn, &spent.email).await?;
-                    Ok(holder
+                    holder
                         .filter(|id| *id == spent.user_id)
-                        .map(|id| (id, spent.email)))
+                        .map(|id| (id, spent.email))
+                        .ok_or_else(invalid)
                 })
             })
             .await?;
-        let (user_id, email) = released.ok_or_else(|| Error::field("token", LINK_INVALID))?;
+        let (user_id, email) = released;
         self.invalidate(Write::Account { user_id }).await;
         Ok(email)
     }
@@ -122,12 +124,13 @@ impl Domain {
             return Err(Error::field("token", LINK_INVALID));
         }
         let hash = password::hash(new_password).await?;
-        let outcome = self
+        let user_id = self
             .in_transaction(|txn| {
                 let (token, hash, domain) = (token.clone(), hash.clone(), self.clone());
                 Box::pin(async move {
+                    let invalid = || Error::field("token", LINK_INVALID);
                     let Some(spent) = spend_token(txn, Purpose::Reset, &token).await? else {
-                        return Ok(None);
+                        return Err(invalid());
                     };
                     let now = now_ms();
                     let changed = users::Entity::update_many()
@@ -140,7 +143,7 @@ impl Domain {
                         .await?
                         .rows_affected;
                     if changed != 1 {
-                        return Ok(None);
+                        return Err(invalid());
                     }
                     refresh::revoke_all(txn, spent.user_id, now).await?;
                     let user = users::Entity::find_by_id(spent.user_id)
@@ -150,11 +153,10 @@ impl Domain {
                     let site = &domain.mail.site_name;
                     let notice = messages::password_changed(site, &user.email, &user.username);
                     domain.send_mail(txn, notice).await?;
-                    Ok(Some(spent.user_id))
+                    Ok(spent.user_id)
                 })
             })
             .await?;
-        let user_id = outcome.ok_or_else(|| Error::field("token", LINK_INVALID))?;
         self.invalidate(Write::Account { user_id }).await;
         Ok(())
     }

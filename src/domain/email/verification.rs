@@ -88,12 +88,12 @@ impl Domain {
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::field("token", "can't be blank"))?;
-        let outcome = self
+        let spent = self
             .in_transaction(|txn| {
                 let token = token.clone();
                 Box::pin(async move {
                     let Some(spent) = spend_token(txn, Purpose::Verify, &token).await? else {
-                        return Ok(Err(LINK_INVALID));
+                        return Err(Error::field("token", LINK_INVALID));
                     };
                     let proven = users::Entity::update_many()
                         .col_expr(users::Column::EmailVerifiedAt, Expr::value(now_ms()))
@@ -103,13 +103,15 @@ impl Domain {
                         .await?
                         .rows_affected;
                     match proven {
-                        1 => Ok(Ok(spent)),
-                        _ => Ok(Err("was sent to an address the account no longer has")),
+                        1 => Ok(spent),
+                        _ => Err(Error::field(
+                            "token",
+                            "was sent to an address the account no longer has",
+                        )),
                     }
                 })
             })
             .await?;
-        let spent = outcome.map_err(|reason| Error::field("token", reason))?;
         self.invalidate(Write::Account {
             user_id: spent.user_id,
         })

@@ -10,10 +10,6 @@ use crate::domain::oauth_clients::{Client, Scopes};
 use crate::domain::{Domain, now_ms};
 use crate::error::{Error, OAuthCode, Result};
 
-/// Why an application's access token is refused; the 401 then challenges with
-/// `Bearer error="invalid_token"` (RFC 6750 §3.1).
-pub const INVALID: &str = "invalid, expired or revoked access token";
-
 /// Who an access token acts for (no user: a client's token for itself) and what it may do.
 #[derive(Debug, Clone, Copy)]
 pub struct AppGrant {
@@ -38,10 +34,8 @@ impl Domain {
         let token = find(&self.db, token)
             .await?
             .filter(|t| !t.refresh && is_live(t, now_ms()))
-            .ok_or(Error::Unauthorized(INVALID))?;
-        self.active(&token)
-            .await?
-            .ok_or(Error::Unauthorized(INVALID))
+            .ok_or(Error::InvalidAccessToken)?;
+        self.active(&token).await?.ok_or(Error::InvalidAccessToken)
     }
 
     /// The grant of `token` if it is live and its user's credentials were not all revoked

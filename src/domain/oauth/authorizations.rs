@@ -55,7 +55,7 @@ impl Domain {
             .ok_or(Error::NotFound("authorization"))?;
         let now = now_ms();
         let forgotten = self
-            .in_transaction(|txn| {
+            .in_transaction::<_, sea_orm::DbErr, _>(|txn| {
                 let client = client.id;
                 Box::pin(async move {
                     let forgotten = oauth_consents::Entity::delete_many()

@@ -247,7 +247,7 @@ impl Domain {
             ..Default::default()
         };
         let application = request.client.name.clone();
-        self.in_transaction(|txn| {
+        self.in_transaction::<_, sea_orm::DbErr, _>(|txn| {
             let (code_row, domain, application) =
                 (code_row.clone(), self.clone(), application.clone());
             Box::pin(async move {
