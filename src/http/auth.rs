@@ -8,6 +8,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 
+use super::access::Access;
 use super::csrf;
 use crate::config::Settings;
 use crate::domain::Domain;
@@ -80,28 +81,21 @@ impl Viewer {
         }
     }
 
-    /// What an application's token needs for a REST request: `read` to GET, `write` for
-    /// anything else, and `profile` for the account itself (its e-mail). The account's
-    /// credentials and the apps it authorized are not for applications at all.
-    fn permits_rest(self, method: &Method, path: &str) -> Result<(), Error> {
+    /// Refuses this viewer when a route of `access` is not for it: an application's token
+    /// only ever gets what the access grants it (`read` to GET, `write` for anything else).
+    fn may_call(self, access: Access, method: &Method) -> Result<(), Error> {
         if !matches!(self, Viewer::App(_)) {
             return Ok(());
         }
-        if [
-            "/api/auth/",
-            "/api/session",
-            "/api/user/authorizations",
-            "/api/user/verify-email",
-        ]
-        .iter()
-        .any(|prefix| path.starts_with(prefix))
-        {
-            return Err(Error::Forbidden(
-                "an application's token cannot manage the account's sign-ins or authorizations",
-            ));
-        }
-        if path == "/api/user" {
-            self.needs(Scope::Profile)?;
+        match access {
+            Access::UserOnly => {
+                return Err(Error::Forbidden(
+                    "an application's token cannot manage the account's sign-ins or \
+                     authorizations",
+                ));
+            }
+            Access::Account => self.needs(Scope::Profile)?,
+            Access::Content => {}
         }
         match *method {
             Method::GET | Method::HEAD => self.needs(Scope::Read),
@@ -173,7 +167,14 @@ where
             &parts.headers,
         )
         .await?;
-        viewer.permits_rest(&parts.method, parts.uri.path())?;
+        let access = parts.extensions.get::<Access>().copied().ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!(
+                "{} {} reads the viewer but its route declares no access",
+                parts.method,
+                parts.uri.path()
+            ))
+        })?;
+        viewer.may_call(access, &parts.method)?;
         Ok(viewer)
     }
 }

@@ -2,6 +2,7 @@
 //! reading, error bodies, caching, time limits, request ids and the request log (`observe`), and JSON
 //! fallbacks for unknown routes, methods and panics. Depends on the domain, never on `api`.
 
+pub mod access;
 pub mod answer_cache;
 pub mod auth;
 pub mod body;

@@ -1,6 +1,7 @@
 //! Black-box tests at the HTTP boundary. One binary; the backend is chosen by
 //! `QUIRE_TEST_DATABASE_URL` (SQLite per test when unset).
 
+mod access;
 mod articles;
 mod bodies;
 mod caching;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::support::TestApp;
 
-const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+pub const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 fn official_spec() -> Value {
     let text = include_str!("../realworld/openapi.yml");

@@ -1,3 +1,4 @@
+use super::refusals::{Invalid, Missing, NotYours, OtherRefusals, Unauthenticated};
 use super::unwrap_envelope;
 use super::wire::{
     ArticleBody, ArticleEnvelope, ArticleJson, ArticlesJson, CommentBody, CommentEnvelope,
@@ -48,8 +49,8 @@ pub(super) fn page(query: &QueryParams) -> Result<Page> {
     ),
     responses(
         (status = 200, description = "A page of articles, newest first, without bodies", body = ArticlesJson),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Invalid,
+        OtherRefusals,
     ),
     security((), ("Token" = [])),
 )]
@@ -81,9 +82,9 @@ pub async fn list(
     ),
     responses(
         (status = 200, description = "A page of articles, newest first, without bodies", body = ArticlesJson),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Invalid,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -105,8 +106,8 @@ pub async fn feed(
     params(("slug" = String, Path, description = "The article's slug")),
     responses(
         (status = 200, description = "The article", body = SingleArticleResponse),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Missing,
+        OtherRefusals,
     ),
     security((), ("Token" = [])),
 )]
@@ -127,9 +128,9 @@ pub async fn get(
     request_body = ArticleEnvelope<ArticleBody>,
     responses(
         (status = 201, description = "The new article", body = SingleArticleResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Invalid,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -163,11 +164,11 @@ pub async fn create(
     request_body = ArticleEnvelope<ArticleBody>,
     responses(
         (status = 200, description = "The article", body = SingleArticleResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 403, description = "Not the caller's to change", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        NotYours,
+        Missing,
+        Invalid,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -200,11 +201,11 @@ pub async fn update(
     request_body = ArticleEnvelope<ArticleBody>,
     responses(
         (status = 200, description = "The article", body = SingleArticleResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 403, description = "Not the caller's to change", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        NotYours,
+        Missing,
+        Invalid,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -226,10 +227,10 @@ pub async fn patch(
     params(("slug" = String, Path, description = "The article's slug")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 403, description = "Not the caller's to change", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        NotYours,
+        Missing,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -251,9 +252,9 @@ pub async fn remove(
     params(("slug" = String, Path, description = "The article's slug")),
     responses(
         (status = 200, description = "The article", body = SingleArticleResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Missing,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -274,9 +275,9 @@ pub async fn favorite(
     params(("slug" = String, Path, description = "The article's slug")),
     responses(
         (status = 200, description = "The article", body = SingleArticleResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Missing,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -302,8 +303,8 @@ pub async fn unfavorite(
     responses(
         (status = 200, description = "The comments, newest first", body = MultipleCommentsResponse),
         (status = 422, description = "A bad limit or offset, named", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Missing,
+        OtherRefusals,
     ),
     security((), ("Token" = [])),
 )]
@@ -333,10 +334,10 @@ pub async fn comments(
     request_body = CommentEnvelope<CommentBody>,
     responses(
         (status = 200, description = "The new comment", body = SingleCommentResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Missing,
+        Invalid,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -365,11 +366,11 @@ pub async fn add_comment(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 403, description = "Not the caller's to change", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        NotYours,
+        Missing,
+        Invalid,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -393,7 +394,7 @@ pub async fn delete_comment(
     summary = "Get tags",
     responses(
         (status = 200, description = "Every tag in use", body = TagsResponse),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        OtherRefusals,
     ),
 )]
 pub async fn tags(State(domain): State<Domain>) -> Result<Json<TagsResponse>> {

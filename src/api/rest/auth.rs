@@ -1,6 +1,7 @@
 //! Bearer tokens with refresh: `/api/auth/token`, `/refresh`, `/logout`, `/logout-all`; and
 //! `/api/auth/oidc`, where a single-page app trades an OpenID Connect sign-in's one-time code.
 
+use super::refusals::{Invalid, OtherRefusals, Unauthenticated};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +13,6 @@ use crate::domain::tokens::TokenPair;
 use crate::domain::users::Credentials;
 use crate::error::{Error, Result};
 use crate::http::auth::AuthUser;
-use crate::http::error::ErrorBody;
 use crate::http::extract::JsonBody;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -56,9 +56,9 @@ impl From<TokenPair> for TokenJson {
     request_body = TokenRequest,
     responses(
         (status = 200, description = "A short-lived access token and its refresh token", body = TokenJson),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Invalid,
+        OtherRefusals,
     ),
 )]
 pub async fn token(
@@ -81,9 +81,9 @@ pub async fn token(
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A short-lived access token and its refresh token", body = TokenJson),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Invalid,
+        OtherRefusals,
     ),
 )]
 pub async fn refresh(
@@ -102,8 +102,8 @@ pub async fn refresh(
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "Revoked"),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Invalid,
+        OtherRefusals,
     ),
 )]
 pub async fn logout(
@@ -122,8 +122,8 @@ pub async fn logout(
     summary = "Revoke every token and session of the caller",
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -149,9 +149,9 @@ pub struct HandoffRequest {
     request_body = HandoffRequest,
     responses(
         (status = 200, description = "The user, with a token, as login answers", body = UserResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Invalid,
+        OtherRefusals,
     ),
 )]
 pub async fn oidc_handoff(

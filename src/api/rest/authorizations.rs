@@ -1,6 +1,7 @@
 //! `/api/user/authorizations`: the third-party applications the signed-in user allowed, and
 //! taking that back (their tokens stop working at once).
 
+use super::refusals::{Missing, OtherRefusals, Unauthenticated};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,7 +11,6 @@ use crate::api::timestamp;
 use crate::domain::Domain;
 use crate::error::Result;
 use crate::http::auth::AuthUser;
-use crate::http::error::ErrorBody;
 use crate::http::extract::PathParams;
 
 /// `{"authorizations": [...]}`.
@@ -37,8 +37,8 @@ pub struct AuthorizationJson {
     summary = "The applications the caller allowed, with their scopes",
     responses(
         (status = 200, description = "The applications the caller allowed", body = AuthorizationsResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -69,9 +69,9 @@ pub async fn list(
     params(("clientId" = String, Path, description = "The application's client_id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Missing,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]

@@ -2,6 +2,7 @@
 //! the token of its link, send the link again, ask for a password reset and confirm it. The
 //! links themselves open server-rendered pages (`api::account_pages`).
 
+use super::refusals::{OtherRefusals, Unauthenticated};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -53,7 +54,7 @@ pub struct ResetBody {
     responses(
         (status = 200, description = "The address is verified", body = VerifiedResponse),
         (status = 422, description = "The token is missing, invalid, expired or used, or the account's address changed since", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        OtherRefusals,
     ),
 )]
 pub async fn verify(
@@ -75,7 +76,7 @@ pub async fn verify(
     summary = "Mail the signed-in user's address a new verification link",
     responses(
         (status = 202, description = "The mail is queued", body = MessageResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
+        Unauthenticated,
         (status = 422, description = "The address is already verified", body = ErrorBody),
         (status = 429, description = "Too many mails to this address: see Retry-After", body = ErrorBody),
         (status = 503, description = "Mail is not configured on this server (QUIRE_SMTP_URL)", body = ErrorBody),
@@ -136,7 +137,7 @@ pub async fn request_reset(
     responses(
         (status = 200, description = "The password is set; every session, token and app grant of the account is revoked", body = MessageResponse),
         (status = 422, description = "The token is invalid, expired or used, or the password is unacceptable", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        OtherRefusals,
     ),
 )]
 pub async fn confirm_reset(

@@ -1,4 +1,5 @@
 //! The RealWorld REST API: thin handlers that parse, call one domain function and render.
+//! The routes, their access and caching and their documentation are declared together here.
 
 mod articles;
 mod auth;
@@ -6,6 +7,7 @@ mod authorizations;
 mod email;
 mod openapi;
 mod profiles;
+mod refusals;
 mod reports;
 mod session;
 mod users;
@@ -13,92 +15,100 @@ mod webhooks;
 mod wire;
 
 use axum::Router;
-use axum::routing::{delete, get, post, put};
+use axum::body::Bytes;
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::Error;
+use crate::http::access::Access;
 use crate::http::caching::HttpCacheLayer;
 use crate::state::AppState;
 
-/// Every REST route. Caching is declared here, beside the routes: reads that are the same for
-/// every anonymous reader are `shared`, reads of the caller's own data `private`; any other
-/// answer is the handler's to describe (and `no-store` when it does not).
+/// Every REST route, registered once with its documentation (`routes!` reads each handler's
+/// `#[utoipa::path]`). Each group declares who may call its routes ([`Access`]) and how their
+/// answers may be cached: reads that are the same for every anonymous reader are `shared`,
+/// reads of the caller's own data `private`; any other answer is the handler's to describe
+/// (and `no-store` when it does not).
 pub fn router(state: &AppState) -> Router<AppState> {
     let shared = HttpCacheLayer::shared(state.domain.clone());
     let private = HttpCacheLayer::private(state.domain.clone());
-    let shared_reads = Router::new()
-        .route("/api/profiles/{username}", get(profiles::get))
-        .route("/api/articles", get(articles::list))
-        .route("/api/articles/feed", get(articles::feed))
-        .route("/api/articles/{slug}", get(articles::get))
-        .route("/api/articles/{slug}/comments", get(articles::comments))
-        .route("/api/tags", get(articles::tags))
-        .route("/api/openapi.json", get(openapi::document))
-        .route_layer(shared);
-    let private_reads = Router::new()
-        .route("/api/user", get(users::current))
-        .route("/api/user/authorizations", get(authorizations::list))
-        .route("/api/webhooks", get(webhooks::list))
-        .route("/api/webhooks/{id}/deliveries", get(webhooks::deliveries))
-        .route("/api/reports/{id}", get(reports::get))
-        .route("/api/reports/{id}/download", get(reports::download))
-        .route_layer(private);
-    Router::new()
-        .merge(shared_reads)
-        .merge(private_reads)
-        .route("/api/users", post(users::register))
-        .route("/api/users/login", post(users::login))
-        .route("/api/users/verify-email", post(email::verify))
-        .route("/api/user/verify-email", post(email::resend))
-        .route("/api/users/password-reset", post(email::request_reset))
-        .route(
-            "/api/users/password-reset/confirm",
-            post(email::confirm_reset),
+    let content = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(profiles::get))
+                .routes(routes!(articles::list))
+                .routes(routes!(articles::feed))
+                .routes(routes!(articles::get))
+                .routes(routes!(articles::comments))
+                .routes(routes!(articles::tags))
+                .route_layer(shared.clone()),
         )
-        .route("/api/user", put(users::update).patch(users::patch))
-        .route(
-            "/api/user/authorizations/{clientId}",
-            delete(authorizations::remove),
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(webhooks::list))
+                .routes(routes!(webhooks::deliveries))
+                .routes(routes!(reports::get))
+                .routes(routes!(reports::download))
+                .route_layer(private.clone()),
         )
-        .route(
-            "/api/profiles/{username}/follow",
-            post(profiles::follow).delete(profiles::unfollow),
-        )
-        .route("/api/articles", post(articles::create))
-        .route(
-            "/api/articles/{slug}",
-            put(articles::update)
-                .patch(articles::patch)
-                .delete(articles::remove),
-        )
-        .route(
-            "/api/articles/{slug}/favorite",
-            post(articles::favorite).delete(articles::unfavorite),
-        )
-        .route("/api/articles/{slug}/comments", post(articles::add_comment))
-        .route(
-            "/api/articles/{slug}/comments/{id}",
-            delete(articles::delete_comment),
-        )
-        .route("/api/auth/token", post(auth::token))
-        .route("/api/auth/refresh", post(auth::refresh))
-        .route("/api/auth/logout", post(auth::logout))
-        .route("/api/auth/logout-all", post(auth::logout_all))
-        .route("/api/auth/oidc", post(auth::oidc_handoff))
-        .route("/api/webhooks", post(webhooks::create))
-        .route(
-            "/api/webhooks/{id}",
-            delete(webhooks::remove).patch(webhooks::update),
-        )
-        .route("/api/reports", post(reports::create))
+        .routes(routes!(users::register))
+        .routes(routes!(users::login))
+        .routes(routes!(email::verify))
+        .routes(routes!(email::request_reset))
+        .routes(routes!(email::confirm_reset))
+        .routes(routes!(profiles::follow, profiles::unfollow))
+        .routes(routes!(articles::create))
+        .routes(routes!(articles::update, articles::patch, articles::remove))
+        .routes(routes!(articles::favorite, articles::unfavorite))
+        .routes(routes!(articles::add_comment))
+        .routes(routes!(articles::delete_comment))
+        .routes(routes!(webhooks::create))
+        .routes(routes!(webhooks::update, webhooks::remove))
+        .routes(routes!(reports::create))
         .route("/docs", get(openapi::docs_index))
         .route("/docs/{*file}", get(openapi::docs_asset))
-        .route("/api/session/csrf", get(session::csrf_token))
-        .route(
-            "/api/session",
-            get(session::current)
-                .post(session::sign_in)
-                .delete(session::sign_out),
+        .route_layer(Access::Content.layer());
+    let account = OpenApiRouter::new()
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(users::current))
+                .route_layer(private.clone()),
         )
+        .routes(routes!(users::update, users::patch))
+        .route_layer(Access::Account.layer());
+    let user_only = OpenApiRouter::new()
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(authorizations::list))
+                .route_layer(private),
+        )
+        .routes(routes!(authorizations::remove))
+        .routes(routes!(email::resend))
+        .routes(routes!(auth::token))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::logout_all))
+        .routes(routes!(auth::oidc_handoff))
+        .routes(routes!(session::csrf_token))
+        .routes(routes!(
+            session::current,
+            session::sign_in,
+            session::sign_out
+        ))
+        .route_layer(Access::UserOnly.layer());
+    let (routes, document) = content.merge(account).merge(user_only).split_for_parts();
+    let document = Bytes::from(openapi::render(document));
+    routes.merge(
+        Router::new()
+            .route(
+                "/api/openapi.json",
+                get(move || openapi::document(document.clone())),
+            )
+            .route_layer(shared)
+            .route_layer(Access::Content.layer()),
+    )
 }
 
 fn unwrap_envelope<T>(key: &str, inner: Option<T>) -> Result<T, Error> {

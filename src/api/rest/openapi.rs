@@ -1,18 +1,16 @@
-//! The REST API's OpenAPI 3.1 document, assembled from the handlers' `#[utoipa::path]`
-//! annotations and the wire types' schemas, served at `/api/openapi.json`, and Swagger UI at
+//! The REST API's OpenAPI 3.1 document, assembled by the router from the handlers'
+//! `#[utoipa::path]` annotations and the wire types' schemas, served at `/api/openapi.json`, and Swagger UI at
 //! `/docs` from files compiled into the binary (no CDN).
 
 use std::sync::{Arc, LazyLock};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::Config;
-
-use super::{articles, auth, authorizations, email, profiles, reports, session, users, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,19 +19,7 @@ use super::{articles, auth, authorizations, email, profiles, reports, session, u
         description = "The RealWorld REST API, plus bearer tokens with refresh, cookie sessions, webhooks and reports. Errors are always `{\"errors\": {\"<field or body>\": [\"message\"]}}`.",
         license(name = "MIT", identifier = "MIT"),
     ),
-    paths(
-        users::login, users::register, users::current, users::update, users::patch,
-        email::verify, email::resend, email::request_reset, email::confirm_reset,
-        profiles::get, profiles::follow, profiles::unfollow,
-        articles::feed, articles::list, articles::create, articles::get, articles::update, articles::patch,
-        articles::remove, articles::comments, articles::add_comment, articles::delete_comment,
-        articles::favorite, articles::unfavorite, articles::tags,
-        auth::token, auth::refresh, auth::logout, auth::logout_all, auth::oidc_handoff,
-        session::csrf_token, session::sign_in, session::current, session::sign_out,
-        webhooks::create, webhooks::list, webhooks::update, webhooks::remove, webhooks::deliveries,
-        reports::create, reports::get, reports::download,
-        authorizations::list, authorizations::remove,
-    ),
+    components(schemas(crate::http::error::ErrorBody)),
     modifiers(&TokenScheme),
     tags(
         (name = "Articles"), (name = "Comments"), (name = "Favorites"), (name = "Profile"),
@@ -45,7 +31,7 @@ use super::{articles, auth, authorizations, email, profiles, reports, session, u
         (name = "Authorized apps", description = "Third-party applications the user allowed (OAuth2)"),
     )
 )]
-struct ApiDoc;
+pub(super) struct ApiDoc;
 
 /// RealWorld's `Authorization: Token <jwt>` (`Bearer` is accepted too).
 struct TokenScheme;
@@ -63,19 +49,15 @@ impl Modify for TokenScheme {
     }
 }
 
-/// Rendered once: the document depends on nothing at run time.
-static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    let mut document = ApiDoc::openapi();
+/// The document of the routes `router` registered, with the OAuth2 endpoints', as JSON: rendered
+/// once, when the router is built.
+pub(super) fn render(mut document: utoipa::openapi::OpenApi) -> String {
     document.merge(crate::api::oauth::OAuthDoc::openapi());
     document.to_json().expect("the OpenAPI document serialises")
-});
+}
 
-pub async fn document() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        DOCUMENT.as_str(),
-    )
-        .into_response()
+pub(super) async fn document(rendered: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], rendered).into_response()
 }
 
 static SWAGGER_CONFIG: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {

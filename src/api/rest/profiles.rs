@@ -1,9 +1,9 @@
+use super::refusals::{Invalid, Missing, OtherRefusals, Unauthenticated};
 use super::wire::{ProfileJson, ProfileResponse};
 use crate::domain::Domain;
 use crate::domain::Profile;
 use crate::error::Result;
 use crate::http::auth::{AuthUser, MaybeUser};
-use crate::http::error::ErrorBody;
 use crate::http::extract::PathParams;
 use axum::Json;
 use axum::extract::State;
@@ -23,8 +23,8 @@ fn profile_json(profile: Profile) -> Json<ProfileResponse> {
     params(("username" = String, Path, description = "The profile's username")),
     responses(
         (status = 200, description = "The profile", body = ProfileResponse),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Missing,
+        OtherRefusals,
     ),
     security((), ("Token" = [])),
 )]
@@ -45,10 +45,10 @@ pub async fn get(
     params(("username" = String, Path, description = "The profile's username")),
     responses(
         (status = 200, description = "The profile, followed", body = ProfileResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Missing,
+        Invalid,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -69,9 +69,9 @@ pub async fn follow(
     params(("username" = String, Path, description = "The profile's username")),
     responses(
         (status = 200, description = "The profile, not followed", body = ProfileResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Missing,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]

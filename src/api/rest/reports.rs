@@ -1,5 +1,6 @@
 //! `/api/reports`: ask for a report (202 and its `Location`), follow it, download it.
 
+use super::refusals::{Invalid, Missing, OtherRefusals, Unauthenticated};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -13,7 +14,6 @@ use crate::domain::Domain;
 use crate::domain::reports::{Report, ReportRequest};
 use crate::error::Result;
 use crate::http::auth::AuthUser;
-use crate::http::error::ErrorBody;
 use crate::http::extract::{JsonBody, PathParams};
 use crate::jobs::report::DONE;
 
@@ -92,9 +92,9 @@ fn report_json(report: &Report) -> Json<ReportResponse> {
     request_body = ReportEnvelope,
     responses(
         (status = 202, description = "The report, pending", body = ReportResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Invalid,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -128,9 +128,9 @@ pub async fn create(
     params(("id" = i64, Path, description = "The report's id")),
     responses(
         (status = 200, description = "The report", body = ReportResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Missing,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -151,9 +151,9 @@ pub async fn get(
     params(("id" = i64, Path, description = "The report's id")),
     responses(
         (status = 200, description = "The report file: CSV (text/csv) or JSON, as asked for", body = String, content_type = "text/csv"),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Missing,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]

@@ -2,6 +2,7 @@
 //! signed in (GET) and sign out (DELETE). The session is a cookie the server looks up; see
 //! `http::csrf` for the CSRF rules.
 
+use super::refusals::{Invalid, NotYours, OtherRefusals, Unauthenticated};
 use std::sync::Arc;
 
 use axum::Json;
@@ -18,7 +19,6 @@ use crate::domain::Domain;
 use crate::domain::users::{Credentials, SignedIn};
 use crate::error::{Error, Result};
 use crate::http::csrf::{self, SESSION_COOKIE};
-use crate::http::error::ErrorBody;
 use crate::http::extract::JsonBody;
 
 /// `{"user": ...}`: the signed-in user as a session sees it.
@@ -66,7 +66,7 @@ fn user_json(user: SignedIn) -> Json<SessionUserResponse> {
     summary = "Get the CSRF token (also set as the csrftoken cookie)",
     responses(
         (status = 200, description = "The token, also set as the `csrftoken` cookie", body = CsrfResponse),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        OtherRefusals,
     ),
 )]
 pub async fn csrf_token(
@@ -110,10 +110,10 @@ fn sessions_on(settings: &Settings) -> Result<()> {
     request_body = UserEnvelope<LoginBody>,
     responses(
         (status = 200, description = "The signed-in user (no token)", body = SessionUserResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 403, description = "Not the caller's to change", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        NotYours,
+        Invalid,
+        OtherRefusals,
     ),
 )]
 pub async fn sign_in(
@@ -153,8 +153,8 @@ pub async fn sign_in(
     summary = "Who the session cookie belongs to",
     responses(
         (status = 200, description = "The signed-in user (no token)", body = SessionUserResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        OtherRefusals,
     ),
 )]
 pub async fn current(
@@ -181,8 +181,8 @@ pub async fn current(
     summary = "Sign out (needs the CSRF token in X-CSRFToken)",
     responses(
         (status = 204, description = "Signed out"),
-        (status = 403, description = "Not the caller's to change", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        NotYours,
+        OtherRefusals,
     ),
 )]
 pub async fn sign_out(

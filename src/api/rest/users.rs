@@ -1,3 +1,4 @@
+use super::refusals::{Invalid, OtherRefusals, Unauthenticated};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -8,7 +9,6 @@ use crate::domain::Domain;
 use crate::domain::users::{Credentials, Registration, SignedIn, UserChanges};
 use crate::error::Result;
 use crate::http::auth::{AuthUser, app_token};
-use crate::http::error::ErrorBody;
 use crate::http::extract::JsonBody;
 
 /// The account as its caller may see it: an application gets back its own access token, not
@@ -35,8 +35,8 @@ fn user_json(user: SignedIn) -> Json<UserResponse> {
     request_body = UserEnvelope<RegisterBody>,
     responses(
         (status = 201, description = "The new user, with a token", body = UserResponse),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Invalid,
+        OtherRefusals,
     ),
 )]
 pub async fn register(
@@ -63,9 +63,9 @@ pub async fn register(
     request_body = UserEnvelope<LoginBody>,
     responses(
         (status = 200, description = "The user, with a fresh token", body = UserResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Invalid,
+        OtherRefusals,
     ),
 )]
 pub async fn login(
@@ -90,8 +90,8 @@ pub async fn login(
     summary = "Get current user",
     responses(
         (status = 200, description = "The user, with a fresh token", body = UserResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -113,9 +113,9 @@ pub async fn current(
     request_body = UserEnvelope<UpdateUserBody>,
     responses(
         (status = 200, description = "The user, with a fresh token", body = UserResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Invalid,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -147,9 +147,9 @@ pub async fn update(
     request_body = UserEnvelope<UpdateUserBody>,
     responses(
         (status = 200, description = "The user, with a fresh token", body = UserResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Invalid,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]

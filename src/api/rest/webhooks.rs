@@ -1,5 +1,6 @@
 //! `/api/webhooks`: subscribe, list, unsubscribe, and the delivery log.
 
+use super::refusals::{Invalid, Missing, OtherRefusals, Unauthenticated};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,7 +14,6 @@ use crate::domain::Domain;
 use crate::domain::webhooks::Webhook;
 use crate::error::Result;
 use crate::http::auth::AuthUser;
-use crate::http::error::ErrorBody;
 use crate::http::extract::{JsonBody, PathParams, QueryParams};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -112,9 +112,9 @@ fn delivery_json(attempt: webhook_deliveries::Model) -> DeliveryJson {
     request_body = WebhookEnvelope,
     responses(
         (status = 201, description = "The subscription, with its signing secret (shown once)", body = WebhookResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Invalid,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -137,8 +137,8 @@ pub async fn create(
     summary = "The caller's subscriptions",
     responses(
         (status = 200, description = "The caller's subscriptions", body = WebhooksResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -169,10 +169,10 @@ pub async fn list(
     request_body = WebhookEnvelope,
     responses(
         (status = 200, description = "The subscription as it now is (without its secret)", body = WebhookResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Missing,
+        Invalid,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -201,9 +201,9 @@ pub async fn update(
     params(("id" = i64, Path, description = "The webhook's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Missing,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
@@ -228,10 +228,10 @@ pub async fn remove(
     ),
     responses(
         (status = 200, description = "Delivery attempts, newest first", body = DeliveriesResponse),
-        (status = 401, description = "Missing, malformed or expired credentials", body = ErrorBody),
-        (status = 404, description = "No such resource", body = ErrorBody),
-        (status = 422, description = "Invalid input: each failing field with its messages", body = ErrorBody),
-        (status = "default", description = "Any other error (413, 415, 429, 503...), in the same shape", body = ErrorBody),
+        Unauthenticated,
+        Missing,
+        Invalid,
+        OtherRefusals,
     ),
     security(("Token" = [])),
 )]
