@@ -23,7 +23,14 @@ use crate::config::{MailTransport, Settings};
 /// How long one delivery to the SMTP server may take before the attempt fails (and is retried).
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A mail to send: the `mail` job's payload.
+/// A `mail` job's payload: an [`Outgoing`] mail sealed by [`Mailer::seal`], so that the
+/// database never holds a live link.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SealedMail {
+    sealed: String,
+}
+
+/// A mail to send (sealed into its job's payload).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Outgoing {
     pub to: String,
@@ -76,7 +83,7 @@ impl Mailer {
     }
 
     /// `mail` as a `mail` job's payload: sealed, so the database never holds a live link.
-    pub fn seal(&self, mail: &Outgoing) -> serde_json::Value {
+    pub fn seal(&self, mail: &Outgoing) -> SealedMail {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
         let mut sealed = serde_json::to_vec(mail).expect("a mail serialises");
@@ -89,15 +96,16 @@ impl Mailer {
             .expect("ChaCha20-Poly1305 seals any length we send");
         let mut bytes = nonce.to_vec();
         bytes.extend_from_slice(&sealed);
-        serde_json::json!({ "sealed": URL_SAFE_NO_PAD.encode(bytes) })
+        SealedMail {
+            sealed: URL_SAFE_NO_PAD.encode(bytes),
+        }
     }
 
     /// Opens a payload [`Mailer::seal`] made and sends the mail in it.
-    pub async fn deliver(&self, payload: &serde_json::Value) -> Result<(), String> {
-        let sealed = payload
-            .get("sealed")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|text| URL_SAFE_NO_PAD.decode(text).ok())
+    pub async fn deliver(&self, payload: &SealedMail) -> Result<(), String> {
+        let sealed = URL_SAFE_NO_PAD
+            .decode(&payload.sealed)
+            .ok()
             .filter(|bytes| bytes.len() > NONCE_LEN)
             .ok_or("not a sealed mail")?;
         let (nonce, rest) = sealed.split_at(NONCE_LEN);

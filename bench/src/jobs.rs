@@ -6,12 +6,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use quire::db::entities::jobs as rows;
-use quire::jobs::{self, Kind, NewJob};
+use quire::jobs::{self, JobPayload, Noop};
 use sea_orm::{
     ColumnTrait, Database, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     TransactionTrait,
 };
-use serde_json::json;
 
 pub struct JobsOptions {
     pub database_url: String,
@@ -63,7 +62,7 @@ pub async fn run(options: &JobsOptions) -> anyhow::Result<JobsReport> {
     while left > 0 {
         let txn = db.begin().await?;
         for _ in 0..left.min(1_000) {
-            jobs::enqueue(&txn, NewJob::new(Kind::Noop, json!({}))).await?;
+            jobs::enqueue(&txn, Noop::default().job()).await?;
         }
         txn.commit().await?;
         left = left.saturating_sub(1_000);
@@ -124,7 +123,15 @@ fn start_worker(options: &JobsOptions) -> anyhow::Result<WorkerProcess> {
 /// Enqueues one job that runs for a while and reads when it was claimed: the claim stamps
 /// `updated_at`, in the database's own milliseconds like `created_at`.
 async fn claim_latency(db: &DatabaseConnection) -> anyhow::Result<i64> {
-    let id = jobs::enqueue(db, NewJob::new(Kind::Noop, json!({"sleep_ms": 200}))).await?;
+    let id = jobs::enqueue(
+        db,
+        Noop {
+            sleep_ms: Some(200),
+            ..Noop::default()
+        }
+        .job(),
+    )
+    .await?;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let row = rows::Entity::find()
@@ -132,7 +139,7 @@ async fn claim_latency(db: &DatabaseConnection) -> anyhow::Result<i64> {
             .one(db)
             .await?;
         match row {
-            Some(row) if row.state == jobs::RUNNING => {
+            Some(row) if row.state == jobs::JobState::Running.as_str() => {
                 // Let it finish before the next, so each is claimed by an idle worker.
                 while rows::Entity::find_by_id(id).one(db).await?.is_some() {
                     tokio::time::sleep(Duration::from_millis(2)).await;

@@ -8,13 +8,12 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     TransactionTrait,
 };
-use serde_json::json;
 
 use crate::db::entities::{report_chunks, reports};
 use crate::domain::{Domain, now_ms};
 use crate::error::{Error, Result, Violations};
 use crate::jobs::report::{AUTHOR_STATS, DONE, QUEUED};
-use crate::jobs::{self, Kind, NewJob};
+use crate::jobs::{self, GenerateReport, JobPayload};
 
 /// The longest range one report covers.
 pub const MAX_DAYS: i64 = 366;
@@ -103,11 +102,8 @@ impl Domain {
         })
         .exec_with_returning(&txn)
         .await?;
-        jobs::enqueue(
-            &txn,
-            NewJob::new(Kind::Report, json!({"report": report.id})),
-        )
-        .await?;
+        let job = GenerateReport { report: report.id }.job();
+        jobs::enqueue(&txn, job).await?;
         txn.commit().await?;
         Ok(report)
     }

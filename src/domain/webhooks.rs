@@ -13,7 +13,7 @@ use crate::db::entities::{users, webhook_deliveries, webhooks};
 use crate::db::timestamp;
 use crate::domain::{Domain, now_ms};
 use crate::error::{Error, Result};
-use crate::jobs::{self, Kind, NewJob};
+use crate::jobs::{self, DeliverWebhook, JobPayload};
 
 /// Subscriptions one user may hold.
 pub const MAX_PER_USER: u64 = 20;
@@ -326,13 +326,13 @@ pub(crate) async fn emit(
             "actor": { "username": actor },
             "data": data,
         });
-        let payload = json!({
-            "webhook": webhook,
-            "delivery": delivery,
-            "event": event.name(),
-            "body": body.to_string(),
-        });
-        jobs::enqueue(txn, NewJob::new(Kind::Webhook, payload)).await?;
+        let payload = DeliverWebhook {
+            webhook,
+            delivery,
+            event: event.name().to_owned(),
+            body: body.to_string(),
+        };
+        jobs::enqueue(txn, payload.job()).await?;
     }
     Ok(())
 }

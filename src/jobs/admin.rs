@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::{DEAD, QUEUED, RUNNING};
+use super::JobState;
 use crate::db::entities::jobs;
 use crate::db::now_ms;
 
@@ -91,14 +91,14 @@ pub enum Which {
 /// running job is left alone. Returns how many.
 pub async fn retry(db: &DatabaseConnection, which: Which) -> Result<u64, DbErr> {
     let mut update = jobs::Entity::update_many()
-        .col_expr(jobs::Column::State, Expr::val(QUEUED))
+        .col_expr(jobs::Column::State, Expr::val(JobState::Queued.as_str()))
         .col_expr(jobs::Column::Attempts, Expr::val(0))
         .col_expr(jobs::Column::RunAt, Expr::val(now_ms()))
         .col_expr(jobs::Column::UpdatedAt, Expr::val(now_ms()))
-        .filter(jobs::Column::State.ne(RUNNING));
+        .filter(jobs::Column::State.ne(JobState::Running.as_str()));
     update = match which {
         Which::One(id) => update.filter(jobs::Column::Id.eq(id)),
-        Which::Dead => update.filter(jobs::Column::State.eq(DEAD)),
+        Which::Dead => update.filter(jobs::Column::State.eq(JobState::Dead.as_str())),
     };
     Ok(update.exec(db).await?.rows_affected)
 }
@@ -106,7 +106,8 @@ pub async fn retry(db: &DatabaseConnection, which: Which) -> Result<u64, DbErr> 
 /// Deletes dead jobs (all of them, or only those not touched for `older_than_ms`). Returns
 /// how many.
 pub async fn purge(db: &DatabaseConnection, older_than_ms: Option<i64>) -> Result<u64, DbErr> {
-    let mut delete = jobs::Entity::delete_many().filter(jobs::Column::State.eq(DEAD));
+    let mut delete =
+        jobs::Entity::delete_many().filter(jobs::Column::State.eq(JobState::Dead.as_str()));
     if let Some(age) = older_than_ms {
         delete = delete.filter(jobs::Column::UpdatedAt.lt(now_ms() - age));
     }

@@ -3,8 +3,8 @@
 use clap::Subcommand;
 use sea_orm::DatabaseConnection;
 
+use super::JobState;
 use super::admin::{self, Which};
-use super::{DEAD, QUEUED, RUNNING};
 
 #[derive(Subcommand)]
 pub enum JobsCommand {
@@ -42,7 +42,7 @@ pub async fn run(db: &DatabaseConnection, command: JobsCommand) -> anyhow::Resul
         }
         JobsCommand::List { state, limit } => {
             if let Some(state) = &state
-                && ![QUEUED, RUNNING, DEAD].contains(&state.as_str())
+                && JobState::from_name(state).is_none()
             {
                 anyhow::bail!("--state must be queued, running or dead");
             }

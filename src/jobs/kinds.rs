@@ -5,11 +5,13 @@ use std::time::Duration;
 use rand::Rng;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
+use super::payload::{Cleanup, DeliverWebhook, Failure, GenerateReport, Noop, ViewsUpkeep, decode};
 use super::{Context, report, webhook};
 use crate::db::entities::{
     email_tokens, job_ticks, jobs, oidc_attempts_spent, refresh_tokens, reports, webhook_deliveries,
 };
 use crate::db::{now_ms, partitions};
+use crate::mail::SealedMail;
 
 /// A kind of job. Stored by [`Kind::name`]; a row of a name this build does not know is
 /// marked dead (a newer instance enqueued it during a rolling deploy: retry it later).
@@ -115,40 +117,45 @@ const TICKS_KEPT_MS: i64 = 7 * 86_400_000;
 /// Delivery attempts stay in the log this long.
 const DELIVERIES_KEPT_MS: i64 = 30 * 86_400_000;
 
-/// Runs `job` (its `attempts` counting this one); an error is the reason it failed (kept in
-/// `last_error`).
-pub(super) async fn run(
-    context: &Context,
-    kind: Kind,
-    payload: &serde_json::Value,
-    job: &jobs::Model,
-) -> Result<(), String> {
-    let (attempt, max_attempts) = (job.attempts, job.max_attempts);
+/// Runs `job` (its `attempts` counting this one), its payload decoded into its kind's type;
+/// the failure's reason is kept in `last_error`.
+pub(super) async fn run(context: &Context, kind: Kind, job: &jobs::Model) -> Result<(), Failure> {
+    let (attempt, max_attempts, payload) = (job.attempts, job.max_attempts, &job.payload);
     match kind {
-        Kind::Cleanup => cleanup(&context.db).await.map_err(|e| e.to_string()),
-        Kind::Webhook => webhook::deliver(context, payload, attempt, max_attempts).await,
-        Kind::Report => report::generate(context, payload, attempt, max_attempts).await,
-        Kind::Mail => context.mailer.deliver(payload).await,
+        Kind::Cleanup => {
+            decode::<Cleanup>(payload)?;
+            Ok(cleanup(&context.db).await?)
+        }
+        Kind::Webhook => {
+            let delivery = decode::<DeliverWebhook>(payload)?;
+            Ok(webhook::deliver(context, &delivery, attempt, max_attempts).await?)
+        }
+        Kind::Report => {
+            let report = decode::<GenerateReport>(payload)?;
+            Ok(report::generate(context, &report, attempt, max_attempts).await?)
+        }
+        Kind::Mail => Ok(context
+            .mailer
+            .deliver(&decode::<SealedMail>(payload)?)
+            .await?),
         Kind::ViewsUpkeep => {
-            let done = partitions::upkeep(&context.db, now_ms(), context.views_retention_months)
-                .await
-                .map_err(|e| e.to_string())?;
+            decode::<ViewsUpkeep>(payload)?;
+            let done =
+                partitions::upkeep(&context.db, now_ms(), context.views_retention_months).await?;
             if done != partitions::Upkeep::default() {
                 tracing::info!(created = ?done.created, dropped = ?done.dropped, deleted_rows = done.deleted_rows, "view partitions kept up");
             }
             Ok(())
         }
         Kind::Noop => {
-            if let Some(ms) = payload.get("sleep_ms").and_then(serde_json::Value::as_u64) {
+            let asked = decode::<Noop>(payload)?;
+            if let Some(ms) = asked.sleep_ms {
                 tokio::time::sleep(Duration::from_millis(ms.min(60_000))).await;
             }
-            let failing = payload
-                .get("fail_attempts")
-                .and_then(serde_json::Value::as_i64);
-            match failing {
-                Some(failing) if i64::from(attempt) <= failing => {
-                    Err(format!("asked to fail attempt {attempt}"))
-                }
+            match asked.fail_attempts {
+                Some(failing) if i64::from(attempt) <= failing => Err(Failure::Transient(format!(
+                    "asked to fail attempt {attempt}"
+                ))),
                 _ => Ok(()),
             }
         }

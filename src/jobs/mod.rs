@@ -10,6 +10,7 @@
 //! enqueue, so the queue is ours (see the README).
 
 mod kinds;
+mod payload;
 mod store;
 mod webhook;
 mod worker;
@@ -26,6 +27,9 @@ use sea_orm::{
 };
 
 pub use self::kinds::Kind;
+pub use self::payload::{
+    Cleanup, DeliverWebhook, Failure, GenerateReport, JobPayload, Noop, ViewsUpkeep,
+};
 pub use self::webhook::signature;
 pub use self::worker::{Worker, WorkerOptions};
 use crate::db::entities::jobs;
@@ -46,21 +50,46 @@ pub struct Context {
     pub mailer: Mailer,
 }
 
-/// Waiting for its `run_at` (or for a worker).
-pub const QUEUED: &str = "queued";
-/// Claimed by a worker, under a lease.
-pub const RUNNING: &str = "running";
-/// Out of attempts (or of a kind nobody knows): kept for inspection and `quire jobs retry`.
-pub const DEAD: &str = "dead";
+/// Where a job is in its life (a job that succeeded is deleted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Waiting for its `run_at` (or for a worker).
+    Queued,
+    /// Claimed by a worker, under a lease.
+    Running,
+    /// Out of attempts (or of a kind nobody knows, or with a payload that does not decode):
+    /// kept for inspection and `quire jobs retry`.
+    Dead,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 3] = [JobState::Queued, JobState::Running, JobState::Dead];
+
+    /// The state as stored in `jobs.state`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Dead => "dead",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<JobState> {
+        JobState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == name)
+    }
+}
 
 /// The PostgreSQL channel that wakes workers when a job is enqueued.
 pub const CHANNEL: &str = "quire_jobs";
 
-/// A job to enqueue.
+/// A job to enqueue: made from its payload ([`JobPayload::job`]).
 #[derive(Debug, Clone)]
 pub struct NewJob {
-    pub kind: Kind,
-    pub payload: serde_json::Value,
+    kind: Kind,
+    /// The payload's JSON.
+    payload: String,
     /// Lower runs first.
     pub priority: i32,
     /// When it may run (milliseconds since the epoch); now when `None`.
@@ -68,13 +97,8 @@ pub struct NewJob {
 }
 
 impl NewJob {
-    pub fn new(kind: Kind, payload: serde_json::Value) -> Self {
-        NewJob {
-            kind,
-            payload,
-            priority: 0,
-            run_at: None,
-        }
+    pub fn kind(&self) -> Kind {
+        self.kind
     }
 
     pub fn after(mut self, delay: Duration) -> Self {
@@ -89,8 +113,8 @@ pub async fn enqueue(db: &impl ConnectionTrait, job: NewJob) -> Result<i64, DbEr
     let now = crate::db::now_ms();
     let inserted = jobs::Entity::insert(jobs::ActiveModel {
         kind: Set(job.kind.name().to_owned()),
-        payload: Set(job.payload.to_string()),
-        state: Set(QUEUED.to_owned()),
+        payload: Set(job.payload),
+        state: Set(JobState::Queued.as_str().to_owned()),
         priority: Set(job.priority),
         run_at: Set(job.run_at.unwrap_or(now)),
         attempts: Set(0),

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::Context;
+use super::{Context, GenerateReport};
 use crate::db::entities::{report_chunks, reports};
 use crate::db::now_ms;
 
@@ -88,17 +88,14 @@ pub fn range_ms(from: &str, to: &str) -> Option<(i64, i64)> {
     ))
 }
 
-/// One attempt at report `payload.report`.
+/// One attempt at report `job.report`.
 pub(super) async fn generate(
     context: &Context,
-    payload: &serde_json::Value,
+    job: &GenerateReport,
     attempt: i32,
     max_attempts: i32,
 ) -> Result<(), String> {
-    let id = payload
-        .get("report")
-        .and_then(serde_json::Value::as_i64)
-        .ok_or("bad payload: no report id")?;
+    let id = job.report;
     let db = &context.db;
     let Some(report) = reports::Entity::find_by_id(id)
         .one(db)

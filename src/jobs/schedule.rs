@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, TransactionTrait};
-use serde_json::json;
 use tokio::sync::watch;
 
-use super::{Kind, NewJob, enqueue};
+use super::{Cleanup, JobPayload, NewJob, ViewsUpkeep, enqueue};
 use crate::db::entities::job_ticks;
 use crate::db::is_unique_violation;
 
@@ -31,13 +30,13 @@ pub const SCHEDULES: &[Schedule] = &[
     Schedule {
         name: "cleanup",
         cron: "0 17 * * * *",
-        job: |_| NewJob::new(Kind::Cleanup, json!({})),
+        job: |_| Cleanup {}.job(),
     },
     // Daily: the next months' partitions exist long before they are needed.
     Schedule {
         name: "views-upkeep",
         cron: "0 7 3 * * *",
-        job: |_| NewJob::new(Kind::ViewsUpkeep, json!({})),
+        job: |_| ViewsUpkeep {}.job(),
     },
 ];
 

@@ -9,7 +9,7 @@ use sea_orm::{
     UpdateMany,
 };
 
-use super::{DEAD, QUEUED, RUNNING};
+use super::JobState;
 use crate::db::entities::jobs;
 use crate::db::now_ms;
 
@@ -42,7 +42,7 @@ pub(super) async fn claim(
     let mut due = jobs::Entity::find()
         .select_only()
         .column(jobs::Column::Id)
-        .filter(jobs::Column::State.eq(QUEUED))
+        .filter(jobs::Column::State.eq(JobState::Queued.as_str()))
         .filter(jobs::Column::RunAt.lte(now))
         .order_by(jobs::Column::Priority, Order::Asc)
         .order_by(jobs::Column::RunAt, Order::Asc)
@@ -82,7 +82,7 @@ pub(super) async fn claim(
 /// The update that puts jobs under `owner`'s lease, one attempt more.
 fn take(now: i64, owner: &str, lease: Duration) -> UpdateMany<jobs::Entity> {
     jobs::Entity::update_many()
-        .col_expr(jobs::Column::State, Expr::val(RUNNING))
+        .col_expr(jobs::Column::State, Expr::val(JobState::Running.as_str()))
         .col_expr(jobs::Column::LeaseOwner, Expr::val(owner))
         .col_expr(jobs::Column::LeaseUntil, Expr::val(now + millis(lease)))
         .col_expr(
@@ -107,7 +107,7 @@ pub(super) async fn renew(
             Expr::val(now_ms() + millis(lease)),
         )
         .filter(jobs::Column::LeaseOwner.is_in(owners.iter().cloned()))
-        .filter(jobs::Column::State.eq(RUNNING))
+        .filter(jobs::Column::State.eq(JobState::Running.as_str()))
         .exec(db)
         .await?;
     Ok(())
@@ -159,9 +159,9 @@ pub(super) async fn fail(
         without_lease(now).col_expr(jobs::Column::LastError, Expr::val(truncate(error)));
     update = match retry_in {
         Some(delay) => update
-            .col_expr(jobs::Column::State, Expr::val(QUEUED))
+            .col_expr(jobs::Column::State, Expr::val(JobState::Queued.as_str()))
             .col_expr(jobs::Column::RunAt, Expr::val(now + millis(delay))),
-        None => update.col_expr(jobs::Column::State, Expr::val(DEAD)),
+        None => update.col_expr(jobs::Column::State, Expr::val(JobState::Dead.as_str())),
     };
     update
         .filter(jobs::Column::Id.eq(id))
@@ -179,7 +179,9 @@ pub(super) async fn reap(db: &DatabaseConnection) -> Result<u64, DbErr> {
         .col_expr(
             jobs::Column::State,
             Expr::cust(format!(
-                "CASE WHEN attempts >= max_attempts THEN '{DEAD}' ELSE '{QUEUED}' END"
+                "CASE WHEN attempts >= max_attempts THEN '{}' ELSE '{}' END",
+                JobState::Dead.as_str(),
+                JobState::Queued.as_str()
             )),
         )
         .col_expr(
@@ -187,7 +189,7 @@ pub(super) async fn reap(db: &DatabaseConnection) -> Result<u64, DbErr> {
             Expr::val("its worker stopped renewing its lease (died or hung)"),
         )
         .col_expr(jobs::Column::RunAt, Expr::val(now))
-        .filter(jobs::Column::State.eq(RUNNING))
+        .filter(jobs::Column::State.eq(JobState::Running.as_str()))
         .filter(jobs::Column::LeaseUntil.lt(now))
         .exec(db)
         .await?;
@@ -201,14 +203,14 @@ pub(super) async fn release(db: &DatabaseConnection, owners: &[String]) -> Resul
         return Ok(0);
     }
     let released = without_lease(now_ms())
-        .col_expr(jobs::Column::State, Expr::val(QUEUED))
+        .col_expr(jobs::Column::State, Expr::val(JobState::Queued.as_str()))
         .col_expr(
             jobs::Column::Attempts,
             Expr::col(jobs::Column::Attempts).sub(1),
         )
         .col_expr(jobs::Column::RunAt, Expr::val(now_ms()))
         .filter(jobs::Column::LeaseOwner.is_in(owners.iter().cloned()))
-        .filter(jobs::Column::State.eq(RUNNING))
+        .filter(jobs::Column::State.eq(JobState::Running.as_str()))
         .exec(db)
         .await?;
     Ok(released.rows_affected)

@@ -7,10 +7,9 @@ use std::time::Instant;
 
 use hmac::{KeyInit, Mac};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use serde::Deserialize;
 use sha2::Sha256;
 
-use super::Context;
+use super::{Context, DeliverWebhook};
 use crate::db::entities::{webhook_deliveries, webhooks};
 use crate::db::now_ms;
 
@@ -18,14 +17,6 @@ use crate::db::now_ms;
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 /// The longest error message kept per attempt.
 const MAX_ERROR_CHARS: usize = 500;
-
-#[derive(Deserialize)]
-struct Payload {
-    webhook: i64,
-    delivery: String,
-    event: String,
-    body: String,
-}
 
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body" under the secret>`.
 pub fn signature(secret: &str, unix_seconds: i64, body: &str) -> String {
@@ -44,12 +35,10 @@ pub fn signature(secret: &str, unix_seconds: i64, body: &str) -> String {
 /// subscription).
 pub(super) async fn deliver(
     context: &Context,
-    payload: &serde_json::Value,
+    payload: &DeliverWebhook,
     attempt: i32,
     max_attempts: i32,
 ) -> Result<(), String> {
-    let payload: Payload =
-        serde_json::from_value(payload.clone()).map_err(|e| format!("bad payload: {e}"))?;
     let db = &context.db;
     let subscription = webhooks::Entity::find_by_id(payload.webhook)
         .one(db)
@@ -111,7 +100,7 @@ pub(super) async fn deliver(
 async fn post(
     context: &Context,
     subscription: &webhooks::Model,
-    payload: &Payload,
+    payload: &DeliverWebhook,
 ) -> Result<u16, String> {
     let url = context
         .outbound

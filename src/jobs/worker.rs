@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use super::kinds::{self, Kind};
 use super::schedule::{self, SCHEDULES};
-use super::{CHANNEL, Context, store};
+use super::{CHANNEL, Context, Failure, store};
 use crate::db::entities::jobs;
 
 /// How a worker runs.
@@ -189,7 +189,6 @@ async fn run_one(context: &Context, job: jobs::Model, batch: &Batch, finished: &
         }
         return;
     };
-    let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
     let span = tracing::info_span!(
         target: "quire::jobs",
         "job",
@@ -200,11 +199,11 @@ async fn run_one(context: &Context, job: jobs::Model, batch: &Batch, finished: &
         job.attempt = job.attempts,
     );
     let started = std::time::Instant::now();
-    let outcome = AssertUnwindSafe(kinds::run(context, kind, &payload, &job))
+    let outcome = AssertUnwindSafe(kinds::run(context, kind, &job))
         .catch_unwind()
         .instrument(span.clone())
         .await
-        .unwrap_or_else(|_| Err("the job panicked".to_owned()));
+        .unwrap_or_else(|_| Err(Failure::Transient("the job panicked".to_owned())));
     if outcome.is_err() {
         span.record("otel.status_code", "ERROR");
     }
@@ -225,11 +224,17 @@ async fn run_one(context: &Context, job: jobs::Model, batch: &Batch, finished: &
             let _ = finished.send((job.id, owner.to_owned()));
             Ok(())
         }
-        Err(error) => {
+        Err(failure) => {
             let retry = kind.retry();
-            let retry_in = (job.attempts < job.max_attempts).then(|| retry.backoff(job.attempts));
+            let retry_in = match failure {
+                Failure::Transient(_) if job.attempts < job.max_attempts => {
+                    Some(retry.backoff(job.attempts))
+                }
+                Failure::Transient(_) | Failure::Permanent(_) => None,
+            };
+            let error = failure.reason();
             tracing::warn!(job = job.id, kind = kind.name(), attempt = job.attempts, took_ms, %error, dead = retry_in.is_none(), "job failed");
-            store::fail(db, job.id, owner, &error, retry_in).await
+            store::fail(db, job.id, owner, error, retry_in).await
         }
     };
     if let Err(err) = recorded {

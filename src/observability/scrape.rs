@@ -13,7 +13,7 @@ use sea_orm::{DatabaseConnection, DbBackend};
 use subtle::ConstantTimeEq;
 
 use crate::cache::Cache;
-use crate::jobs::{self, DEAD, Kind, QUEUED, RUNNING};
+use crate::jobs::{self, JobState, Kind};
 
 /// A scrape never waits long on the database: the queue's depth is then left out.
 const QUEUE_COUNT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -133,7 +133,7 @@ async fn record_queue(db: &DatabaseConnection) {
         return;
     };
     for kind in Kind::ALL {
-        for state in [QUEUED, RUNNING, DEAD] {
+        for state in JobState::ALL.map(JobState::as_str) {
             let jobs = counts
                 .iter()
                 .find(|count| count.kind == kind.name() && count.state == state)

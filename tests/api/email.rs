@@ -625,7 +625,7 @@ async fn a_queued_mail_holds_no_live_link() {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     // A database of its own: no other test's worker takes the job before it is read.
-    let app = TestApp::spawn_alone(&[]).await;
+    let app = TestApp::spawn_own(&[]).await;
     let (email, _) = register(&app).await;
     let outbox = crate::jobs::queue(&app).await;
     let queued: Vec<String> = JobRows::find()

@@ -9,20 +9,18 @@ use std::time::{Duration, Instant};
 use quire::db::entities::job_ticks::Entity as TickRows;
 use quire::db::entities::jobs::{Entity as JobRows, Model as JobRow};
 use quire::jobs::schedule::{self, Schedule};
-use quire::jobs::{self, Context, Kind, NewJob, Worker, WorkerOptions, admin};
+use quire::jobs::{
+    self, Cleanup, Context, JobPayload, JobState, Kind, NewJob, Noop, Worker, WorkerOptions, admin,
+};
 use quire::outbound::Outbound;
 use sea_orm::{
     ColumnTrait, Database, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
     TransactionTrait,
 };
-use serde_json::json;
 use tokio::sync::watch;
 
 use crate::cli::terminate;
 use crate::support::{TestApp, unique};
-
-/// Workers claim any job of the shared test database: every test that runs one takes turns.
-pub(crate) static TURNS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 pub(crate) async fn queue(app: &TestApp) -> DatabaseConnection {
     Database::connect(&app.database_url)
@@ -101,49 +99,124 @@ pub(crate) fn start_worker_with(
     (stop, tokio::spawn(worker.run(stopped)))
 }
 
-fn noop(payload: serde_json::Value) -> NewJob {
-    NewJob::new(Kind::Noop, payload)
+fn noop(payload: Noop) -> NewJob {
+    payload.job()
+}
+
+fn tick_mark(tick: i64) -> Noop {
+    Noop {
+        mark: Some(tick.to_string()),
+        ..Noop::default()
+    }
 }
 
 #[tokio::test]
 async fn a_rolled_back_change_enqueues_nothing_and_a_committed_one_runs() {
-    let _turn = TURNS.lock().await;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_own(&[]).await;
     let db = queue(&app).await;
     let txn = db.begin().await.unwrap();
-    let rolled_back = jobs::enqueue(&txn, noop(json!({"mark": unique("r")})))
-        .await
-        .unwrap();
+    let rolled_back = jobs::enqueue(
+        &txn,
+        noop(Noop {
+            mark: Some(unique("r")),
+            ..Noop::default()
+        }),
+    )
+    .await
+    .unwrap();
     txn.rollback().await.unwrap();
     assert!(job(&db, rolled_back).await.is_none());
 
     let txn = db.begin().await.unwrap();
-    let committed = jobs::enqueue(&txn, noop(json!({}))).await.unwrap();
+    let committed = jobs::enqueue(&txn, noop(Noop::default())).await.unwrap();
     txn.commit().await.unwrap();
-    assert_eq!(job(&db, committed).await.unwrap().state, jobs::QUEUED);
+    assert_eq!(
+        job(&db, committed).await.unwrap().state,
+        JobState::Queued.as_str()
+    );
     let (stop, worker) = start_worker(&db, Duration::from_secs(30));
     wait_for(&db, committed, Duration::from_secs(20), Option::is_none).await;
     stop.send(true).unwrap();
     worker.await.unwrap();
 }
 
+/// A stored payload that is not its kind's type fails the job at once, saying why: no retry
+/// could make it run (before, it quietly ran as `null`).
+#[tokio::test]
+async fn a_payload_that_does_not_decode_kills_its_job_at_once_saying_why() {
+    use quire::db::entities::jobs::ActiveModel;
+    use sea_orm::ActiveValue::Set;
+
+    let app = TestApp::spawn_own(&[]).await;
+    let db = queue(&app).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut ids = Vec::new();
+    for (kind, payload) in [("report", r#"{"report": "seven"}"#), ("noop", "not json")] {
+        let row = ActiveModel {
+            kind: Set(kind.to_owned()),
+            payload: Set(payload.to_owned()),
+            state: Set(JobState::Queued.as_str().to_owned()),
+            priority: Set(0),
+            run_at: Set(now),
+            attempts: Set(0),
+            max_attempts: Set(5),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        ids.push((
+            kind,
+            JobRows::insert(row).exec(&db).await.unwrap().last_insert_id,
+        ));
+    }
+    let (stop, worker) = start_worker(&db, Duration::from_secs(30));
+    for (kind, id) in ids {
+        let dead = wait_for(&db, id, Duration::from_secs(20), |row| {
+            row.as_ref()
+                .is_some_and(|r| r.state == JobState::Dead.as_str())
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            dead.attempts, 1,
+            "{kind}: retried a payload that cannot decode"
+        );
+        let error = dead.last_error.unwrap();
+        assert!(error.contains(&format!("bad {kind} payload")), "{error}");
+    }
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+}
+
 #[tokio::test]
 async fn failures_retry_with_backoff_then_die_and_can_be_retried() {
-    let _turn = TURNS.lock().await;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_own(&[]).await;
     let db = queue(&app).await;
     // Fails twice, then succeeds.
-    let recovering = jobs::enqueue(&db, noop(json!({"fail_attempts": 2})))
-        .await
-        .unwrap();
+    let recovering = jobs::enqueue(
+        &db,
+        noop(Noop {
+            fail_attempts: Some(2),
+            ..Noop::default()
+        }),
+    )
+    .await
+    .unwrap();
     // Fails every attempt it is given.
-    let doomed = jobs::enqueue(&db, noop(json!({"fail_attempts": 1000})))
-        .await
-        .unwrap();
+    let doomed = jobs::enqueue(
+        &db,
+        noop(Noop {
+            fail_attempts: Some(1000),
+            ..Noop::default()
+        }),
+    )
+    .await
+    .unwrap();
     let (stop, worker) = start_worker(&db, Duration::from_secs(30));
     wait_for(&db, recovering, Duration::from_secs(30), Option::is_none).await;
     let dead = wait_for(&db, doomed, Duration::from_secs(60), |row| {
-        row.as_ref().is_some_and(|r| r.state == jobs::DEAD)
+        row.as_ref()
+            .is_some_and(|r| r.state == JobState::Dead.as_str())
     })
     .await
     .unwrap();
@@ -156,21 +229,26 @@ async fn failures_retry_with_backoff_then_die_and_can_be_retried() {
     stop.send(true).unwrap();
     worker.await.unwrap();
 
-    let listed = admin::list(&db, Some(jobs::DEAD), 10_000).await.unwrap();
+    let listed = admin::list(&db, Some(JobState::Dead.as_str()), 10_000)
+        .await
+        .unwrap();
     assert!(listed.iter().any(|j| j.id == doomed));
     assert!(
         admin::stats(&db)
             .await
             .unwrap()
             .iter()
-            .any(|c| c.kind == "noop" && c.state == jobs::DEAD)
+            .any(|c| c.kind == "noop" && c.state == JobState::Dead.as_str())
     );
     assert_eq!(
         admin::retry(&db, admin::Which::One(doomed)).await.unwrap(),
         1
     );
     let again = job(&db, doomed).await.unwrap();
-    assert_eq!((again.state.as_str(), again.attempts), (jobs::QUEUED, 0));
+    assert_eq!(
+        (again.state.as_str(), again.attempts),
+        (JobState::Queued.as_str(), 0)
+    );
 }
 
 /// A `quire worker` process, killed if the test ends without stopping it.
@@ -212,15 +290,21 @@ pub(crate) fn worker_process(
 
 #[tokio::test]
 async fn a_killed_worker_loses_its_job_to_another_after_its_lease() {
-    let _turn = TURNS.lock().await;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_own(&[]).await;
     let db = queue(&app).await;
-    let slow = jobs::enqueue(&db, noop(json!({"sleep_ms": 20_000})))
-        .await
-        .unwrap();
+    let slow = jobs::enqueue(
+        &db,
+        noop(Noop {
+            sleep_ms: Some(20_000),
+            ..Noop::default()
+        }),
+    )
+    .await
+    .unwrap();
     let mut first = worker_process(&app, "3", "1");
     let running = wait_for(&db, slow, Duration::from_secs(30), |row| {
-        row.as_ref().is_some_and(|r| r.state == jobs::RUNNING)
+        row.as_ref()
+            .is_some_and(|r| r.state == JobState::Running.as_str())
     })
     .await
     .unwrap();
@@ -231,7 +315,7 @@ async fn a_killed_worker_loses_its_job_to_another_after_its_lease() {
     let mut second = worker_process(&app, "3", "1");
     let again = wait_for(&db, slow, Duration::from_secs(30), |row| {
         row.as_ref()
-            .is_some_and(|r| r.attempts == 2 && r.state == jobs::RUNNING)
+            .is_some_and(|r| r.attempts == 2 && r.state == JobState::Running.as_str())
     })
     .await
     .unwrap();
@@ -243,7 +327,7 @@ async fn a_killed_worker_loses_its_job_to_another_after_its_lease() {
     let released = job(&db, slow).await.unwrap();
     assert_eq!(
         (released.state.as_str(), released.attempts),
-        (jobs::QUEUED, 1)
+        (JobState::Queued.as_str(), 1)
     );
     // Nobody runs it again: other tests' workers share the database.
     JobRows::delete_by_id(slow).exec(&db).await.unwrap();
@@ -251,15 +335,21 @@ async fn a_killed_worker_loses_its_job_to_another_after_its_lease() {
 
 #[tokio::test]
 async fn sigterm_lets_the_running_job_finish() {
-    let _turn = TURNS.lock().await;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_own(&[]).await;
     let db = queue(&app).await;
-    let job_id = jobs::enqueue(&db, noop(json!({"sleep_ms": 1_500})))
-        .await
-        .unwrap();
+    let job_id = jobs::enqueue(
+        &db,
+        noop(Noop {
+            sleep_ms: Some(1_500),
+            ..Noop::default()
+        }),
+    )
+    .await
+    .unwrap();
     let mut worker = worker_process(&app, "30", "20");
     wait_for(&db, job_id, Duration::from_secs(30), |row| {
-        row.as_ref().is_some_and(|r| r.state == jobs::RUNNING)
+        row.as_ref()
+            .is_some_and(|r| r.state == JobState::Running.as_str())
     })
     .await;
     let status = terminate(&mut worker.0);
@@ -269,14 +359,13 @@ async fn sigterm_lets_the_running_job_finish() {
 
 #[tokio::test]
 async fn a_schedule_enqueues_each_tick_once_with_two_instances_running() {
-    let _turn = TURNS.lock().await;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_own(&[]).await;
     let (db, other) = (queue(&app).await, queue(&app).await);
     let name: &'static str = Box::leak(unique("every-second").into_boxed_str());
     let every_second = Schedule {
         name,
         cron: "* * * * * *",
-        job: |tick| noop(json!({"tick": tick})),
+        job: |tick| noop(tick_mark(tick)),
     };
     assert!(
         schedule::enqueue_tick(&db, &every_second, 1_000)
@@ -314,7 +403,7 @@ async fn a_schedule_enqueues_each_tick_once_with_two_instances_running() {
     let ticks = ticks().await;
     assert!(ticks.len() >= 3, "ticks {ticks:?}");
     for tick in ticks {
-        let payload = json!({"tick": tick}).to_string();
+        let payload = serde_json::to_string(&tick_mark(tick)).unwrap();
         let enqueued = JobRows::delete_many()
             .filter(quire::db::entities::jobs::Column::Payload.eq(payload))
             .exec(&db)
@@ -329,8 +418,7 @@ async fn a_schedule_enqueues_each_tick_once_with_two_instances_running() {
 async fn cleanup_deletes_expired_refresh_tokens_only() {
     use quire::db::entities::{refresh_tokens, users};
     use sea_orm::ActiveValue::Set;
-    let _turn = TURNS.lock().await;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_own(&[]).await;
     let db = queue(&app).await;
     let (username, _) = app.user().await;
     let user = users::Entity::find()
@@ -358,9 +446,7 @@ async fn cleanup_deletes_expired_refresh_tokens_only() {
                 .last_insert_id,
         );
     }
-    let cleanup = jobs::enqueue(&db, NewJob::new(Kind::Cleanup, json!({})))
-        .await
-        .unwrap();
+    let cleanup = jobs::enqueue(&db, Cleanup {}.job()).await.unwrap();
     let (stop, worker) = start_worker(&db, Duration::from_secs(30));
     wait_for(&db, cleanup, Duration::from_secs(20), Option::is_none).await;
     stop.send(true).unwrap();

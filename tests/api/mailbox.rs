@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use mail_parser::{MessageParser, MimeHeaders};
 use quire::config::Settings;
 use quire::mail::Mailer;
-use tokio::sync::{MutexGuard, watch};
+use tokio::sync::watch;
 
-use crate::jobs::{TURNS, queue, start_worker};
+use crate::jobs::{queue, start_worker};
 use crate::support::{SECRET, TestApp};
 
 /// One mail as the server received it.
@@ -222,19 +222,18 @@ pub async fn wait_for(to: &str, subject: &str) -> Mail {
     }
 }
 
-/// A worker sending `app`'s mail jobs to the fake server, for the life of the value (it holds
-/// the turn every test that runs a worker takes).
+/// A worker sending `app`'s mail jobs to the fake server, for the life of the value. Several
+/// may run at once on the suite's database: each test reads only the mail to its own unique
+/// addresses, whichever worker sent it.
 pub struct MailWorker {
     stop: watch::Sender<bool>,
-    _turn: MutexGuard<'static, ()>,
 }
 
 impl MailWorker {
     pub async fn start(app: &TestApp) -> MailWorker {
-        let turn = TURNS.lock().await;
         let db = queue(app).await;
         let (stop, _worker) = start_worker(&db, Duration::from_secs(30));
-        MailWorker { stop, _turn: turn }
+        MailWorker { stop }
     }
 }
 

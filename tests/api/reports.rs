@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::jobs::{TURNS, queue, start_worker};
+use crate::jobs::{queue, start_worker};
 use crate::support::{Response, TestApp};
 use crate::views::{article_id, wait_for_views};
 
@@ -65,8 +65,7 @@ async fn download(
 
 #[tokio::test]
 async fn author_stats_count_what_happened_in_the_range_for_the_owner_only() {
-    let _turn = TURNS.lock().await;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_own(&[]).await;
     let db = queue(&app).await;
     let (_, author) = app.user().await;
     let (_, reader) = app.user().await;
@@ -161,8 +160,7 @@ async fn author_stats_count_what_happened_in_the_range_for_the_owner_only() {
 
 #[tokio::test]
 async fn a_title_a_spreadsheet_would_run_is_written_as_text() {
-    let _turn = TURNS.lock().await;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_own(&[]).await;
     let db = queue(&app).await;
     let (_, author) = app.user().await;
     let formulas = [
@@ -264,8 +262,7 @@ async fn a_report_over_many_articles_is_written_and_read_in_pieces() {
     use quire::db::entities::{articles, users};
     use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
-    let _turn = TURNS.lock().await;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_own(&[]).await;
     let db = queue(&app).await;
     let (name, token) = app.user().await;
     let author = users::Entity::find()
@@ -330,11 +327,10 @@ async fn a_report_over_many_articles_is_written_and_read_in_pieces() {
 #[tokio::test]
 async fn an_expired_report_is_gone_and_cleanup_deletes_it_with_its_file() {
     use quire::db::entities::{report_chunks, reports};
-    use quire::jobs::{Kind, NewJob};
+    use quire::jobs::{Cleanup, JobPayload};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-    let _turn = TURNS.lock().await;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_own(&[]).await;
     let db = queue(&app).await;
     let (_, token) = app.user().await;
     app.article(&token, "Soon gone", &[]).await;
@@ -373,9 +369,7 @@ async fn an_expired_report_is_gone_and_cleanup_deletes_it_with_its_file() {
             .count(&db)
     };
     assert!(chunks().await.unwrap() > 0);
-    let cleanup = quire::jobs::enqueue(&db, NewJob::new(Kind::Cleanup, json!({})))
-        .await
-        .unwrap();
+    let cleanup = quire::jobs::enqueue(&db, Cleanup {}.job()).await.unwrap();
     let started = Instant::now();
     while reports::Entity::find_by_id(id)
         .one(&db)

@@ -14,7 +14,7 @@ use quire::mail::Mailer;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::jobs::{TURNS, context, queue, start_worker_with};
+use crate::jobs::{context, queue, start_worker_with};
 use crate::mailbox::Mail;
 use crate::support::{PASSWORD, SECRET, TestApp, free_port, unique};
 
@@ -128,11 +128,10 @@ async fn sign_up_verification_and_password_reset_through_a_real_smtp_server() {
         ("public_url", "http://quire.test"),
     ];
     // Its own database: its worker must send no other test's mail to this server.
-    let app = TestApp::spawn_alone(&mail_settings).await;
+    let app = TestApp::spawn_own(&mail_settings).await;
     let mut settings = mail_settings.to_vec();
     settings.push(("jwt_secret", SECRET));
     let mailer = Mailer::new(&Settings::load_with(&settings).unwrap()).unwrap();
-    let _turn = TURNS.lock().await;
     let db = queue(&app).await;
     let worker_context = quire::jobs::Context {
         mailer,
@@ -218,10 +217,9 @@ async fn a_mail_the_server_does_not_take_is_retried_later_not_lost() {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     let closed = format!("smtp://127.0.0.1:{}", free_port());
-    let app = TestApp::spawn_alone(&[]).await;
+    let app = TestApp::spawn_own(&[]).await;
     let settings =
         Settings::load_with(&[("smtp_url", closed.as_str()), ("jwt_secret", SECRET)]).unwrap();
-    let _turn = TURNS.lock().await;
     let db = queue(&app).await;
     let worker_context = quire::jobs::Context {
         mailer: Mailer::new(&settings).unwrap(),
@@ -245,7 +243,7 @@ async fn a_mail_the_server_does_not_take_is_retried_later_not_lost() {
             .await
             .unwrap()
             .expect("the sign-up enqueued its mail");
-        if job.attempts >= 1 && job.state == quire::jobs::QUEUED {
+        if job.attempts >= 1 && job.state == quire::jobs::JobState::Queued.as_str() {
             break job;
         }
         assert!(started.elapsed() < Duration::from_secs(20), "{job:?}");

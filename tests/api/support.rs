@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use sea_orm::Statement;
+use sea_orm::{ConnectionTrait, Statement};
 
 use quire::app;
 use quire::config::Settings;
@@ -158,14 +158,6 @@ impl TestApp {
         Self::spawn_observed(extra, None).await
     }
 
-    /// A server on a SQLite file of its own whatever the suite's backend: for a test whose
-    /// worker must see no other test's jobs.
-    pub async fn spawn_alone(extra: &[(&str, &str)]) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("quire.db").display());
-        Self::spawn_on(url, Some(dir), extra, None).await
-    }
-
     /// A server whose every SQL statement is also appended to the returned log.
     pub async fn spawn_recording() -> (TestApp, Arc<Mutex<Vec<Statement>>>) {
         Self::spawn_recording_with(&[]).await
@@ -177,6 +169,53 @@ impl TestApp {
         let log = Arc::new(Mutex::new(Vec::new()));
         let app = Self::spawn_observed(extra, Some(log.clone())).await;
         (app, log)
+    }
+
+    /// A server on a database of its own on the suite's backend: an empty SQLite file, or on
+    /// PostgreSQL and MariaDB a database beside the suite's, made afresh for this test (named
+    /// after it, so a run leaves one per test at most). For a test whose workers must see no
+    /// other test's jobs: such tests run in parallel, with no lock between them.
+    pub async fn spawn_own(extra: &[(&str, &str)]) -> TestApp {
+        let suite = match std::env::var("QUIRE_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ => return Self::spawn_observed(extra, None).await,
+        };
+        let test = std::thread::current()
+            .name()
+            .expect("a test runs on a named thread")
+            .to_owned();
+        let (base, _) = suite
+            .rsplit_once('/')
+            .expect("a database URL names its database");
+        let name = format!("quire_own_{:016x}", fnv1a(&test));
+        let server = sea_orm::Database::connect(&suite)
+            .await
+            .expect("suite database");
+        let create = if suite.starts_with("postgres") {
+            vec![
+                format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                format!("CREATE DATABASE \"{name}\""),
+            ]
+        } else {
+            vec![
+                format!("DROP DATABASE IF EXISTS `{name}`"),
+                format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
+            ]
+        };
+        for statement in create {
+            server
+                .execute_unprepared(&statement)
+                .await
+                .expect(&statement);
+        }
+        server.close().await.ok();
+        let url = format!("{base}/{name}");
+        let db = quire::db::connect(&settings_for(&url, None))
+            .await
+            .expect("own database");
+        quire::db::migrate(&db).await.expect("migrations apply");
+        db.close().await.ok();
+        Self::spawn_on(url, None, extra, None).await
     }
 
     /// Two servers on one database and one cache namespace, as two instances of a deployment.
@@ -398,4 +437,12 @@ impl Response {
             self.text
         );
     }
+}
+
+/// FNV-1a: a stable short name for a test's own database (the std hasher's output may change
+/// between releases).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

@@ -6,14 +6,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use quire::jobs::{self, Kind, NewJob};
+use quire::jobs::{self, DeliverWebhook, JobPayload};
 use reqwest::StatusCode;
 use sea_orm::TransactionTrait;
 use serde_json::json;
 
-use crate::jobs::{
-    TURNS, context, drained, queue, start_worker, start_worker_with, worker_process,
-};
+use crate::jobs::{context, drained, queue, start_worker, start_worker_with, worker_process};
 use crate::receiver::Receiver;
 use crate::support::TestApp;
 
@@ -27,7 +25,7 @@ const ALL_EVENTS: [&str; 6] = [
 ];
 
 async fn allowing_loopback() -> TestApp {
-    TestApp::spawn_with(&[("webhook_allow_hosts", "127.0.0.1")]).await
+    TestApp::spawn_own(&[("webhook_allow_hosts", "127.0.0.1")]).await
 }
 
 /// Subscribes `url` to `events` as `token`'s user; the id and the secret.
@@ -49,7 +47,6 @@ async fn subscribe(app: &TestApp, token: &str, url: &str, events: &[&str]) -> (i
 
 #[tokio::test]
 async fn events_arrive_signed_and_a_500_is_retried_with_the_same_delivery_id() {
-    let _turn = TURNS.lock().await;
     let app = allowing_loopback().await;
     let db = queue(&app).await;
     let receiver = Receiver::start().await;
@@ -182,7 +179,6 @@ async fn events_arrive_signed_and_a_500_is_retried_with_the_same_delivery_id() {
 
 #[tokio::test]
 async fn a_receiver_answering_410_is_unsubscribed_and_says_why() {
-    let _turn = TURNS.lock().await;
     let app = allowing_loopback().await;
     let db = queue(&app).await;
     let receiver = Receiver::start().await;
@@ -285,7 +281,6 @@ async fn internal_addresses_are_refused_for_every_class() {
 
 #[tokio::test]
 async fn delivery_checks_the_address_again() {
-    let _turn = TURNS.lock().await;
     // The API allowed the loopback receiver; this worker does not: as if DNS now pointed the
     // subscription's host at an internal address.
     let app = allowing_loopback().await;
@@ -321,7 +316,6 @@ async fn delivery_checks_the_address_again() {
 
 #[tokio::test]
 async fn many_deliveries_through_several_workers_each_arrive_once() {
-    let _turn = TURNS.lock().await;
     let app = allowing_loopback().await;
     let db = queue(&app).await;
     let receiver = Receiver::start().await;
@@ -330,15 +324,13 @@ async fn many_deliveries_through_several_workers_each_arrive_once() {
     const JOBS: usize = 300;
     let txn = db.begin().await.unwrap();
     for n in 0..JOBS {
-        let payload = json!({
-            "webhook": id,
-            "delivery": format!("bulk-{n}"),
-            "event": "article.published",
-            "body": json!({"n": n}).to_string(),
-        });
-        jobs::enqueue(&txn, NewJob::new(Kind::Webhook, payload))
-            .await
-            .unwrap();
+        let payload = DeliverWebhook {
+            webhook: id,
+            delivery: format!("bulk-{n}"),
+            event: "article.published".to_owned(),
+            body: json!({"n": n}).to_string(),
+        };
+        jobs::enqueue(&txn, payload.job()).await.unwrap();
     }
     txn.commit().await.unwrap();
     // Two workers in this process and a `quire worker` process, all at once.

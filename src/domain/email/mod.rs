@@ -23,7 +23,7 @@ use super::{Domain, now_ms};
 use crate::auth::refresh::{digest, random_text};
 use crate::db::entities::{email_tokens, users};
 use crate::error::{Error, Result};
-use crate::jobs::{self, Kind, NewJob};
+use crate::jobs::{self, JobPayload};
 use crate::limits::Class;
 use crate::mail::Outgoing;
 
@@ -112,7 +112,7 @@ impl Domain {
             return Ok(());
         }
         // Mail is waited for by a person: ahead of webhooks and reports.
-        let mut job = NewJob::new(Kind::Mail, self.mailer.seal(&mail));
+        let mut job = self.mailer.seal(&mail).job();
         job.priority = -10;
         jobs::enqueue(db, job).await?;
         Ok(())
