@@ -49,7 +49,7 @@ pub(super) async fn deliver(
         return Ok(());
     };
     let started = Instant::now();
-    let outcome = post(context, &subscription, &payload).await;
+    let outcome = post(context, &subscription, payload).await;
     let latency_ms = started.elapsed().as_millis() as i64;
     let (status_code, error) = match &outcome {
         Ok(status) if (200..300).contains(status) => (Some(*status), None),
