@@ -42,14 +42,15 @@ impl Candidate {
 impl Cache {
     /// The entry under `key` if it is current for `topics`; otherwise the versions to build it
     /// under. One round trip to Redis when this instance holds the entry or nobody does.
-    pub async fn lookup(&self, kind: usize, key: &str, topics: &[String]) -> Lookup {
+    pub async fn lookup(&self, kind: impl Into<usize>, key: &str, topics: &[String]) -> Lookup {
         let wanted = [(key.to_owned(), topics.to_vec())];
         let mut found = self.lookup_many(kind, &wanted).await;
         found.pop().unwrap_or(Lookup::Bypass)
     }
 
     /// [`Cache::lookup`] for many entries at once, in the order asked.
-    pub async fn lookup_many(&self, kind: usize, wanted: &[Wanted]) -> Vec<Lookup> {
+    pub async fn lookup_many(&self, kind: impl Into<usize>, wanted: &[Wanted]) -> Vec<Lookup> {
+        let kind = kind.into();
         if wanted.is_empty() {
             return vec![];
         }

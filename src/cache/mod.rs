@@ -68,7 +68,7 @@ pub const MAX_VALUE_TTL: Duration = Duration::from_secs(366 * 86_400);
 pub struct Unavailable;
 
 /// What the application caches: the names of its kinds of entry (for the hit/miss/error
-/// counters), which are then named by their index.
+/// counters), in the order of their indices (`Into<usize>`).
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
     pub kinds: &'static [&'static str],
@@ -190,7 +190,8 @@ impl Cache {
 
     /// An entry kept with the versions it was assembled from ([`Cache::keep`]), if they are
     /// all still current.
-    pub async fn recall(&self, kind: usize, key: &str) -> Option<Bytes> {
+    pub async fn recall(&self, kind: impl Into<usize>, key: &str) -> Option<Bytes> {
+        let kind = kind.into();
         let key = self.inner.entry_key(key);
         let local = self.inner.local.get(&key).await;
         let fetched = local.is_none();
@@ -309,8 +310,8 @@ impl Cache {
         self.inner.layout
     }
 
-    pub fn stats(&self, kind: usize) -> KindStats {
-        self.inner.stats.of(kind)
+    pub fn stats(&self, kind: impl Into<usize>) -> KindStats {
+        self.inner.stats.of(kind.into())
     }
 
     pub fn redis_errors(&self) -> u64 {

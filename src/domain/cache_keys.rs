@@ -38,29 +38,29 @@ use std::collections::BTreeSet;
 use crate::cache::{EPOCH, Layout, digest, part};
 use crate::domain::articles::{ArticleFilter, Page};
 
-/// The kinds of entry, for hit/miss/error counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The kinds of entry, for hit/miss/error counters: the cache knows each by its index and
+/// names it by its variant's name (`article_list`...), both read off this one declaration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantNames)]
+#[strum(serialize_all = "snake_case")]
 pub enum Kind {
-    ArticleList = 0,
-    Article = 1,
-    Comments = 2,
-    Tags = 3,
-    Profile = 4,
-    Response = 5,
-    Viewer = 6,
+    ArticleList,
+    Article,
+    Comments,
+    Tags,
+    Profile,
+    Response,
+    Viewer,
+}
+
+impl From<Kind> for usize {
+    fn from(kind: Kind) -> usize {
+        kind as usize
+    }
 }
 
 /// What the cache is told about the domain's kinds, in index order.
 pub const LAYOUT: Layout = Layout {
-    kinds: &[
-        "article_list",
-        "article",
-        "comments",
-        "tags",
-        "profile",
-        "response",
-        "viewer",
-    ],
+    kinds: <Kind as strum::VariantNames>::VARIANTS,
 };
 
 /// More topics than this in one write bump the epoch instead (every entry at once): a profile

@@ -197,7 +197,7 @@ impl Domain {
         key: &str,
         topics: &[String],
     ) -> Found<T> {
-        match self.cache.lookup(kind as usize, key, topics).await {
+        match self.cache.lookup(kind, key, topics).await {
             Lookup::Hit(bytes) => match serde_json::from_slice(&bytes) {
                 Ok(value) => {
                     tracking::remember(key, &bytes);

@@ -36,10 +36,7 @@ impl AnswerSlot {
 
     /// The kept answer, if everything it showed is unchanged.
     pub async fn get(&self) -> Option<Answer> {
-        let entry = self
-            .cache
-            .recall(Kind::Response as usize, &self.key)
-            .await?;
+        let entry = self.cache.recall(Kind::Response, &self.key).await?;
         // `etag \n viewed ids (comma-separated) \n body`
         let first = entry.iter().position(|b| *b == b'\n')?;
         let second = first + 1 + entry[first + 1..].iter().position(|b| *b == b'\n')?;

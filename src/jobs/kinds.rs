@@ -15,7 +15,10 @@ use crate::mail::SealedMail;
 
 /// A kind of job. Stored by [`Kind::name`]; a row of a name this build does not know is
 /// marked dead (a newer instance enqueued it during a rolling deploy: retry it later).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter, strum::IntoStaticStr, strum::EnumString,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Kind {
     /// Does nothing (or, as its payload asks, sleeps and fails its first attempts): for the
     /// benchmark's queue figure and for checking a deployment's workers end to end.
@@ -53,28 +56,13 @@ impl Retry {
 }
 
 impl Kind {
-    pub const ALL: &[Kind] = &[
-        Kind::Noop,
-        Kind::Cleanup,
-        Kind::Webhook,
-        Kind::Report,
-        Kind::ViewsUpkeep,
-        Kind::Mail,
-    ];
-
+    /// The kind's name, as stored in `jobs.kind`: its variant's, in kebab case.
     pub fn name(self) -> &'static str {
-        match self {
-            Kind::Noop => "noop",
-            Kind::Cleanup => "cleanup",
-            Kind::Webhook => "webhook",
-            Kind::Report => "report",
-            Kind::ViewsUpkeep => "views-upkeep",
-            Kind::Mail => "mail",
-        }
+        self.into()
     }
 
     pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.iter().copied().find(|kind| kind.name() == name)
+        name.parse().ok()
     }
 
     pub fn retry(self) -> Retry {

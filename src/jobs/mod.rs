@@ -51,7 +51,10 @@ pub struct Context {
 }
 
 /// Where a job is in its life (a job that succeeded is deleted).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter, strum::IntoStaticStr, strum::EnumString,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum JobState {
     /// Waiting for its `run_at` (or for a worker).
     Queued,
@@ -63,21 +66,13 @@ pub enum JobState {
 }
 
 impl JobState {
-    pub const ALL: [JobState; 3] = [JobState::Queued, JobState::Running, JobState::Dead];
-
     /// The state as stored in `jobs.state`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Queued => "queued",
-            JobState::Running => "running",
-            JobState::Dead => "dead",
-        }
+        self.into()
     }
 
     pub fn from_name(name: &str) -> Option<JobState> {
-        JobState::ALL
-            .into_iter()
-            .find(|state| state.as_str() == name)
+        name.parse().ok()
     }
 }
 

@@ -13,6 +13,8 @@ use sea_orm::{DatabaseConnection, DbBackend};
 use subtle::ConstantTimeEq;
 
 use crate::cache::Cache;
+use strum::IntoEnumIterator;
+
 use crate::jobs::{self, JobState, Kind};
 
 /// A scrape never waits long on the database: the queue's depth is then left out.
@@ -132,8 +134,8 @@ async fn record_queue(db: &DatabaseConnection) {
     else {
         return;
     };
-    for kind in Kind::ALL {
-        for state in JobState::ALL.map(JobState::as_str) {
+    for kind in Kind::iter() {
+        for state in JobState::iter().map(JobState::as_str) {
             let jobs = counts
                 .iter()
                 .find(|count| count.kind == kind.name() && count.state == state)

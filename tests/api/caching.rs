@@ -83,13 +83,13 @@ async fn hits_run_no_sql_for_anonymous_readers_nor_viewers_beyond_their_token() 
     assert_eq!(seen.body["article"]["favorited"], true);
     assert!(
         app.cache
-            .stats(quire::domain::cache_keys::Kind::Response as usize)
+            .stats(quire::domain::cache_keys::Kind::Response)
             .hits
             > 0
     );
     assert!(
         app.cache
-            .stats(quire::domain::cache_keys::Kind::ArticleList as usize)
+            .stats(quire::domain::cache_keys::Kind::ArticleList)
             .hits
             > 0
     );
@@ -628,9 +628,9 @@ async fn a_redis_that_refuses_writes_never_leaves_instances_stale() {
     redis_command(port, &["CONFIG", "SET", "min-replicas-to-write", "0"]).await;
     wait_for("the shared cache to be in use again", async || {
         assert_eq!(read(&a, &path).await, "still read-only");
-        let hits = b.cache.stats(Kind::Response as usize).hits;
+        let hits = b.cache.stats(Kind::Response).hits;
         assert_eq!(read(&b, &path).await, "still read-only");
-        b.cache.stats(Kind::Response as usize).hits > hits
+        b.cache.stats(Kind::Response).hits > hits
     })
     .await;
     let last = a

@@ -57,10 +57,7 @@ impl Domain {
         found: &mut HashMap<i64, Article>,
     ) -> BTreeMap<i64, Option<Ticket>> {
         let wanted: Vec<_> = ids.iter().map(|id| keys::article_card(*id)).collect();
-        let lookups = self
-            .cache
-            .lookup_many(Kind::Article as usize, &wanted)
-            .await;
+        let lookups = self.cache.lookup_many(Kind::Article, &wanted).await;
         let mut missing = BTreeMap::new();
         for (id, lookup) in ids.iter().zip(lookups) {
             let ticket = match lookup {

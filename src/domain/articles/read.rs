@@ -43,7 +43,7 @@ impl Domain {
     /// versions of the viewer's follows and of each followed author's articles.
     pub async fn feed(&self, viewer: i64, page: Page) -> Result<ArticlePage> {
         let key = keys::feed(viewer, page);
-        let kept = self.cache.recall(Kind::ArticleList as usize, &key).await;
+        let kept = self.cache.recall(Kind::ArticleList, &key).await;
         let mut result = match kept.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
             Some(result) => result,
             None => {
