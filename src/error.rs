@@ -176,4 +176,11 @@ impl Violations {
             Err(Error::Validation(self.0))
         }
     }
+
+    /// [`Violations::finish`], then the parsed values: `values` gathers them
+    /// (`|| Some((a?, b?))`), `None` only when a step failed, which was then reported.
+    pub fn finish_with<T>(self, values: impl FnOnce() -> Option<T>) -> Result<T> {
+        self.finish()?;
+        values().ok_or_else(|| Error::Internal(anyhow::anyhow!("a parse step failed silently")))
+    }
 }

@@ -21,6 +21,7 @@ use crate::auth::password;
 use crate::db::counts;
 use crate::db::entities::tags;
 use crate::domain::input::slugify;
+use crate::domain::values::username_key;
 use load::{Cell, load, load_keyed};
 use text::{NAMES, TAGS, WORDS, markdown_body, sentence, skewed};
 
@@ -145,7 +146,7 @@ async fn load_users(
         let rows = (first..count.min(first + BATCH))
             .map(|i| {
                 let name = format!("{}{i}_{tag}", NAMES[i % NAMES.len()]);
-                let key = name.to_lowercase();
+                let key = username_key(&name);
                 let cells = vec![
                     Cell::from(key.clone()),
                     Cell::from(format!("{key}@seed.example.com")),

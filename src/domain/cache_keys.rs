@@ -37,6 +37,7 @@ use std::collections::BTreeSet;
 
 use crate::cache::{EPOCH, Layout, digest, part};
 use crate::domain::articles::{ArticleFilter, Page};
+use crate::domain::values::username_key;
 
 /// The kinds of entry, for hit/miss/error counters: the cache knows each by its index and
 /// names it by its variant's name (`article_list`...), both read off this one declaration.
@@ -203,7 +204,7 @@ impl Write {
                 topics.extend([account(*user_id), author_feed(*user_id)]);
                 topics.extend(usernames.iter().flat_map(|u| [profile(u), list_author(u)]));
                 // A rename changes which articles the lists by either name hold.
-                let names: BTreeSet<String> = usernames.iter().map(|u| u.to_lowercase()).collect();
+                let names: BTreeSet<String> = usernames.iter().map(|u| username_key(u)).collect();
                 if names.len() > 1 {
                     topics.extend(names.iter().map(|u| members(&list_author(u))));
                     // Favorited-by lists name their fan.
@@ -274,11 +275,11 @@ fn list_tag(tag: &str) -> String {
 }
 
 fn list_author(username: &str) -> String {
-    format!("list:author:{}", username.to_lowercase())
+    format!("list:author:{}", username_key(username))
 }
 
 fn profile(username: &str) -> String {
-    format!("profile:{}", username.to_lowercase())
+    format!("profile:{}", username_key(username))
 }
 
 fn account(user_id: i64) -> String {
@@ -382,7 +383,7 @@ pub fn tags() -> (String, Vec<String>) {
 }
 
 pub fn user_profile(username: &str) -> (String, Vec<String>) {
-    let name = username.to_lowercase();
+    let name = username_key(username);
     (format!("profile:{}", part(&name)), vec![profile(&name)])
 }
 

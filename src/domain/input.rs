@@ -1,11 +1,8 @@
-//! Parsing raw input into domain values. Each parser returns the message for its field.
+//! Parsing raw input into domain values. Each parser returns the message for its field (the
+//! values with types of their own are in `values`).
 
-use validator::{ValidateEmail, ValidateUrl};
+use validator::ValidateUrl;
 
-pub const USERNAME_MAX: usize = 64;
-pub const EMAIL_MAX: usize = 254;
-pub const PASSWORD_MIN: usize = 8;
-pub const PASSWORD_MAX: usize = 128;
 pub const BIO_MAX: usize = 2_000;
 pub const IMAGE_MAX: usize = 2_048;
 pub const TITLE_MAX: usize = 255;
@@ -21,9 +18,9 @@ pub const PAGE_OFFSET_MAX: u64 = 1_000_000_000;
 /// never page it, and real threads stay below it), and the largest `limit` it takes.
 pub const COMMENTS_MAX: u64 = 1_000;
 
-type Parsed<T> = Result<T, String>;
+pub(crate) type Parsed<T> = Result<T, String>;
 
-fn required(value: Option<String>) -> Parsed<String> {
+pub(crate) fn required(value: Option<String>) -> Parsed<String> {
     match value {
         Some(v) if !v.trim().is_empty() => without_nul(v),
         _ => Err("can't be blank".into()),
@@ -39,53 +36,10 @@ fn without_nul(value: String) -> Parsed<String> {
     }
 }
 
-fn at_most(value: String, max: usize) -> Parsed<String> {
+pub(crate) fn at_most(value: String, max: usize) -> Parsed<String> {
     let value = without_nul(value)?;
     if value.chars().count() > max {
         Err(format!("is too long (maximum is {max} characters)"))
-    } else {
-        Ok(value)
-    }
-}
-
-/// Letters, digits, `_`, `-` and `.`, and not dots alone: a username is one URL path segment
-/// (`/api/profiles/{username}`), and browsers and URL libraries remove `.` and `..` segments.
-pub fn username(value: Option<String>) -> Parsed<String> {
-    let value = at_most(required(value)?.trim().to_owned(), USERNAME_MAX)?;
-    if !value
-        .chars()
-        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
-    {
-        Err("can only contain letters, digits, '_', '-' and '.'".into())
-    } else if value.chars().all(|c| c == '.') {
-        Err("must contain a letter or digit, not only dots".into())
-    } else {
-        Ok(value)
-    }
-}
-
-/// Lower-cased, so addresses are unique case-insensitively.
-pub fn email(value: Option<String>) -> Parsed<String> {
-    let value = at_most(required(value)?.trim().to_lowercase(), EMAIL_MAX)?;
-    // `.invalid` never receives mail (RFC 2606); released addresses use it.
-    if value.validate_email() && !value.ends_with(".invalid") {
-        Ok(value)
-    } else {
-        Err("is invalid".into())
-    }
-}
-
-pub fn password(value: Option<String>) -> Parsed<String> {
-    let value = required(value)?;
-    let length = value.chars().count();
-    if length < PASSWORD_MIN {
-        Err(format!(
-            "is too short (minimum is {PASSWORD_MIN} characters)"
-        ))
-    } else if length > PASSWORD_MAX {
-        Err(format!(
-            "is too long (maximum is {PASSWORD_MAX} characters)"
-        ))
     } else {
         Ok(value)
     }

@@ -14,6 +14,7 @@ pub mod tags;
 pub mod tokens;
 mod touched;
 pub mod users;
+pub mod values;
 pub mod webhooks;
 
 use std::future::Future;

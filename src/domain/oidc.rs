@@ -11,7 +11,9 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait
 use super::cache_keys::Write;
 use super::email::{placeholder, release_claim};
 use super::users::SignedIn;
-use super::{Domain, input, now_ms};
+use super::users::new_account;
+use super::values::{USERNAME_MAX, Username};
+use super::{Domain, now_ms};
 use crate::auth::oidc::Identity;
 use crate::auth::password;
 use crate::auth::refresh::{digest, random_text};
@@ -104,32 +106,22 @@ impl Domain {
         for attempt in 0..8u32 {
             let username = match attempt {
                 0 => base.clone(),
-                _ => format!("{base}-{}", random_text(3).to_lowercase()),
+                _ => {
+                    let suffixed = format!("{}-{}", base.as_str(), random_text(3).to_lowercase());
+                    Username::parse(Some(suffixed)).unwrap_or_else(|_| base.clone())
+                }
             };
             let created = self
                 .in_transaction(|txn| {
                     let (username, email, hash) = (username.clone(), stored.clone(), hash.clone());
                     let identity = identity.clone();
                     Box::pin(async move {
-                        let now = now_ms();
                         let released = match identity.email_verified {
                             true => release_claim(txn, &email).await?,
                             false => None,
                         };
-                        let user = users::Entity::insert(users::ActiveModel {
-                            username_key: Set(username.to_lowercase()),
-                            username: Set(username.clone()),
-                            email: Set(email.clone()),
-                            password_hash: Set(hash),
-                            bio: Set(String::new()),
-                            image: Set(String::new()),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            email_verified_at: Set(identity.email_verified.then_some(now)),
-                            ..Default::default()
-                        })
-                        .exec(txn)
-                        .await?;
+                        let row = new_account(&username, &email, hash, identity.email_verified);
+                        let user = users::Entity::insert(row).exec(txn).await?;
                         let user_id = user.last_insert_id;
                         insert_identity(txn, &identity, user_id).await?;
                         Ok((user_id, released))
@@ -138,7 +130,10 @@ impl Domain {
                 .await;
             match created {
                 Ok((user_id, released)) => {
-                    self.invalidate(Write::Registered { username }).await;
+                    self.invalidate(Write::Registered {
+                        username: username.into_string(),
+                    })
+                    .await;
                     if let Some(user_id) = released {
                         self.invalidate(Write::Account { user_id }).await;
                     }
@@ -236,19 +231,18 @@ async fn insert_identity(
 }
 
 /// A valid username from the provider's `preferred_username`, else the e-mail's local part.
-fn username_base(identity: &Identity, email: &str) -> String {
+fn username_base(identity: &Identity, email: &str) -> Username {
     let candidate = identity
         .preferred_username
         .as_deref()
-        .filter(|name| input::username(Some((*name).to_owned())).is_ok())
+        .filter(|name| Username::parse(Some((*name).to_owned())).is_ok())
         .unwrap_or_else(|| email.split('@').next().unwrap_or_default());
     let cleaned: String = candidate
         .chars()
         .filter(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        .take(input::USERNAME_MAX - 4)
+        .take(USERNAME_MAX - 4)
         .collect();
-    match input::username(Some(cleaned.clone())) {
-        Ok(name) => name,
-        Err(_) => format!("user-{}", random_text(4).to_lowercase()),
-    }
+    Username::parse(Some(cleaned))
+        .or_else(|_| Username::parse(Some(format!("user-{}", random_text(4)))))
+        .expect("`user-` and letters and digits make a username")
 }

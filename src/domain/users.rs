@@ -4,6 +4,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 
 use super::cache_keys::{self as keys, Kind, Write};
 use super::email::{is_placeholder, messages};
+use super::values::{Email, Password, Username, username_key};
 use super::{Domain, input, now_ms};
 use crate::auth::{password, refresh};
 use crate::db::entities::users;
@@ -103,27 +104,16 @@ impl Domain {
 
     pub async fn register(&self, input: Registration) -> Result<SignedIn> {
         let mut violations = Violations::default();
-        let username = violations.check("username", input::username(input.username));
-        let email = violations.check("email", input::email(input.email));
-        let password = violations.check("password", input::password(input.password));
-        violations.finish()?;
-        let (username, email, password) = (username.unwrap(), email.unwrap(), password.unwrap());
+        let username = violations.check("username", Username::parse(input.username));
+        let email = violations.check("email", Email::parse(input.email));
+        let password = violations.check("password", Password::parse(input.password));
+        let (username, email, password) =
+            violations.finish_with(|| Some((username?, email?, password?)))?;
 
         self.ensure_available(None, Some(&username), Some(&email))
             .await?;
-        let hash = password::hash(password).await?;
-        let now = now_ms();
-        let row = users::ActiveModel {
-            username_key: Set(username.to_lowercase()),
-            username: Set(username),
-            email: Set(email),
-            password_hash: Set(hash),
-            bio: Set(String::new()),
-            image: Set(String::new()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        };
+        let hash = password::hash(password.into_secret()).await?;
+        let row = new_account(&username, email.as_str(), hash, false);
         // The account and the mail that lets its owner prove the address, together.
         let user = self
             .in_transaction(|txn| {
@@ -151,7 +141,7 @@ impl Domain {
     /// The account the credentials open, or 401.
     pub(crate) async fn check_credentials(&self, input: Credentials) -> Result<users::Model> {
         let mut violations = Violations::default();
-        let email = violations.check("email", input::email(input.email.clone()));
+        let email = violations.check("email", Email::parse(input.email.clone()));
         let password = violations.check(
             "password",
             input
@@ -159,29 +149,25 @@ impl Domain {
                 .filter(|p| !p.is_empty())
                 .ok_or_else(|| "can't be blank".to_owned()),
         );
-        violations.finish()?;
-        let email = email.unwrap();
+        let (email, password) = violations.finish_with(|| Some((email?, password?)))?;
         // Every attempt spends the account's budget before the password is checked, so
         // concurrent guesses cannot all slip through before the first failure is counted.
         if let Some(decision) = self
             .limiter
-            .check(
-                Class::LoginFailures,
-                format!("account:{}", email.to_lowercase()),
-            )
+            .check(Class::LoginFailures, format!("account:{}", email.as_str()))
             .await
             && !decision.allowed
         {
             return Err(Error::RateLimited(decision));
         }
         let user = users::Entity::find()
-            .filter(users::Column::Email.eq(email))
+            .filter(users::Column::Email.eq(email.as_str()))
             .one(&self.db)
             .await?;
         // Verified whether or not the account exists (against a dummy hash when it does not):
         // the same work and the same answer, so timing cannot tell which e-mails are registered.
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        let verified = password::verify(password.unwrap(), stored).await?;
+        let verified = password::verify(password, stored).await?;
         match user {
             Some(user) if verified => Ok(user),
             _ => Err(Error::Unauthorized("email or password is invalid")),
@@ -223,18 +209,18 @@ impl Domain {
         let mut violations = Violations::default();
         let username = changes
             .username
-            .and_then(|v| violations.check("username", input::username(Some(v))));
+            .and_then(|v| violations.check("username", Username::parse(Some(v))));
         // A settings form sends back the placeholder of an account without an address: that
         // means "unchanged", not an address to set.
         let email = changes
             .email
             .filter(|v| !is_placeholder(&v.trim().to_lowercase()))
-            .and_then(|v| violations.check("email", input::email(Some(v))));
+            .and_then(|v| violations.check("email", Email::parse(Some(v))));
         // Settings forms send an empty password to mean "unchanged".
         let password = changes
             .password
             .filter(|p| !p.is_empty())
-            .and_then(|v| violations.check("password", input::password(Some(v))));
+            .and_then(|v| violations.check("password", Password::parse(Some(v))));
         let bio = changes
             .bio
             .and_then(|v| violations.check("bio", input::bio(Some(v))));
@@ -246,14 +232,16 @@ impl Domain {
         let current = self.user_by_id(user_id).await?;
         let old_username = current.username.clone();
         let current_email = current.email.clone();
-        self.ensure_available(Some(user_id), username.as_deref(), email.as_deref())
+        self.ensure_available(Some(user_id), username.as_ref(), email.as_ref())
             .await?;
         let mut model: users::ActiveModel = current.into();
         if let Some(username) = username {
-            model.username_key = Set(username.to_lowercase());
-            model.username = Set(username);
+            model.username_key = Set(username.key());
+            model.username = Set(username.into_string());
         }
-        let new_email = email.filter(|email| *email != current_email);
+        let new_email = email
+            .map(Email::into_string)
+            .filter(|email| *email != current_email);
         if let Some(email) = &new_email {
             // A new address is only claimed until its owner proves it.
             model.email = Set(email.clone());
@@ -262,7 +250,7 @@ impl Domain {
         let now = now_ms();
         let password_changed = password.is_some();
         if let Some(password) = password {
-            model.password_hash = Set(password::hash(password).await?);
+            model.password_hash = Set(password::hash(password.into_secret()).await?);
             // Every token issued before the change is refused from now on.
             model.tokens_valid_after = Set(now);
         }
@@ -327,7 +315,7 @@ impl Domain {
             return Ok(None);
         }
         Ok(users::Entity::find()
-            .filter(users::Column::UsernameKey.eq(username.to_lowercase()))
+            .filter(users::Column::UsernameKey.eq(username_key(username)))
             .one(&self.db)
             .await?)
     }
@@ -336,19 +324,19 @@ impl Domain {
     async fn ensure_available(
         &self,
         except: Option<i64>,
-        username: Option<&str>,
-        email: Option<&str>,
+        username: Option<&Username>,
+        email: Option<&Email>,
     ) -> Result<()> {
         let mut violations = Violations::default();
         if let Some(username) = username
-            && let Some(holder) = self.user_by_username(username).await?
+            && let Some(holder) = self.user_by_username(username.as_str()).await?
             && Some(holder.id) != except
         {
             violations.add("username", TAKEN);
         }
         if let Some(email) = email
             && let Some(holder) = users::Entity::find()
-                .filter(users::Column::Email.eq(email))
+                .filter(users::Column::Email.eq(email.as_str()))
                 .one(&self.db)
                 .await?
             && Some(holder.id) != except
@@ -366,5 +354,28 @@ fn uniqueness_error(err: sea_orm::DbErr) -> Error {
         Some("username_key") => Error::field("username", TAKEN),
         Some("email") => Error::field("email", TAKEN),
         _ => err.into(),
+    }
+}
+
+/// The row of a new account: every way in (registration, a sign-in provider) builds it here.
+/// An address `proven` at creation (by the provider) needs no mailed link.
+pub(crate) fn new_account(
+    username: &Username,
+    email: &str,
+    password_hash: String,
+    proven: bool,
+) -> users::ActiveModel {
+    let now = now_ms();
+    users::ActiveModel {
+        username_key: Set(username.key()),
+        username: Set(username.as_str().to_owned()),
+        email: Set(email.to_owned()),
+        password_hash: Set(password_hash),
+        bio: Set(String::new()),
+        image: Set(String::new()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        email_verified_at: Set(proven.then_some(now)),
+        ..Default::default()
     }
 }

@@ -151,14 +151,14 @@ impl Domain {
     ) -> Result<Comment> {
         let mut violations = Violations::default();
         let body = violations.check("body", input::comment_body(body));
-        violations.finish()?;
+        let body = violations.finish_with(|| body)?;
         let article = self.article_by_slug(slug).await?;
         let now = now_ms();
         let mut comment = comments::Model {
             id: 0,
             article_id: article.id,
             author_id: user,
-            body: body.unwrap(),
+            body,
             created_at: now,
             updated_at: now,
         };

@@ -27,13 +27,8 @@ impl Domain {
         let description = violations.check("description", input::description(input.description));
         let body = violations.check("body", input::article_body(input.body));
         let tags = violations.check("tagList", input::tag_list(input.tags));
-        violations.finish()?;
-        let (title, description, body, tags) = (
-            title.unwrap(),
-            description.unwrap(),
-            body.unwrap(),
-            tags.unwrap(),
-        );
+        let (title, description, body, tags) =
+            violations.finish_with(|| Some((title?, description?, body?, tags?)))?;
         let base = input::slugify(&title);
         let now = now_ms();
         let model = self

@@ -12,7 +12,8 @@ use super::{
 use crate::auth::{password, refresh};
 use crate::db::entities::users;
 use crate::domain::cache_keys::Write;
-use crate::domain::{Domain, input, now_ms};
+use crate::domain::values::{Email, Password};
+use crate::domain::{Domain, now_ms};
 use crate::error::{Error, Result, Violations};
 
 const LINK_INVALID: &str = "is invalid, expired or already used";
@@ -21,7 +22,9 @@ impl Domain {
     /// Asks for a reset link to `email`. Answers alike whether or not an account has the
     /// address (and in the same time: the lookup and the mail happen after the answer).
     pub async fn request_password_reset(&self, email: Option<String>) -> Result<()> {
-        let email = input::email(email).map_err(|m| Error::field("email", m))?;
+        let email = Email::parse(email)
+            .map_err(|m| Error::field("email", m))?
+            .into_string();
         self.require_mail()?;
         self.spend_mail_budget(&email).await?;
         let domain = self.clone();
@@ -116,14 +119,13 @@ impl Domain {
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| "can't be blank".to_owned()),
         );
-        let new_password = violations.check("password", input::password(new_password));
-        violations.finish()?;
-        let (token, new_password) = (token.unwrap(), new_password.unwrap());
+        let new_password = violations.check("password", Password::parse(new_password));
+        let (token, new_password) = violations.finish_with(|| Some((token?, new_password?)))?;
         // Hash only for a token that can still be spent: a guess costs no argon2 run.
         if !self.reset_token_is_live(&token).await? {
             return Err(Error::field("token", LINK_INVALID));
         }
-        let hash = password::hash(new_password).await?;
+        let hash = password::hash(new_password.into_secret()).await?;
         let user_id = self
             .in_transaction(|txn| {
                 let (token, hash, domain) = (token.clone(), hash.clone(), self.clone());
