@@ -13,8 +13,8 @@ use axum::response::Response;
 use html_escape::encode_text as text;
 
 use super::Params;
+use super::answers::{failure, html_page, problem};
 use super::html::{hidden, page};
-use super::pages::{failure, html_page, problem};
 use crate::config::Settings;
 use crate::domain::Domain;
 use crate::error::Error;

@@ -6,6 +6,7 @@
 //! are in `domain::oauth`, `domain::oidc` and `domain::email`.
 
 mod account;
+mod answers;
 mod endpoints;
 mod html;
 mod oidc;

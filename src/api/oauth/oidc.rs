@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use subtle::ConstantTimeEq;
 
+use super::answers::{failure, problem, redirect};
 use super::issuer;
-use super::pages::{failure, problem, redirect};
 use crate::auth::refresh::random_text;
 use crate::config::Settings;
 use crate::domain::Domain;

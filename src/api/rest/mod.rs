@@ -4,6 +4,7 @@
 mod articles;
 mod auth;
 mod authorizations;
+mod comments;
 mod email;
 mod openapi;
 mod profiles;
@@ -41,7 +42,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 .routes(routes!(articles::list))
                 .routes(routes!(articles::feed))
                 .routes(routes!(articles::get))
-                .routes(routes!(articles::comments))
+                .routes(routes!(comments::comments))
                 .routes(routes!(articles::tags))
                 .route_layer(shared.clone()),
         )
@@ -62,8 +63,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(articles::create))
         .routes(routes!(articles::update, articles::patch, articles::remove))
         .routes(routes!(articles::favorite, articles::unfavorite))
-        .routes(routes!(articles::add_comment))
-        .routes(routes!(articles::delete_comment))
+        .routes(routes!(comments::add_comment))
+        .routes(routes!(comments::delete_comment))
         .routes(routes!(webhooks::create))
         .routes(routes!(webhooks::update, webhooks::remove))
         .routes(routes!(reports::create))
