@@ -249,43 +249,10 @@ impl Settings {
     }
 
     fn validate(raw: RawSettings) -> anyhow::Result<Self> {
-        let env = match raw.env.to_ascii_lowercase().as_str() {
-            "development" | "dev" => Environment::Development,
-            "production" | "prod" => Environment::Production,
-            other => bail!("QUIRE_ENV must be `development` or `production`, got `{other}`"),
-        };
-        let listen: SocketAddr = raw.listen.parse().map_err(|_| {
-            anyhow!(
-                "QUIRE_LISTEN must be an address like 127.0.0.1:8080, got `{}`",
-                raw.listen
-            )
-        })?;
+        let (env, listen) = environment_and_address(&raw)?;
         let backend = backend_of(&raw.database_url)?;
-        if let Some(url) = &raw.redis_url
-            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
-        {
-            bail!("QUIRE_REDIS_URL must start with redis:// or rediss://");
-        }
-        if raw.cache_namespace.is_empty()
-            || !raw
-                .cache_namespace
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            bail!("QUIRE_CACHE_NAMESPACE must be non-empty letters, digits, '-', '_' or '.'");
-        }
-        tracing_subscriber::EnvFilter::try_new(&raw.log)
-            .map_err(|e| anyhow!("QUIRE_LOG is not a valid log filter: {e}"))?;
         ranges::check(&raw)?;
-        let cors_origins = match raw.cors_origins.trim() {
-            "*" => None,
-            list => Some(
-                list.split(',')
-                    .map(|o| o.trim().to_owned())
-                    .filter(|o| !o.is_empty())
-                    .collect(),
-            ),
-        };
+        let cors_origins = cors_origins(&raw);
         let rate_limits = RateLimitSettings::parse(
             raw.rate_limits_enabled,
             [
@@ -383,5 +350,50 @@ impl Settings {
             oauth_require_pkce: raw.oauth_require_pkce,
             mail,
         })
+    }
+}
+
+/// The environment and the address to serve on, and the settings that have no other home
+/// checked: the Redis URL's scheme, the cache namespace, the log filter.
+fn environment_and_address(raw: &RawSettings) -> anyhow::Result<(Environment, SocketAddr)> {
+    let env = match raw.env.to_ascii_lowercase().as_str() {
+        "development" | "dev" => Environment::Development,
+        "production" | "prod" => Environment::Production,
+        other => bail!("QUIRE_ENV must be `development` or `production`, got `{other}`"),
+    };
+    let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+        anyhow!(
+            "QUIRE_LISTEN must be an address like 127.0.0.1:8080, got `{}`",
+            raw.listen
+        )
+    })?;
+    if let Some(url) = &raw.redis_url
+        && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+    {
+        bail!("QUIRE_REDIS_URL must start with redis:// or rediss://");
+    }
+    if raw.cache_namespace.is_empty()
+        || !raw
+            .cache_namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        bail!("QUIRE_CACHE_NAMESPACE must be non-empty letters, digits, '-', '_' or '.'");
+    }
+    tracing_subscriber::EnvFilter::try_new(&raw.log)
+        .map_err(|e| anyhow!("QUIRE_LOG is not a valid log filter: {e}"))?;
+    Ok((env, listen))
+}
+
+/// The origins allowed to call across origins (`None`: any).
+fn cors_origins(raw: &RawSettings) -> Option<Vec<String>> {
+    match raw.cors_origins.trim() {
+        "*" => None,
+        list => Some(
+            list.split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+        ),
     }
 }
