@@ -14,6 +14,8 @@ use crate::cache::Cache;
 use crate::config::{MailTransport, Settings};
 use crate::db;
 use crate::domain::email::MailPolicy;
+use crate::domain::reports::Reports;
+use crate::domain::webhooks::Webhooks;
 use crate::domain::{Domain, Services, cache_keys};
 use crate::limits::RateLimiter;
 use crate::mail::Mailer;
@@ -69,6 +71,7 @@ impl AppState {
             settings.session_max_age,
         );
         let limiter = RateLimiter::new(&settings.rate_limits, cache.clone());
+        let outbound = Outbound::new(settings.worker.webhook_allow_hosts.clone())?;
         Ok(AppState {
             domain: Domain::new(Services {
                 db: db.clone(),
@@ -81,9 +84,10 @@ impl AppState {
                 } else {
                     ViewRecorder::off()
                 },
-                outbound: Outbound::new(settings.worker.webhook_allow_hosts.clone())?,
+                outbound: outbound.clone(),
                 oidc: OidcProviders::new(&settings.oidc_providers, &settings.jwt_secret)?,
-                reports_kept: settings.worker.reports_kept,
+                webhooks: Webhooks::new(db.clone(), outbound.clone()),
+                reports: Reports::new(db.clone(), settings.worker.reports_kept),
                 mailer: Mailer::new(&settings)?,
                 mail: MailPolicy {
                     enabled: settings.mail.transport != MailTransport::Off,
@@ -98,6 +102,18 @@ impl AppState {
             settings: Arc::new(settings),
             lifecycle: Lifecycle::default(),
         })
+    }
+}
+
+impl FromRef<AppState> for Webhooks {
+    fn from_ref(state: &AppState) -> Self {
+        state.domain.webhooks.clone()
+    }
+}
+
+impl FromRef<AppState> for Reports {
+    fn from_ref(state: &AppState) -> Self {
+        state.domain.reports.clone()
     }
 }
 

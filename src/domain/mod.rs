@@ -58,8 +58,8 @@ pub struct Services {
     pub views: ViewRecorder,
     pub outbound: Outbound,
     pub oidc: OidcProviders,
-    /// How long a finished report stays downloadable.
-    pub reports_kept: Duration,
+    pub webhooks: webhooks::Webhooks,
+    pub reports: reports::Reports,
     /// Where mail goes (the worker sends it; the domain only enqueues).
     pub mailer: Mailer,
     pub mail: MailPolicy,

@@ -5,12 +5,12 @@ use axum::body::Bytes;
 use chrono::NaiveDate;
 use futures::Stream;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, TransactionTrait,
 };
 
 use crate::db::entities::{report_chunks, reports};
-use crate::domain::{Domain, now_ms};
+use crate::domain::now_ms;
 use crate::error::{Error, Result, Violations};
 use crate::jobs::report::{AUTHOR_STATS, DONE, QUEUED};
 use crate::jobs::{self, GenerateReport, JobPayload};
@@ -39,8 +39,20 @@ fn day(value: Option<String>) -> Result<NaiveDate, String> {
         .map_err(|_| "must be a date as YYYY-MM-DD".to_owned())
 }
 
-impl Domain {
-    pub async fn request_report(&self, user: i64, request: ReportRequest) -> Result<Report> {
+/// Reports asked for and downloaded: a service of its own (extracted with `State<Reports>`).
+#[derive(Clone)]
+pub struct Reports {
+    db: DatabaseConnection,
+    /// How long a finished report stays downloadable.
+    kept: std::time::Duration,
+}
+
+impl Reports {
+    pub fn new(db: DatabaseConnection, kept: std::time::Duration) -> Self {
+        Reports { db, kept }
+    }
+
+    pub async fn request(&self, user: i64, request: ReportRequest) -> Result<Report> {
         let mut problems = Violations::default();
         let kind = problems.check(
             "kind",
@@ -97,7 +109,7 @@ impl Domain {
             created_at: Set(now),
             finished_at: Set(None),
             // Pushed back when it finishes; a report nobody ran is dropped after as long.
-            expires_at: Set(now + self.reports_kept.as_millis() as i64),
+            expires_at: Set(now + self.kept.as_millis() as i64),
             ..Default::default()
         })
         .exec_with_returning(&txn)
@@ -109,7 +121,7 @@ impl Domain {
     }
 
     /// The report, if `user` asked for it (anybody else's is "not found").
-    pub async fn report(&self, user: i64, id: i64) -> Result<Report> {
+    pub async fn get(&self, user: i64, id: i64) -> Result<Report> {
         reports::Entity::find_by_id(id)
             .filter(reports::Column::UserId.eq(user))
             .filter(reports::Column::ExpiresAt.gt(now_ms()))
@@ -119,12 +131,12 @@ impl Domain {
     }
 
     /// The finished report's file, read a chunk at a time as the client takes it.
-    pub async fn report_file(
+    pub async fn file(
         &self,
         user: i64,
         id: i64,
     ) -> Result<(Report, impl Stream<Item = Result<Bytes, DbErr>> + use<>)> {
-        let report = self.report(user, id).await?;
+        let report = self.get(user, id).await?;
         if report.state != DONE {
             return Err(Error::Conflict("the report is not ready"));
         }

@@ -4,16 +4,17 @@
 
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Value, json};
 
 use crate::db::entities::{users, webhook_deliveries, webhooks};
 use crate::db::timestamp;
-use crate::domain::{Domain, now_ms};
+use crate::domain::now_ms;
 use crate::error::{Error, Result};
 use crate::jobs::{self, DeliverWebhook, JobPayload};
+use crate::outbound::Outbound;
 
 /// Subscriptions one user may hold.
 pub const MAX_PER_USER: u64 = 20;
@@ -90,8 +91,20 @@ impl From<webhooks::Model> for Webhook {
     }
 }
 
-impl Domain {
-    pub async fn create_webhook(
+/// Webhook subscriptions and their delivery log: a service of its own (extracted with
+/// `State<Webhooks>`), needing only the database and the guard on users' URLs.
+#[derive(Clone)]
+pub struct Webhooks {
+    db: DatabaseConnection,
+    outbound: Outbound,
+}
+
+impl Webhooks {
+    pub fn new(db: DatabaseConnection, outbound: Outbound) -> Self {
+        Webhooks { db, outbound }
+    }
+
+    pub async fn create(
         &self,
         user: i64,
         url: Option<String>,
@@ -135,12 +148,7 @@ impl Domain {
 
     /// A partial change of one of `user`'s subscriptions (PATCH): what is given is checked as
     /// at creation; enabling a disabled subscription forgets why it was disabled.
-    pub async fn update_webhook(
-        &self,
-        user: i64,
-        id: i64,
-        change: WebhookChange,
-    ) -> Result<Webhook> {
+    pub async fn update(&self, user: i64, id: i64, change: WebhookChange) -> Result<Webhook> {
         let mut problems = crate::error::Violations::default();
         let url = match change.url {
             Some(url) => problems.check("url", self.receiver_url(&url).await),
@@ -194,7 +202,7 @@ impl Domain {
         }
     }
 
-    pub async fn webhooks(&self, user: i64) -> Result<Vec<Webhook>> {
+    pub async fn list(&self, user: i64) -> Result<Vec<Webhook>> {
         let rows = webhooks::Entity::find()
             .filter(webhooks::Column::UserId.eq(user))
             .order_by_asc(webhooks::Column::Id)
@@ -204,7 +212,7 @@ impl Domain {
     }
 
     /// Deleting a subscription drops its delivery log and stops its pending deliveries.
-    pub async fn delete_webhook(&self, user: i64, id: i64) -> Result<()> {
+    pub async fn delete(&self, user: i64, id: i64) -> Result<()> {
         let deleted = webhooks::Entity::delete_many()
             .filter(webhooks::Column::Id.eq(id))
             .filter(webhooks::Column::UserId.eq(user))
@@ -217,7 +225,7 @@ impl Domain {
     }
 
     /// The subscription's delivery attempts, newest first.
-    pub async fn webhook_deliveries(
+    pub async fn deliveries(
         &self,
         user: i64,
         id: i64,

@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::unwrap_envelope;
 use crate::api::timestamp;
-use crate::domain::Domain;
-use crate::domain::reports::{Report, ReportRequest};
+use crate::domain::reports::{Report, ReportRequest, Reports};
 use crate::error::Result;
 use crate::http::auth::AuthUser;
 use crate::http::extract::{JsonBody, PathParams};
@@ -99,7 +98,7 @@ fn report_json(report: &Report) -> Json<ReportResponse> {
     security(("Token" = [])),
 )]
 pub async fn create(
-    State(domain): State<Domain>,
+    State(reports): State<Reports>,
     AuthUser(user): AuthUser,
     JsonBody(body): JsonBody<ReportEnvelope>,
 ) -> Result<Response> {
@@ -110,7 +109,7 @@ pub async fn create(
         to: body.to,
         format: body.format,
     };
-    let report = domain.request_report(user, request).await?;
+    let report = reports.request(user, request).await?;
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, location(&report))],
@@ -135,11 +134,11 @@ pub async fn create(
     security(("Token" = [])),
 )]
 pub async fn get(
-    State(domain): State<Domain>,
+    State(reports): State<Reports>,
     AuthUser(user): AuthUser,
     PathParams(id): PathParams<i64>,
 ) -> Result<Json<ReportResponse>> {
-    Ok(report_json(&domain.report(user, id).await?))
+    Ok(report_json(&reports.get(user, id).await?))
 }
 
 #[utoipa::path(
@@ -158,11 +157,11 @@ pub async fn get(
     security(("Token" = [])),
 )]
 pub async fn download(
-    State(domain): State<Domain>,
+    State(reports): State<Reports>,
     AuthUser(user): AuthUser,
     PathParams(id): PathParams<i64>,
 ) -> Result<Response> {
-    let (report, chunks) = domain.report_file(user, id).await?;
+    let (report, chunks) = reports.file(user, id).await?;
     let content_type = if report.format == "csv" {
         "text/csv; charset=utf-8"
     } else {

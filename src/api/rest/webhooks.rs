@@ -10,8 +10,7 @@ use super::articles::page;
 use super::unwrap_envelope;
 use crate::api::timestamp;
 use crate::db::entities::webhook_deliveries;
-use crate::domain::Domain;
-use crate::domain::webhooks::Webhook;
+use crate::domain::webhooks::{Webhook, Webhooks};
 use crate::error::Result;
 use crate::http::auth::AuthUser;
 use crate::http::extract::{JsonBody, PathParams, QueryParams};
@@ -119,12 +118,12 @@ fn delivery_json(attempt: webhook_deliveries::Model) -> DeliveryJson {
     security(("Token" = [])),
 )]
 pub async fn create(
-    State(domain): State<Domain>,
+    State(webhooks): State<Webhooks>,
     AuthUser(user): AuthUser,
     JsonBody(body): JsonBody<WebhookEnvelope>,
 ) -> Result<(StatusCode, Json<WebhookResponse>)> {
     let body = unwrap_envelope("webhook", body.webhook)?;
-    let webhook = domain.create_webhook(user, body.url, body.events).await?;
+    let webhook = webhooks.create(user, body.url, body.events).await?;
     let webhook = webhook_json(webhook);
     Ok((StatusCode::CREATED, Json(WebhookResponse { webhook })))
 }
@@ -143,19 +142,18 @@ pub async fn create(
     security(("Token" = [])),
 )]
 pub async fn list(
-    State(domain): State<Domain>,
+    State(webhooks): State<Webhooks>,
     AuthUser(user): AuthUser,
 ) -> Result<Json<WebhooksResponse>> {
-    let webhooks: Vec<WebhookJson> = domain
-        .webhooks(user)
+    let listed: Vec<WebhookJson> = webhooks
+        .list(user)
         .await?
         .into_iter()
         .map(webhook_json)
         .collect();
-    let webhooks_count = webhooks.len();
     Ok(Json(WebhooksResponse {
-        webhooks,
-        webhooks_count,
+        webhooks_count: listed.len(),
+        webhooks: listed,
     }))
 }
 
@@ -177,7 +175,7 @@ pub async fn list(
     security(("Token" = [])),
 )]
 pub async fn update(
-    State(domain): State<Domain>,
+    State(webhooks): State<Webhooks>,
     AuthUser(user): AuthUser,
     PathParams(id): PathParams<i64>,
     JsonBody(body): JsonBody<WebhookEnvelope>,
@@ -188,7 +186,7 @@ pub async fn update(
         events: body.events,
         enabled: body.enabled,
     };
-    let webhook = webhook_json(domain.update_webhook(user, id, change).await?);
+    let webhook = webhook_json(webhooks.update(user, id, change).await?);
     Ok(Json(WebhookResponse { webhook }))
 }
 
@@ -208,11 +206,11 @@ pub async fn update(
     security(("Token" = [])),
 )]
 pub async fn remove(
-    State(domain): State<Domain>,
+    State(webhooks): State<Webhooks>,
     AuthUser(user): AuthUser,
     PathParams(id): PathParams<i64>,
 ) -> Result<StatusCode> {
-    domain.delete_webhook(user, id).await?;
+    webhooks.delete(user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -236,14 +234,14 @@ pub async fn remove(
     security(("Token" = [])),
 )]
 pub async fn deliveries(
-    State(domain): State<Domain>,
+    State(webhooks): State<Webhooks>,
     AuthUser(user): AuthUser,
     PathParams(id): PathParams<i64>,
     query: QueryParams,
 ) -> Result<Json<DeliveriesResponse>> {
     let page = page(&query)?;
-    let deliveries: Vec<DeliveryJson> = domain
-        .webhook_deliveries(user, id, page.limit, page.offset)
+    let deliveries: Vec<DeliveryJson> = webhooks
+        .deliveries(user, id, page.limit, page.offset)
         .await?
         .into_iter()
         .map(delivery_json)
