@@ -19,9 +19,12 @@ pub(crate) fn quire(dir: &std::path::Path) -> Command {
     command
 }
 
-/// [`quire`] on the suite's database server when one is set (else SQLite in `dir`).
+/// [`quire`] on the suite's database (a SQLite file in `dir` otherwise). It runs no background
+/// jobs: the suite's database holds other tests' jobs, which are theirs to run (a delivery to
+/// an address that does not answer would hold its shutdown for the whole grace period).
 pub(crate) fn quire_on_suite_database(dir: &std::path::Path) -> Command {
     let mut command = quire(dir);
+    command.env("QUIRE_WORKER", "false");
     if let Ok(url) = std::env::var("QUIRE_TEST_DATABASE_URL")
         && !url.is_empty()
     {
