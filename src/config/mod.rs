@@ -10,12 +10,13 @@ mod limits;
 mod mail;
 mod oauth;
 mod operations;
+mod parse;
 mod ranges;
 mod secret;
 mod urls;
 mod worker;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use serde::Deserialize;
 
 pub use graphql::GraphqlSettings;
@@ -249,48 +250,11 @@ impl Settings {
     }
 
     fn validate(raw: RawSettings) -> anyhow::Result<Self> {
-        let (env, listen) = environment_and_address(&raw)?;
+        let (env, listen) = parse::environment_and_address(&raw)?;
         let backend = backend_of(&raw.database_url)?;
         ranges::check(&raw)?;
-        let cors_origins = cors_origins(&raw);
-        let rate_limits = RateLimitSettings::parse(
-            raw.rate_limits_enabled,
-            [
-                &raw.rate_limit_auth,
-                &raw.rate_limit_login_failures,
-                &raw.rate_limit_write,
-                &raw.rate_limit_read,
-                &raw.rate_limit_mail,
-            ],
-            &raw.trusted_proxies,
-        )?;
-        let graphql = GraphqlSettings::parse(
-            raw.graphql_introspection
-                .unwrap_or(env != Environment::Production),
-            raw.graphql_max_depth,
-            raw.graphql_max_complexity,
-            (raw.graphql_max_query_bytes, raw.max_body_bytes),
-            raw.graphql_max_response_bytes,
-        )?;
-        let worker = WorkerSettings::parse(
-            raw.worker,
-            raw.worker_concurrency,
-            raw.worker_lease_seconds,
-            raw.worker_poll_ms,
-            raw.shutdown_grace_seconds,
-            (
-                raw.views_enabled,
-                raw.views_retention_months,
-                raw.report_retention_hours,
-            ),
-            &raw.webhook_allow_hosts,
-        )?;
-        let operations = OperationsSettings::parse(
-            (raw.metrics_enabled, &raw.metrics_listen, &raw.metrics_token),
-            raw.shutdown_drain_seconds,
-            (&raw.otlp_endpoint, &raw.trace_level),
-            (raw.migrate_on_start, &raw.slow_statement_ms),
-        )?;
+        let cors_origins = parse::cors_origins(&raw);
+        let (rate_limits, graphql, worker, operations) = parse::parts(&raw, env)?;
         let jwt_secret = resolve_jwt_secret(raw.jwt_secret, env, &raw.database_url, backend)?;
         // A credentialed cross-origin request is only possible for listed origins; a session
         // cookie with "any origin" would mean a misconfiguration waiting to be relaxed.
@@ -350,50 +314,5 @@ impl Settings {
             oauth_require_pkce: raw.oauth_require_pkce,
             mail,
         })
-    }
-}
-
-/// The environment and the address to serve on, and the settings that have no other home
-/// checked: the Redis URL's scheme, the cache namespace, the log filter.
-fn environment_and_address(raw: &RawSettings) -> anyhow::Result<(Environment, SocketAddr)> {
-    let env = match raw.env.to_ascii_lowercase().as_str() {
-        "development" | "dev" => Environment::Development,
-        "production" | "prod" => Environment::Production,
-        other => bail!("QUIRE_ENV must be `development` or `production`, got `{other}`"),
-    };
-    let listen: SocketAddr = raw.listen.parse().map_err(|_| {
-        anyhow!(
-            "QUIRE_LISTEN must be an address like 127.0.0.1:8080, got `{}`",
-            raw.listen
-        )
-    })?;
-    if let Some(url) = &raw.redis_url
-        && !(url.starts_with("redis://") || url.starts_with("rediss://"))
-    {
-        bail!("QUIRE_REDIS_URL must start with redis:// or rediss://");
-    }
-    if raw.cache_namespace.is_empty()
-        || !raw
-            .cache_namespace
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        bail!("QUIRE_CACHE_NAMESPACE must be non-empty letters, digits, '-', '_' or '.'");
-    }
-    tracing_subscriber::EnvFilter::try_new(&raw.log)
-        .map_err(|e| anyhow!("QUIRE_LOG is not a valid log filter: {e}"))?;
-    Ok((env, listen))
-}
-
-/// The origins allowed to call across origins (`None`: any).
-fn cors_origins(raw: &RawSettings) -> Option<Vec<String>> {
-    match raw.cors_origins.trim() {
-        "*" => None,
-        list => Some(
-            list.split(',')
-                .map(|o| o.trim().to_owned())
-                .filter(|o| !o.is_empty())
-                .collect(),
-        ),
     }
 }

@@ -124,6 +124,23 @@ impl Worker {
             }
         }
         tracing::info!(running = tasks.len(), "worker stopping: no more claims");
+        self.wind_down(tasks, finished_sender, finisher).await;
+        upkeep.abort();
+        let _ = scheduler.await;
+        if let Some(listener) = listener {
+            listener.abort();
+        }
+        tracing::info!("worker stopped");
+    }
+
+    /// Lets the running jobs finish within the grace period (aborting the rest), records the
+    /// last successes and hands every unfinished job back to the queue.
+    async fn wind_down(
+        &self,
+        mut tasks: JoinSet<()>,
+        finished_sender: Finished,
+        finisher: tokio::task::JoinHandle<()>,
+    ) {
         let finished = tokio::time::timeout(self.options.grace, async {
             while tasks.join_next().await.is_some() {}
         })
@@ -146,12 +163,6 @@ impl Worker {
                 tracing::warn!(error = %err, "handing unfinished jobs back failed; their leases will run out")
             }
         }
-        upkeep.abort();
-        let _ = scheduler.await;
-        if let Some(listener) = listener {
-            listener.abort();
-        }
-        tracing::info!("worker stopped");
     }
 }
 

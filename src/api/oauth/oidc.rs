@@ -12,6 +12,7 @@ use subtle::ConstantTimeEq;
 
 use super::answers::{failure, problem, redirect};
 use super::issuer;
+use crate::auth::oidc::Attempt;
 use crate::auth::refresh::random_text;
 use crate::config::Settings;
 use crate::domain::Domain;
@@ -141,34 +142,44 @@ pub async fn callback(
         Err(err) => return failure(err),
     };
     let secure = csrf::secure_cookies(&settings);
-    let mut response = if attempt.spa {
-        match domain.hand_off(user_id).await {
-            Ok(code) => redirect(StatusCode::SEE_OTHER, &with_code(&attempt.return_to, &code)),
-            Err(err) => return failure(err),
-        }
-    } else {
-        let session = match domain.start_session_for(user_id).await {
-            Ok(session) => session,
-            Err(err) => return failure(err),
-        };
-        if let Some(previous) = csrf::cookie(&headers, SESSION_COOKIE)
-            && let Err(err) = domain.end_session(&previous).await
-        {
-            return failure(err);
-        }
-        let mut response = redirect(StatusCode::SEE_OTHER, &attempt.return_to);
-        let cookies = response.headers_mut();
-        cookies.append(header::SET_COOKIE, csrf::session_cookie(&session, secure));
-        cookies.append(
-            header::SET_COOKIE,
-            csrf::csrf_cookie(&random_text(32), secure),
-        );
-        response
+    let mut response = match signed_in_answer(&domain, &headers, &attempt, user_id, secure).await {
+        Ok(response) => response,
+        Err(err) => return failure(err),
     };
     response
         .headers_mut()
         .append(header::SET_COOKIE, csrf::removal(ATTEMPT_COOKIE, secure));
     response
+}
+
+/// Back where the sign-in started, signed in: a single-page app gets a one-time code to
+/// exchange for tokens, a browser page a new session (replacing the one it had).
+async fn signed_in_answer(
+    domain: &Domain,
+    headers: &HeaderMap,
+    attempt: &Attempt,
+    user_id: i64,
+    secure: bool,
+) -> Result<Response, Error> {
+    if attempt.spa {
+        let code = domain.hand_off(user_id).await?;
+        return Ok(redirect(
+            StatusCode::SEE_OTHER,
+            &with_code(&attempt.return_to, &code),
+        ));
+    }
+    let session = domain.start_session_for(user_id).await?;
+    if let Some(previous) = csrf::cookie(headers, SESSION_COOKIE) {
+        domain.end_session(&previous).await?;
+    }
+    let mut response = redirect(StatusCode::SEE_OTHER, &attempt.return_to);
+    let cookies = response.headers_mut();
+    cookies.append(header::SET_COOKIE, csrf::session_cookie(&session, secure));
+    cookies.append(
+        header::SET_COOKIE,
+        csrf::csrf_cookie(&random_text(32), secure),
+    );
+    Ok(response)
 }
 
 fn callback_uri(settings: &Settings, headers: &HeaderMap, provider: &str) -> String {

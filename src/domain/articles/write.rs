@@ -80,28 +80,12 @@ impl Domain {
         slug: &str,
         changes: ArticleChanges,
     ) -> Result<Article> {
-        if changes.title.is_none()
-            && changes.description.is_none()
-            && changes.body.is_none()
-            && changes.tags.is_none()
-        {
-            return Err(Error::field("article", "at least one field is required"));
-        }
-        let mut violations = Violations::default();
-        let title = changes
-            .title
-            .and_then(|v| violations.check("title", input::title(Some(v))));
-        let description = changes
-            .description
-            .and_then(|v| violations.check("description", input::description(Some(v))));
-        let body = changes
-            .body
-            .and_then(|v| violations.check("body", input::article_body(Some(v))));
-        let tags = changes
-            .tags
-            .and_then(|v| violations.check("tagList", input::tag_list(Some(v))));
-        violations.finish()?;
-
+        let ArticleChanges {
+            title,
+            description,
+            body,
+            tags,
+        } = changes.parsed()?;
         let current = self.article_by_slug(slug).await?;
         if current.author_id != user {
             return Err(Error::Forbidden("only the author can change this article"));
@@ -330,4 +314,37 @@ async fn set_tags(
     .exec_without_returning(txn)
     .await?;
     counts::move_tags(txn, tags::Column::Id.is_in(tag_ids), 1).await
+}
+
+impl ArticleChanges {
+    /// The changes with every present field parsed (a change with none is refused).
+    fn parsed(self) -> Result<ArticleChanges> {
+        if self.title.is_none()
+            && self.description.is_none()
+            && self.body.is_none()
+            && self.tags.is_none()
+        {
+            return Err(Error::field("article", "at least one field is required"));
+        }
+        let mut violations = Violations::default();
+        let title = self
+            .title
+            .and_then(|v| violations.check("title", input::title(Some(v))));
+        let description = self
+            .description
+            .and_then(|v| violations.check("description", input::description(Some(v))));
+        let body = self
+            .body
+            .and_then(|v| violations.check("body", input::article_body(Some(v))));
+        let tags = self
+            .tags
+            .and_then(|v| violations.check("tagList", input::tag_list(Some(v))));
+        violations.finish()?;
+        Ok(ArticleChanges {
+            title,
+            description,
+            body,
+            tags,
+        })
+    }
 }

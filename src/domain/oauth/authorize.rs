@@ -181,33 +181,11 @@ impl Domain {
             }
             request.scopes = asked;
         }
-        match (
-            params.code_challenge.as_deref(),
-            params.code_challenge_method.as_deref(),
-        ) {
-            // OAuth 2.1: every client; confidential ones may be let off by the setting.
-            (None, _) if !request.client.confidential || self.oauth_require_pkce => {
-                return Err(request.error(
-                    OAuthCode::InvalidRequest,
-                    "code_challenge is required (PKCE with S256)",
-                ));
-            }
-            (None, None) => {}
-            (None, Some(_)) => {
-                return Err(request.error(OAuthCode::InvalidRequest, "code_challenge is missing"));
-            }
-            (Some(challenge), Some("S256")) if is_pkce_text(challenge) => {
-                request.code_challenge = Some(challenge.to_owned());
-            }
-            (Some(_), Some("S256")) => {
-                return Err(request.error(OAuthCode::InvalidRequest, "malformed code_challenge"));
-            }
-            (Some(_), _) => {
-                return Err(request.error(
-                    OAuthCode::InvalidRequest,
-                    "code_challenge_method must be S256",
-                ));
-            }
+        // OAuth 2.1: every client; confidential ones may be let off by the setting.
+        let required = !request.client.confidential || self.oauth_require_pkce;
+        match pkce_challenge(params, required) {
+            Ok(challenge) => request.code_challenge = challenge,
+            Err(reason) => return Err(request.error(OAuthCode::InvalidRequest, reason)),
         }
         Ok(request)
     }
@@ -298,5 +276,26 @@ impl Domain {
         })
         .await?;
         Ok(request.redirect_with(&[("code", &code)]))
+    }
+}
+
+/// The request's PKCE challenge (none when not `required` and not sent), or why it cannot be
+/// used.
+fn pkce_challenge(
+    params: &AuthorizationParams,
+    required: bool,
+) -> std::result::Result<Option<String>, &'static str> {
+    match (
+        params.code_challenge.as_deref(),
+        params.code_challenge_method.as_deref(),
+    ) {
+        (None, _) if required => Err("code_challenge is required (PKCE with S256)"),
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err("code_challenge is missing"),
+        (Some(challenge), Some("S256")) if is_pkce_text(challenge) => {
+            Ok(Some(challenge.to_owned()))
+        }
+        (Some(_), Some("S256")) => Err("malformed code_challenge"),
+        (Some(_), _) => Err("code_challenge_method must be S256"),
     }
 }

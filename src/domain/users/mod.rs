@@ -1,11 +1,16 @@
 //! Accounts: registration, login, the current user and its updates.
 
+mod changes;
+
+use self::changes::ParsedChanges;
+pub use self::changes::UserChanges;
+
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::cache_keys::{self as keys, Kind, Write};
-use super::email::{is_placeholder, messages};
+use super::email::messages;
 use super::values::{Email, Password, Username, username_key};
-use super::{Domain, input, now_ms};
+use super::{Domain, now_ms};
 use crate::auth::{password, refresh};
 use crate::db::entities::users;
 use crate::db::unique_violation_column;
@@ -34,16 +39,6 @@ pub struct Registration {
 pub struct Credentials {
     pub email: Option<String>,
     pub password: Option<String>,
-}
-
-/// Absent fields are left as they are.
-#[derive(Default)]
-pub struct UserChanges {
-    pub username: Option<String>,
-    pub email: Option<String>,
-    pub password: Option<String>,
-    pub bio: Option<String>,
-    pub image: Option<String>,
 }
 
 /// What authenticating a request reads of a user, and what `GET /user` shows: through the
@@ -198,37 +193,13 @@ impl Domain {
     }
 
     pub async fn update_user(&self, user_id: i64, changes: UserChanges) -> Result<SignedIn> {
-        if changes.username.is_none()
-            && changes.email.is_none()
-            && changes.password.is_none()
-            && changes.bio.is_none()
-            && changes.image.is_none()
-        {
-            return Err(Error::field("user", "at least one field is required"));
-        }
-        let mut violations = Violations::default();
-        let username = changes
-            .username
-            .and_then(|v| violations.check("username", Username::parse(Some(v))));
-        // A settings form sends back the placeholder of an account without an address: that
-        // means "unchanged", not an address to set.
-        let email = changes
-            .email
-            .filter(|v| !is_placeholder(&v.trim().to_lowercase()))
-            .and_then(|v| violations.check("email", Email::parse(Some(v))));
-        // Settings forms send an empty password to mean "unchanged".
-        let password = changes
-            .password
-            .filter(|p| !p.is_empty())
-            .and_then(|v| violations.check("password", Password::parse(Some(v))));
-        let bio = changes
-            .bio
-            .and_then(|v| violations.check("bio", input::bio(Some(v))));
-        let image = changes
-            .image
-            .and_then(|v| violations.check("image", input::image(Some(v))));
-        violations.finish()?;
-
+        let ParsedChanges {
+            username,
+            email,
+            password,
+            bio,
+            image,
+        } = changes.parse()?;
         let current = self.user_by_id(user_id).await?;
         let old_username = current.username.clone();
         let current_email = current.email.clone();
