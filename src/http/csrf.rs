@@ -118,6 +118,16 @@ pub fn session_cookie(id: &str, secure: bool) -> HeaderValue {
     )
 }
 
+/// The cookies of a new sign-in on `headers`: the session's, and a new CSRF token with it (as
+/// Django rotates the token at sign-in).
+pub fn set_signed_in(headers: &mut HeaderMap, session: &str, secure: bool) {
+    headers.append(header::SET_COOKIE, session_cookie(session, secure));
+    headers.append(
+        header::SET_COOKIE,
+        csrf_cookie(&crate::auth::refresh::random_text(32), secure),
+    );
+}
+
 /// `Set-Cookie` for the CSRF token: readable by the site's scripts, which echo it in a header.
 pub fn csrf_cookie(token: &str, secure: bool) -> HeaderValue {
     set_cookie(Cookie::build((CSRF_COOKIE, token.to_owned())), secure)

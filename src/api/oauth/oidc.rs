@@ -13,7 +13,6 @@ use subtle::ConstantTimeEq;
 use super::answers::{failure, problem, redirect};
 use super::issuer;
 use crate::auth::oidc::Attempt;
-use crate::auth::refresh::random_text;
 use crate::config::Settings;
 use crate::domain::Domain;
 use crate::error::Error;
@@ -173,12 +172,7 @@ async fn signed_in_answer(
         domain.end_session(&previous).await?;
     }
     let mut response = redirect(StatusCode::SEE_OTHER, &attempt.return_to);
-    let cookies = response.headers_mut();
-    cookies.append(header::SET_COOKIE, csrf::session_cookie(&session, secure));
-    cookies.append(
-        header::SET_COOKIE,
-        csrf::csrf_cookie(&random_text(32), secure),
-    );
+    csrf::set_signed_in(response.headers_mut(), &session, secure);
     Ok(response)
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
 use super::answers::{failure, html_page, problem, redirect};
@@ -179,13 +179,7 @@ pub async fn login(
     }
     let secure = csrf::secure_cookies(&settings);
     let mut response = redirect(StatusCode::SEE_OTHER, &format!("/oauth/authorize?{query}"));
-    let cookies = response.headers_mut();
-    cookies.append(header::SET_COOKIE, csrf::session_cookie(&session, secure));
-    // A new CSRF token with the new session, as Django rotates it at sign-in.
-    cookies.append(
-        header::SET_COOKIE,
-        csrf::csrf_cookie(&random_text(32), secure),
-    );
+    csrf::set_signed_in(response.headers_mut(), &session, secure);
     response
 }
 

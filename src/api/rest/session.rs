@@ -135,12 +135,7 @@ pub async fn sign_in(
     }
     let secure = csrf::secure_cookies(&settings);
     let mut response = user_json(user).into_response();
-    let cookies = response.headers_mut();
-    cookies.append(header::SET_COOKIE, csrf::session_cookie(&session, secure));
-    cookies.append(
-        header::SET_COOKIE,
-        csrf::csrf_cookie(&random_text(32), secure),
-    );
+    csrf::set_signed_in(response.headers_mut(), &session, secure);
     Ok(response)
 }
 
