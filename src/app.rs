@@ -21,32 +21,10 @@ use crate::{api, http};
 
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
-    let mut routes = Router::new()
-        .merge(api::rest::router(&state))
-        .merge(api::graphql::router(&state))
-        .merge(api::oauth::router())
-        .route("/", get(pages::landing))
-        .route("/health/live", get(pages::live))
-        .route("/health/ready", get(pages::ready));
     let metrics_settings = &settings.operations.metrics;
     let traced = settings.operations.traces.otlp_endpoint.is_some();
     let slow_statements_logged = settings.operations.slow_statement.is_some();
-    if metrics_settings.enabled && metrics_settings.listen.is_none() {
-        let endpoint = MetricsEndpoint::new(
-            state.domain.db.clone(),
-            Some(state.domain.cache.clone()),
-            metrics_settings.token.as_deref(),
-        );
-        routes = routes.route_service("/metrics", get(metrics).with_state(endpoint));
-    }
-    if settings.bench_endpoints {
-        routes = routes
-            .route("/bench/ceiling", get(http::bench_ceiling))
-            .route("/bench/cache", get(http::bench_cache));
-    }
-    routes
-        .fallback(http::not_found)
-        .method_not_allowed_fallback(http::method_not_allowed)
+    routes(&state)
         .layer(tower::util::option_layer(
             (metrics_settings.enabled || traced || slow_statements_logged)
                 .then_some(http::observe::RouteLabelLayer),
@@ -102,6 +80,35 @@ pub fn router(state: AppState) -> Router {
                 })
                 .layer(DefaultBodyLimit::max(settings.max_body_bytes)),
         )
+}
+
+/// Every route, with the JSON fallbacks.
+fn routes(state: &AppState) -> Router<AppState> {
+    let settings = &state.settings;
+    let metrics_settings = &settings.operations.metrics;
+    let mut routes = Router::new()
+        .merge(api::rest::router(state))
+        .merge(api::graphql::router(state))
+        .merge(api::oauth::router())
+        .route("/", get(pages::landing))
+        .route("/health/live", get(pages::live))
+        .route("/health/ready", get(pages::ready));
+    if metrics_settings.enabled && metrics_settings.listen.is_none() {
+        let endpoint = MetricsEndpoint::new(
+            state.domain.db.clone(),
+            Some(state.domain.cache.clone()),
+            metrics_settings.token.as_deref(),
+        );
+        routes = routes.route_service("/metrics", get(metrics).with_state(endpoint));
+    }
+    if settings.bench_endpoints {
+        routes = routes
+            .route("/bench/ceiling", get(http::bench_ceiling))
+            .route("/bench/cache", get(http::bench_cache));
+    }
+    routes
+        .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
 }
 
 /// Any origin may call the API with a header token (not an ambient credential); cookies are

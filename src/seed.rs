@@ -20,8 +20,7 @@ use sea_orm::{
 use crate::auth::password;
 use crate::db::counts;
 use crate::db::entities::tags;
-use crate::domain::input::slugify;
-use crate::domain::values::username_key;
+use crate::domain::values::{Slug, username_key};
 use load::{Cell, load, load_keyed};
 use text::{NAMES, TAGS, WORDS, markdown_body, sentence, skewed};
 
@@ -197,7 +196,9 @@ async fn load_articles(
                     - (index as i64 * YEAR_MS / run.article_count.max(1) as i64)
                     - rng.random_range(0..1_000);
                 let title = sentence(&mut rng, 5);
-                let slug = format!("{}-{}{index}", slugify(&title), run.tag);
+                let slug = Slug::of_title(&title)
+                    .with_suffix(&format!("{}{index}", run.tag))
+                    .into_string();
                 let cells = vec![
                     Cell::from(slug.clone()),
                     Cell::from(title.trim_end_matches('.').to_owned()),

@@ -36,35 +36,7 @@ pub async fn serve(state: AppState, run_worker: bool) -> anyhow::Result<()> {
             || format!("http://{local}/metrics"),
             |at| format!("http://{at}/metrics"),
         );
-    eprintln!(
-        "Quire is serving on http://{local}\n  Start page:         http://{local}/\n  RealWorld REST API: http://{local}/api  (e.g. http://{local}/api/articles)\n  API docs:           http://{local}/docs  (OpenAPI: http://{local}/api/openapi.json)\n  GraphQL API:        http://{local}/graphql  (POST; open it in a browser for the GraphiQL IDE)\n  OAuth2 for apps:    http://{local}/.well-known/oauth-authorization-server\n  Health:             http://{local}/health/live, http://{local}/health/ready\n  Metrics:            {}\n  Database:           {}",
-        if settings.operations.metrics.enabled {
-            metrics_at.as_str()
-        } else {
-            "off (QUIRE_METRICS_ENABLED=false)"
-        },
-        crate::config::redact_url(&settings.database_url)
-    );
-    eprintln!(
-        "  Mail:               {}",
-        match &settings.mail.transport {
-            MailTransport::Smtp(url) => format!("SMTP {}", crate::config::redact_url(url)),
-            MailTransport::Folder(folder) => format!(
-                "written to {}/ and the log (set QUIRE_SMTP_URL to send it)",
-                folder.display()
-            ),
-            MailTransport::Off =>
-                "off: set QUIRE_SMTP_URL (verification and password reset need it)".into(),
-        }
-    );
-    eprintln!(
-        "  Background jobs:    {}",
-        if run_worker {
-            "run in this process (QUIRE_WORKER=false or --no-worker to leave them to `quire worker`)"
-        } else {
-            "left to `quire worker` processes"
-        }
-    );
+    print_banner(&settings, local, &metrics_at, run_worker);
     if settings.env == Environment::Production && settings.operations.metrics.open_to_anyone() {
         tracing::warn!(
             "/metrics is open to anyone who reaches the API port: set QUIRE_METRICS_LISTEN (a \
@@ -107,6 +79,39 @@ pub async fn serve(state: AppState, run_worker: bool) -> anyhow::Result<()> {
     }
     tracing::info!("quire stopped");
     Ok(())
+}
+
+/// Where the APIs, the docs and the rest are, and what this process was configured to do.
+fn print_banner(settings: &Settings, local: SocketAddr, metrics_at: &str, run_worker: bool) {
+    eprintln!(
+        "Quire is serving on http://{local}\n  Start page:         http://{local}/\n  RealWorld REST API: http://{local}/api  (e.g. http://{local}/api/articles)\n  API docs:           http://{local}/docs  (OpenAPI: http://{local}/api/openapi.json)\n  GraphQL API:        http://{local}/graphql  (POST; open it in a browser for the GraphiQL IDE)\n  OAuth2 for apps:    http://{local}/.well-known/oauth-authorization-server\n  Health:             http://{local}/health/live, http://{local}/health/ready\n  Metrics:            {}\n  Database:           {}",
+        if settings.operations.metrics.enabled {
+            metrics_at
+        } else {
+            "off (QUIRE_METRICS_ENABLED=false)"
+        },
+        crate::config::redact_url(&settings.database_url)
+    );
+    eprintln!(
+        "  Mail:               {}",
+        match &settings.mail.transport {
+            MailTransport::Smtp(url) => format!("SMTP {}", crate::config::redact_url(url)),
+            MailTransport::Folder(folder) => format!(
+                "written to {}/ and the log (set QUIRE_SMTP_URL to send it)",
+                folder.display()
+            ),
+            MailTransport::Off =>
+                "off: set QUIRE_SMTP_URL (verification and password reset need it)".into(),
+        }
+    );
+    eprintln!(
+        "  Background jobs:    {}",
+        if run_worker {
+            "run in this process (QUIRE_WORKER=false or --no-worker to leave them to `quire worker`)"
+        } else {
+            "left to `quire worker` processes"
+        }
+    );
 }
 
 /// Runs background jobs until SIGINT or SIGTERM, then lets the running ones finish within the

@@ -55,33 +55,7 @@ impl Cache {
             return vec![];
         }
         let inner = &self.inner;
-        let mut union: Vec<String> = vec![];
-        let mut place: HashMap<String, usize> = HashMap::new();
-        let mut candidates = Vec::with_capacity(wanted.len());
-        let mut places = Vec::with_capacity(wanted.len());
-        for (key, topics) in wanted {
-            let topics = with_epoch(topics);
-            places.push(
-                topics
-                    .iter()
-                    .map(|topic| {
-                        *place.entry(topic.clone()).or_insert_with(|| {
-                            union.push(topic.clone());
-                            union.len() - 1
-                        })
-                    })
-                    .collect::<Vec<_>>(),
-            );
-            let key = inner.entry_key(key);
-            let local = inner.local.get(&key).await;
-            candidates.push(Candidate {
-                key,
-                topics,
-                versions: vec![],
-                local,
-                remote: None,
-            });
-        }
+        let (union, places, mut candidates) = self.candidates(wanted).await;
         let absent: Vec<String> = candidates
             .iter()
             .filter(|c| c.local.is_none())
@@ -110,43 +84,94 @@ impl Cache {
                 candidate.remote = fetched.next().flatten();
             }
         }
-        // A local copy that is stale may have been rebuilt by another instance already.
+        self.refetch_stale(kind, &mut candidates).await;
+        let mut lookups = Vec::with_capacity(candidates.len());
+        for candidate in candidates {
+            lookups.push(self.settle(kind, candidate).await);
+        }
+        lookups
+    }
+
+    /// Each wanted entry with its local copy, the union of their topics (each once), and where
+    /// each entry's topics sit in that union.
+    async fn candidates(
+        &self,
+        wanted: &[Wanted],
+    ) -> (Vec<String>, Vec<Vec<usize>>, Vec<Candidate>) {
+        let inner = &self.inner;
+        let mut union: Vec<String> = vec![];
+        let mut place: HashMap<String, usize> = HashMap::new();
+        let mut candidates = Vec::with_capacity(wanted.len());
+        let mut places = Vec::with_capacity(wanted.len());
+        for (key, topics) in wanted {
+            let topics = with_epoch(topics);
+            places.push(
+                topics
+                    .iter()
+                    .map(|topic| {
+                        *place.entry(topic.clone()).or_insert_with(|| {
+                            union.push(topic.clone());
+                            union.len() - 1
+                        })
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            let key = inner.entry_key(key);
+            let local = inner.local.get(&key).await;
+            candidates.push(Candidate {
+                key,
+                topics,
+                versions: vec![],
+                local,
+                remote: None,
+            });
+        }
+        (union, places, candidates)
+    }
+
+    /// A local copy that is stale may have been rebuilt by another instance already: fetch
+    /// those entries from Redis.
+    async fn refetch_stale(&self, kind: usize, candidates: &mut [Candidate]) {
+        let Backend::Redis(redis) = &self.inner.backend else {
+            return;
+        };
         let stale: Vec<usize> = (0..candidates.len())
             .filter(|&at| {
                 let candidate = &candidates[at];
                 matches!(&candidate.local, Some(entry) if !candidate.current(entry))
             })
             .collect();
-        if let (false, Backend::Redis(redis)) = (stale.is_empty(), &inner.backend) {
-            let keys: Vec<String> = stale.iter().map(|&at| candidates[at].key.clone()).collect();
-            if let Ok(entries) = redis.entries(inner, kind, &keys).await {
-                for (at, entry) in stale.iter().zip(entries) {
-                    candidates[*at].remote = entry;
-                }
+        if stale.is_empty() {
+            return;
+        }
+        let keys: Vec<String> = stale.iter().map(|&at| candidates[at].key.clone()).collect();
+        if let Ok(entries) = redis.entries(&self.inner, kind, &keys).await {
+            for (at, entry) in stale.iter().zip(entries) {
+                candidates[*at].remote = entry;
             }
         }
-        let mut lookups = Vec::with_capacity(candidates.len());
-        for mut candidate in candidates {
-            if let Some(entry) = candidate.local.take()
-                && candidate.current(&entry)
-            {
+    }
+
+    /// A hit from the local copy or from Redis (kept locally), or a miss with its ticket.
+    async fn settle(&self, kind: usize, mut candidate: Candidate) -> Lookup {
+        let inner = &self.inner;
+        if let Some(entry) = candidate.local.take()
+            && candidate.current(&entry)
+        {
+            inner.stats.count(kind, Outcome::Hit);
+            return Lookup::Hit(entry.payload.clone());
+        }
+        match candidate.remote.take() {
+            Some(entry) if candidate.current(&entry) => {
                 inner.stats.count(kind, Outcome::Hit);
-                lookups.push(Lookup::Hit(entry.payload.clone()));
-                continue;
+                let payload = entry.payload.clone();
+                inner.local.insert(candidate.key, Arc::new(entry)).await;
+                Lookup::Hit(payload)
             }
-            match candidate.remote.take() {
-                Some(entry) if candidate.current(&entry) => {
-                    inner.stats.count(kind, Outcome::Hit);
-                    let payload = entry.payload.clone();
-                    inner.local.insert(candidate.key, Arc::new(entry)).await;
-                    lookups.push(Lookup::Hit(payload));
-                }
-                _ => {
-                    inner.stats.count(kind, Outcome::Miss);
-                    lookups.push(candidate.ticket());
-                }
+            _ => {
+                inner.stats.count(kind, Outcome::Miss);
+                candidate.ticket()
             }
         }
-        lookups
     }
 }

@@ -99,6 +99,13 @@ const RECOUNT_SLICE: i64 = 1_000;
 /// before is counted, and one still open moves the count after (it waits for the lock), so
 /// writers running meanwhile leave the counts exact.
 pub async fn recount<C: ConnectionTrait + TransactionTrait>(db: &C) -> Result<(), DbErr> {
+    recount_users(db).await?;
+    recount_tags(db).await?;
+    recount_all_articles(db).await
+}
+
+/// Each user's articles and favorites, a slice of users at a time.
+async fn recount_users<C: ConnectionTrait + TransactionTrait>(db: &C) -> Result<(), DbErr> {
     let largest = Query::select()
         .expr(Expr::cust("COALESCE(MAX(id), 0)"))
         .from(users::Entity)
@@ -137,6 +144,10 @@ pub async fn recount<C: ConnectionTrait + TransactionTrait>(db: &C) -> Result<()
         retried(|| locked(db, &lock, &recount_users)).await?;
         first += RECOUNT_SLICE;
     }
+    Ok(())
+}
+
+async fn recount_tags<C: ConnectionTrait + TransactionTrait>(db: &C) -> Result<(), DbErr> {
     let tag_articles = Query::select()
         .expr(Expr::cust("COUNT(*)"))
         .from(article_tags::Entity)
@@ -152,7 +163,11 @@ pub async fn recount<C: ConnectionTrait + TransactionTrait>(db: &C) -> Result<()
         .column(tags::Column::Id)
         .from(tags::Entity)
         .take();
-    retried(|| locked(db, &lock, &recount_tags)).await?;
+    retried(|| locked(db, &lock, &recount_tags)).await
+}
+
+/// The size of the list of all articles (its row created when missing).
+async fn recount_all_articles<C: ConnectionTrait + TransactionTrait>(db: &C) -> Result<(), DbErr> {
     let counted = Query::select()
         .expr(Expr::cust("COUNT(*)"))
         .from(articles::Entity)

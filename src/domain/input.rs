@@ -9,8 +9,6 @@ pub const TITLE_MAX: usize = 255;
 pub const DESCRIPTION_MAX: usize = 2_000;
 pub const ARTICLE_BODY_MAX: usize = 100_000;
 pub const COMMENT_BODY_MAX: usize = 10_000;
-pub const TAG_MAX: usize = 64;
-pub const TAGS_PER_ARTICLE_MAX: usize = 20;
 pub const PAGE_LIMIT_DEFAULT: u64 = 20;
 pub const PAGE_LIMIT_MAX: u64 = 100;
 pub const PAGE_OFFSET_MAX: u64 = 1_000_000_000;
@@ -77,32 +75,6 @@ pub fn comment_body(value: Option<String>) -> Parsed<String> {
     at_most(required(value)?, COMMENT_BODY_MAX)
 }
 
-/// Trimmed, blanks dropped, duplicates removed, sorted.
-pub fn tag_list(value: Option<Vec<String>>) -> Parsed<Vec<String>> {
-    let mut tags: Vec<String> = value
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .collect();
-    if tags.iter().any(|t| t.contains('\0')) {
-        return Err("must not contain NUL characters".into());
-    }
-    if let Some(long) = tags.iter().find(|t| t.chars().count() > TAG_MAX) {
-        return Err(format!(
-            "tag '{long}' is too long (maximum is {TAG_MAX} characters)"
-        ));
-    }
-    tags.sort();
-    tags.dedup();
-    if tags.len() > TAGS_PER_ARTICLE_MAX {
-        return Err(format!(
-            "has too many tags (maximum is {TAGS_PER_ARTICLE_MAX})"
-        ));
-    }
-    Ok(tags)
-}
-
 /// `limit`/`offset` as given in a query string.
 pub fn page_limit(value: Option<&str>) -> Parsed<u64> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
@@ -134,52 +106,5 @@ pub fn page_offset(value: Option<&str>) -> Parsed<u64> {
                 "must be an integer between 0 and {PAGE_OFFSET_MAX}"
             )),
         },
-    }
-}
-
-/// Slugs that name a route beside `/api/articles/{slug}` (`/api/articles/feed`): an article
-/// with one could never be read, edited or deleted, so it gets a suffix instead.
-pub const RESERVED_SLUGS: &[&str] = &["feed"];
-
-/// URL-safe slug of a title: lower-case ASCII letters and digits joined by single hyphens.
-pub fn slugify(title: &str) -> String {
-    let mut slug = String::with_capacity(title.len());
-    for c in title.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    let mut slug: String = slug.trim_end_matches('-').chars().take(200).collect();
-    while slug.ends_with('-') {
-        slug.pop();
-    }
-    if slug.is_empty() {
-        "article".to_owned()
-    } else {
-        slug
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs_are_url_safe() {
-        assert_eq!(
-            slugify("How to train your dragon"),
-            "how-to-train-your-dragon"
-        );
-        assert_eq!(slugify("  Hello,   World!! "), "hello-world");
-        assert_eq!(slugify("¿¡!!"), "article");
-        assert_eq!(slugify("Ünïcode Tïtle 2"), "n-code-t-tle-2");
-    }
-
-    #[test]
-    fn tags_are_normalised() {
-        let tags = tag_list(Some(vec![" b ".into(), "a".into(), "".into(), "b".into()]));
-        assert_eq!(tags, Ok(vec!["a".to_owned(), "b".to_owned()]));
     }
 }

@@ -177,38 +177,11 @@ async fn run(
             ),
         );
     }
-    // Parsed here (and kept for execution): syntax errors get their code, and introspection
-    // can be refused with a reason (async-graphql would answer `__schema: null`).
-    let operation_name = request.operation_name.clone();
-    let mut operation = None;
-    let mut writes = false;
-    let mut executed = None;
-    let refusal = match request.parsed_query() {
-        Err(err) => Some(error::with_code(err, "GRAPHQL_PARSE_FAILED")),
-        // Each field costs at least 1, so this is over the complexity limit too.
-        Ok(document)
-            if document::expanded_field_count(document)
-                .is_some_and(|count| count > limits.max_complexity as u64) =>
-        {
-            Some(error::too_complex(limits))
-        }
-        Ok(document) if !limits.introspection && document::asks_for_introspection(document) => {
-            let error = async_graphql::ServerError::new(
-                "introspection is disabled on this server (QUIRE_GRAPHQL_INTROSPECTION)",
-                None,
-            );
-            Some(error::with_code(error, "INTROSPECTION_DISABLED"))
-        }
-        Ok(parsed) => {
-            operation = document::operation_type(parsed, operation_name.as_deref());
-            writes = document::has_non_query(parsed);
-            executed = Some(parsed.clone());
-            None
-        }
+    let (operation, writes, executed) = match parse(&mut request, limits) {
+        Ok(parsed) => parsed,
+        Err(refusal) => return *refusal,
     };
-    if let Some(error) = refusal {
-        return Json(async_graphql::Response::from_errors(vec![error])).into_response();
-    }
+    let operation_name = request.operation_name.clone();
     // Whatever operation the name selects: a GET (a link, a prefetch, an image tag) can never
     // carry a document that could write.
     if method == Method::GET && writes {
@@ -241,6 +214,44 @@ async fn run(
     response
 }
 
+/// The request's document, parsed here (and kept for execution) so that syntax errors get
+/// their code and introspection can be refused with a reason (async-graphql would answer
+/// `__schema: null`): its operation's type, whether it could write, and the document. A
+/// refusal is the answer to send.
+fn parse(
+    request: &mut async_graphql::Request,
+    limits: &GraphqlSettings,
+) -> Result<(Option<OperationType>, bool, Option<ExecutableDocument>), Box<Response>> {
+    let operation_name = request.operation_name.clone();
+    let refusal = match request.parsed_query() {
+        Err(err) => error::with_code(err, "GRAPHQL_PARSE_FAILED"),
+        // Each field costs at least 1, so this is over the complexity limit too.
+        Ok(document)
+            if document::expanded_field_count(document)
+                .is_some_and(|count| count > limits.max_complexity as u64) =>
+        {
+            error::too_complex(limits)
+        }
+        Ok(document) if !limits.introspection && document::asks_for_introspection(document) => {
+            let error = async_graphql::ServerError::new(
+                "introspection is disabled on this server (QUIRE_GRAPHQL_INTROSPECTION)",
+                None,
+            );
+            error::with_code(error, "INTROSPECTION_DISABLED")
+        }
+        Ok(parsed) => {
+            return Ok((
+                document::operation_type(parsed, operation_name.as_deref()),
+                document::has_non_query(parsed),
+                Some(parsed.clone()),
+            ));
+        }
+    };
+    Err(Box::new(
+        Json(async_graphql::Response::from_errors(vec![refusal])).into_response(),
+    ))
+}
+
 /// Runs a parsed, admitted operation (or answers it from the anonymous answer cache).
 async fn answer(
     state: &GraphqlState,
@@ -264,19 +275,7 @@ async fn answer(
     }
     // An anonymous query's answer depends on the data alone, so it is kept whole, as REST's
     // anonymous responses are, with the versions of what it read: a write is seen at once.
-    let slot = match (is_anonymous(headers), operation) {
-        (true, Some(OperationType::Query)) => {
-            let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
-            let operation_name = request.operation_name.as_deref().unwrap_or_default();
-            let what = crate::cache::digest(&[
-                request.query.as_bytes(),
-                operation_name.as_bytes(),
-                &variables,
-            ]);
-            Some(AnswerSlot::find(&domain.cache, &format!("graphql:{what}")))
-        }
-        _ => None,
-    };
+    let slot = anonymous_answer_slot(domain, headers, &request, operation);
     if let Some(slot) = &slot
         && let Some(answer) = slot.get().await
     {
@@ -324,6 +323,26 @@ async fn answer(
         slot.put(answer.clone(), tracked).await;
     }
     json_response(answer)
+}
+
+/// Where an anonymous query's answer is kept whole (see [`answer`]); `None` for anything else.
+fn anonymous_answer_slot(
+    domain: &Domain,
+    headers: &HeaderMap,
+    request: &async_graphql::Request,
+    operation: Option<OperationType>,
+) -> Option<AnswerSlot> {
+    if !is_anonymous(headers) || operation != Some(OperationType::Query) {
+        return None;
+    }
+    let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
+    let operation_name = request.operation_name.as_deref().unwrap_or_default();
+    let what = crate::cache::digest(&[
+        request.query.as_bytes(),
+        operation_name.as_bytes(),
+        &variables,
+    ]);
+    Some(AnswerSlot::find(&domain.cache, &format!("graphql:{what}")))
 }
 
 /// What an application's token needs for an operation, as on REST: `read` for a query,

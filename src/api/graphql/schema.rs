@@ -11,6 +11,7 @@ use super::types::{
 use crate::domain::articles::{ArticleChanges, ArticleFilter, NewArticle};
 use crate::domain::input;
 use crate::domain::users::{Credentials, Registration, UserChanges};
+use crate::domain::values::Slug;
 use crate::error::Error;
 
 /// An empty filter value means no filter, as in REST's query string.
@@ -42,7 +43,10 @@ impl QueryRoot {
     #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn article(&self, ctx: &Context<'_>, slug: String) -> Result<Option<ArticleNode>> {
         let viewer = viewer(ctx).optional().extend()?;
-        let article = domain(ctx).read_article(viewer, &slug).await.extend()?;
+        let article = domain(ctx)
+            .read_article(viewer, &named(&slug).extend()?)
+            .await
+            .extend()?;
         Ok(Some(ArticleNode(article)))
     }
 
@@ -93,7 +97,10 @@ impl QueryRoot {
     async fn comments(&self, ctx: &Context<'_>, slug: String) -> Result<Vec<CommentNode>> {
         let viewer = viewer(ctx).optional().extend()?;
         let whole = (input::COMMENTS_MAX, 0);
-        let thread = domain(ctx).comments(viewer, &slug, whole).await.extend()?;
+        let thread = domain(ctx)
+            .comments(viewer, &named(&slug).extend()?, whole)
+            .await
+            .extend()?;
         Ok(thread.into_iter().map(CommentNode).collect())
     }
 }
@@ -227,7 +234,7 @@ impl MutationRoot {
             tags: input.tag_list,
         };
         let article = domain(ctx)
-            .update_article(user, &slug, changes)
+            .update_article(user, &named(&slug).extend()?, changes)
             .await
             .extend()?;
         Ok(ArticleNode(article))
@@ -237,21 +244,30 @@ impl MutationRoot {
     #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn delete_article(&self, ctx: &Context<'_>, slug: String) -> Result<bool> {
         let user = viewer(ctx).required().extend()?;
-        domain(ctx).delete_article(user, &slug).await.extend()?;
+        domain(ctx)
+            .delete_article(user, &named(&slug).extend()?)
+            .await
+            .extend()?;
         Ok(true)
     }
 
     #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn favorite(&self, ctx: &Context<'_>, slug: String) -> Result<ArticleNode> {
         let user = viewer(ctx).required().extend()?;
-        let article = domain(ctx).favorite(user, &slug).await.extend()?;
+        let article = domain(ctx)
+            .favorite(user, &named(&slug).extend()?)
+            .await
+            .extend()?;
         Ok(ArticleNode(article))
     }
 
     #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn unfavorite(&self, ctx: &Context<'_>, slug: String) -> Result<ArticleNode> {
         let user = viewer(ctx).required().extend()?;
-        let article = domain(ctx).unfavorite(user, &slug).await.extend()?;
+        let article = domain(ctx)
+            .unfavorite(user, &named(&slug).extend()?)
+            .await
+            .extend()?;
         Ok(ArticleNode(article))
     }
 
@@ -264,7 +280,7 @@ impl MutationRoot {
     ) -> Result<CommentNode> {
         let user = viewer(ctx).required().extend()?;
         let comment = domain(ctx)
-            .add_comment(user, &slug, Some(body))
+            .add_comment(user, &named(&slug).extend()?, Some(body))
             .await
             .extend()?;
         Ok(CommentNode(comment))
@@ -284,7 +300,15 @@ impl MutationRoot {
             .parse()
             .map_err(|_| Error::NotFound("comment"))
             .extend()?;
-        domain(ctx).delete_comment(user, &slug, id).await.extend()?;
+        domain(ctx)
+            .delete_comment(user, &named(&slug).extend()?, id)
+            .await
+            .extend()?;
         Ok(true)
     }
+}
+
+/// The article a slug argument names; a slug no article could have names none.
+fn named(slug: &str) -> std::result::Result<Slug, Error> {
+    Slug::parse(slug).ok_or(Error::NotFound("article"))
 }

@@ -75,35 +75,10 @@ pub async fn callback(
     PathParams(provider): PathParams<String>,
     params: QueryParams,
 ) -> Response {
-    let attempt = csrf::cookie(&headers, ATTEMPT_COOKIE)
-        .and_then(|sealed| domain.oidc.open(&sealed))
-        .filter(|attempt| attempt.provider == provider);
-    let Some(attempt) = attempt else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "this sign-in was not started here, or took too long: start again",
-        );
+    let attempt = match spend_attempt(&domain, &headers, &provider, &params).await {
+        Ok(attempt) => attempt,
+        Err(refusal) => return refusal,
     };
-    let state_matches = params
-        .get("state")
-        .is_some_and(|state| bool::from(state.as_bytes().ct_eq(attempt.state.as_bytes())));
-    if !state_matches {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "the sign-in's state does not match: start again",
-        );
-    }
-    // Each attempt is usable once, on every instance: a replayed callback stops here, whatever
-    // the provider would make of its code.
-    if let Err(err) = domain
-        .spend_oidc_attempt(&attempt.state, attempt.expires_at_ms())
-        .await
-    {
-        return match err {
-            Error::Unauthorized(reason) => problem(StatusCode::BAD_REQUEST, reason),
-            err => failure(err),
-        };
-    }
     if params.get("error").is_some() {
         return problem(
             StatusCode::UNAUTHORIZED,
@@ -149,6 +124,46 @@ pub async fn callback(
         .headers_mut()
         .append(header::SET_COOKIE, csrf::removal(ATTEMPT_COOKIE, secure));
     response
+}
+
+/// The sign-in attempt this callback finishes: started here (its sealed cookie), with the
+/// state the provider echoed, and spent now so that it cannot be replayed.
+async fn spend_attempt(
+    domain: &Domain,
+    headers: &HeaderMap,
+    provider: &str,
+    params: &QueryParams,
+) -> Result<Attempt, Response> {
+    let attempt = csrf::cookie(headers, ATTEMPT_COOKIE)
+        .and_then(|sealed| domain.oidc.open(&sealed))
+        .filter(|attempt| attempt.provider == *provider);
+    let Some(attempt) = attempt else {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "this sign-in was not started here, or took too long: start again",
+        ));
+    };
+    let state_matches = params
+        .get("state")
+        .is_some_and(|state| bool::from(state.as_bytes().ct_eq(attempt.state.as_bytes())));
+    if !state_matches {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "the sign-in's state does not match: start again",
+        ));
+    }
+    // Each attempt is usable once, on every instance: a replayed callback stops here, whatever
+    // the provider would make of its code.
+    if let Err(err) = domain
+        .spend_oidc_attempt(&attempt.state, attempt.expires_at_ms())
+        .await
+    {
+        return Err(match err {
+            Error::Unauthorized(reason) => problem(StatusCode::BAD_REQUEST, reason),
+            err => failure(err),
+        });
+    }
+    Ok(attempt)
 }
 
 /// Back where the sign-in started, signed in: a single-page app gets a one-time code to

@@ -6,6 +6,7 @@ use super::wire::{
 use crate::domain::Domain;
 use crate::domain::articles::{Article, ArticleChanges, ArticleFilter, NewArticle, Page};
 use crate::domain::input;
+use crate::domain::values::Slug;
 use crate::error::{Result, Violations};
 use crate::http::auth::{AuthUser, MaybeUser};
 use crate::http::extract::{JsonBody, PathParams, QueryParams};
@@ -111,7 +112,7 @@ pub async fn feed(
 pub async fn get(
     State(domain): State<Domain>,
     MaybeUser(viewer): MaybeUser,
-    PathParams(slug): PathParams<String>,
+    PathParams(slug): PathParams<Slug>,
 ) -> Result<Json<SingleArticleResponse>> {
     Ok(article_json(domain.read_article(viewer, &slug).await?))
 }
@@ -172,7 +173,7 @@ pub async fn create(
 pub async fn update(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
-    PathParams(slug): PathParams<String>,
+    PathParams(slug): PathParams<Slug>,
     JsonBody(body): JsonBody<ArticleEnvelope<ArticleBody>>,
 ) -> Result<Json<SingleArticleResponse>> {
     let body = unwrap_envelope("article", body.article)?;
@@ -209,7 +210,7 @@ pub async fn update(
 pub async fn patch(
     domain: State<Domain>,
     user: AuthUser,
-    slug: PathParams<String>,
+    slug: PathParams<Slug>,
     body: JsonBody<ArticleEnvelope<ArticleBody>>,
 ) -> Result<Json<SingleArticleResponse>> {
     update(domain, user, slug, body).await
@@ -234,7 +235,7 @@ pub async fn patch(
 pub async fn remove(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
-    PathParams(slug): PathParams<String>,
+    PathParams(slug): PathParams<Slug>,
 ) -> Result<StatusCode> {
     domain.delete_article(user, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -258,7 +259,7 @@ pub async fn remove(
 pub async fn favorite(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
-    PathParams(slug): PathParams<String>,
+    PathParams(slug): PathParams<Slug>,
 ) -> Result<Json<SingleArticleResponse>> {
     Ok(article_json(domain.favorite(user, &slug).await?))
 }
@@ -281,7 +282,7 @@ pub async fn favorite(
 pub async fn unfavorite(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
-    PathParams(slug): PathParams<String>,
+    PathParams(slug): PathParams<Slug>,
 ) -> Result<Json<SingleArticleResponse>> {
     Ok(article_json(domain.unfavorite(user, &slug).await?))
 }

@@ -7,6 +7,7 @@ use super::wire::{
 };
 use crate::domain::Domain;
 use crate::domain::input;
+use crate::domain::values::Slug;
 use crate::error::{Error, Result, Violations};
 use crate::http::auth::{AuthUser, MaybeUser};
 use crate::http::error::ErrorBody;
@@ -37,7 +38,7 @@ use axum::http::StatusCode;
 pub async fn comments(
     State(domain): State<Domain>,
     MaybeUser(viewer): MaybeUser,
-    PathParams(slug): PathParams<String>,
+    PathParams(slug): PathParams<Slug>,
     query: QueryParams,
 ) -> Result<Json<MultipleCommentsResponse>> {
     let mut violations = Violations::default();
@@ -70,7 +71,7 @@ pub async fn comments(
 pub async fn add_comment(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
-    PathParams(slug): PathParams<String>,
+    PathParams(slug): PathParams<Slug>,
     JsonBody(body): JsonBody<CommentEnvelope<CommentBody>>,
 ) -> Result<Json<SingleCommentResponse>> {
     let body = unwrap_envelope("comment", body.comment)?;
@@ -103,7 +104,7 @@ pub async fn add_comment(
 pub async fn delete_comment(
     State(domain): State<Domain>,
     AuthUser(user): AuthUser,
-    PathParams((slug, id)): PathParams<(String, String)>,
+    PathParams((slug, id)): PathParams<(Slug, String)>,
 ) -> Result<StatusCode> {
     let id: i64 = id
         .parse()

@@ -13,6 +13,7 @@ use serde_json::json;
 use super::{Comment, comment_of};
 use crate::db::entities::comments;
 use crate::domain::cache_keys::{self as keys, Kind, Write};
+use crate::domain::values::Slug;
 use crate::domain::webhooks::{self, Event};
 use crate::domain::{Domain, input, is_foreign_key_violation, now_ms, sorted_unique};
 use crate::error::{Error, Result, Violations};
@@ -34,13 +35,15 @@ impl Domain {
     pub async fn comments(
         &self,
         viewer: Option<i64>,
-        slug: &str,
+        slug: &Slug,
         (limit, offset): (u64, u64),
     ) -> Result<Vec<Comment>> {
         let mut thread = self
-            .cached(Kind::Comments, keys::comments(slug, limit, offset), || {
-                self.query_comments(slug, limit, offset)
-            })
+            .cached(
+                Kind::Comments,
+                keys::comments(slug.as_str(), limit, offset),
+                || self.query_comments(slug, limit, offset),
+            )
             .await?;
         self.overlay_comments(viewer, thread.iter_mut().collect())
             .await?;
@@ -62,7 +65,7 @@ impl Domain {
         Ok(())
     }
 
-    async fn query_comments(&self, slug: &str, limit: u64, offset: u64) -> Result<Vec<Comment>> {
+    async fn query_comments(&self, slug: &Slug, limit: u64, offset: u64) -> Result<Vec<Comment>> {
         let article = self.article_by_slug(slug).await?;
         let rows = comments::Entity::find()
             .filter(comments::Column::ArticleId.eq(article.id))
@@ -146,7 +149,7 @@ impl Domain {
     pub async fn add_comment(
         &self,
         user: i64,
-        slug: &str,
+        slug: &Slug,
         body: Option<String>,
     ) -> Result<Comment> {
         let mut violations = Violations::default();
@@ -198,7 +201,8 @@ impl Domain {
             Err(err) if is_foreign_key_violation(&err) => return Err(Error::NotFound("article")),
             Err(err) => return Err(err.into()),
         };
-        self.invalidate_comment(comment.article_id, slug).await;
+        self.invalidate_comment(comment.article_id, slug.as_str())
+            .await;
         let author = self
             .profiles_of(&[user])
             .await?
@@ -207,7 +211,7 @@ impl Domain {
         Ok(comment_of(comment, author))
     }
 
-    pub async fn delete_comment(&self, user: i64, slug: &str, id: i64) -> Result<()> {
+    pub async fn delete_comment(&self, user: i64, slug: &Slug, id: i64) -> Result<()> {
         let article = self.article_by_slug(slug).await?;
         let comment = comments::Entity::find_by_id(id)
             .filter(comments::Column::ArticleId.eq(article.id))
@@ -220,7 +224,7 @@ impl Domain {
         comments::Entity::delete_by_id(comment.id)
             .exec(&self.db)
             .await?;
-        self.invalidate_comment(article.id, slug).await;
+        self.invalidate_comment(article.id, slug.as_str()).await;
         Ok(())
     }
 

@@ -11,12 +11,13 @@ use super::Article;
 use crate::db::counts;
 use crate::db::entities::{articles, favorites, users};
 use crate::domain::cache_keys::Write;
+use crate::domain::values::Slug;
 use crate::domain::webhooks::{self, Event};
 use crate::domain::{Domain, is_foreign_key_violation, is_unique_violation, now_ms};
 use crate::error::{Error, Result};
 
 impl Domain {
-    pub async fn favorite(&self, user: i64, slug: &str) -> Result<Article> {
+    pub async fn favorite(&self, user: i64, slug: &Slug) -> Result<Article> {
         let article = self.article_by_slug(slug).await?;
         let (article_id, author, created_at) = (article.id, article.author_id, article.created_at);
         let shown = json!({"article": {"slug": article.slug, "title": article.title}});
@@ -45,7 +46,10 @@ impl Domain {
             })
             .await;
         match inserted {
-            Ok(()) => self.invalidate_favorite(article_id, slug, user).await,
+            Ok(()) => {
+                self.invalidate_favorite(article_id, slug.as_str(), user)
+                    .await
+            }
             // Already a favorite: the rollback undid the bump, so the count did not move.
             Err(err) if err.database_error().is_some_and(is_unique_violation) => {}
             // The article was deleted meanwhile (the key check found none).
@@ -57,7 +61,7 @@ impl Domain {
         self.article(Some(user), slug).await
     }
 
-    pub async fn unfavorite(&self, user: i64, slug: &str) -> Result<Article> {
+    pub async fn unfavorite(&self, user: i64, slug: &Slug) -> Result<Article> {
         let article_id = self.article_by_slug(slug).await?.id;
         let removed = self
             .in_transaction::<_, DbErr, _>(|txn| {
@@ -82,7 +86,8 @@ impl Domain {
             })
             .await?;
         if removed > 0 {
-            self.invalidate_favorite(article_id, slug, user).await;
+            self.invalidate_favorite(article_id, slug.as_str(), user)
+                .await;
         }
         self.article(Some(user), slug).await
     }

@@ -22,6 +22,13 @@ struct Source {
     total: u64,
 }
 
+/// The rows a filter names: its tag, its author and its fan.
+type FilterRows = (
+    Option<tags::Model>,
+    Option<users::Model>,
+    Option<users::Model>,
+);
+
 impl Source {
     fn articles(filter: Condition, total: u64) -> Self {
         Source {
@@ -63,39 +70,8 @@ impl Domain {
     }
 
     async fn list_source(&self, filter: ArticleFilter) -> Result<Option<Source>> {
-        let ArticleFilter {
-            tag,
-            author,
-            favorited_by,
-        } = filter;
-        // No name holds a NUL (and PostgreSQL refuses one in a text parameter).
-        let names = [&tag, &author, &favorited_by];
-        if names
-            .iter()
-            .any(|n| n.as_ref().is_some_and(|n| n.contains('\0')))
-        {
+        let Some((tag, author, fan)) = self.filter_rows(filter).await? else {
             return Ok(None);
-        }
-        let tag = match tag {
-            Some(name) => match self.tag_named(&name).await? {
-                Some(tag) => Some(tag),
-                None => return Ok(None),
-            },
-            None => None,
-        };
-        let author = match author {
-            Some(name) => match self.user_by_username(&name).await? {
-                Some(user) => Some(user),
-                None => return Ok(None),
-            },
-            None => None,
-        };
-        let fan = match favorited_by {
-            Some(name) => match self.user_by_username(&name).await? {
-                Some(user) => Some(user),
-                None => return Ok(None),
-            },
-            None => None,
         };
         Ok(Some(match (tag, author, fan) {
             (None, None, None) => {
@@ -119,47 +95,90 @@ impl Domain {
                 filter: Condition::all().add(favorites::Column::UserId.eq(fan.id)),
                 total: u64::try_from(fan.favorites_count).unwrap_or(0),
             },
-            // Combined filters: the articles both select, counted. The narrower side drives
-            // (an author's articles, a fan's favorites), so the count is bounded by it.
-            (tag, author, fan) => {
-                let mut filter = Condition::all();
-                if let Some(tag) = tag {
-                    filter = filter.add(
-                        articles::Column::Id.in_subquery(
-                            Query::select()
-                                .column(article_tags::Column::ArticleId)
-                                .from(article_tags::Entity)
-                                .and_where(article_tags::Column::TagId.eq(tag.id))
-                                .take(),
-                        ),
-                    );
-                }
-                if let Some(author) = author {
-                    filter = filter.add(articles::Column::AuthorId.eq(author.id));
-                }
-                if let Some(fan) = fan {
-                    filter = filter.add(
-                        articles::Column::Id.in_subquery(
-                            Query::select()
-                                .column(favorites::Column::ArticleId)
-                                .from(favorites::Entity)
-                                .and_where(favorites::Column::UserId.eq(fan.id))
-                                .take(),
-                        ),
-                    );
-                }
-                let counted = Query::select()
-                    .expr(Expr::cust("COUNT(*)"))
-                    .from(articles::Entity)
-                    .cond_where(filter.clone())
-                    .take();
-                let total: i64 = match self.db.query_one(&counted).await? {
-                    Some(row) => row.try_get_by_index(0)?,
-                    None => 0,
-                };
-                Source::articles(filter, u64::try_from(total).unwrap_or(0))
-            }
+            (tag, author, fan) => self.combined_source(tag, author, fan).await?,
         }))
+    }
+
+    /// The tag, author and fan a filter names; `None` when one of them does not exist (the
+    /// list is empty).
+    async fn filter_rows(&self, filter: ArticleFilter) -> Result<Option<FilterRows>> {
+        let ArticleFilter {
+            tag,
+            author,
+            favorited_by,
+        } = filter;
+        // No name holds a NUL (and PostgreSQL refuses one in a text parameter).
+        let names = [&tag, &author, &favorited_by];
+        if names
+            .iter()
+            .any(|n| n.as_ref().is_some_and(|n| n.contains('\0')))
+        {
+            return Ok(None);
+        }
+        let tag = match tag {
+            Some(name) => match self.tag_named(&name).await? {
+                Some(tag) => Some(tag),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let mut people = [None, None];
+        for (row, name) in people.iter_mut().zip([author, favorited_by]) {
+            if let Some(name) = name {
+                match self.user_by_username(&name).await? {
+                    Some(user) => *row = Some(user),
+                    None => return Ok(None),
+                }
+            }
+        }
+        let [author, fan] = people;
+        Ok(Some((tag, author, fan)))
+    }
+
+    /// Combined filters: the articles both select, counted. The narrower side drives (an
+    /// author's articles, a fan's favorites), so the count is bounded by it.
+    async fn combined_source(
+        &self,
+        tag: Option<tags::Model>,
+        author: Option<users::Model>,
+        fan: Option<users::Model>,
+    ) -> Result<Source> {
+        let mut filter = Condition::all();
+        if let Some(tag) = tag {
+            filter = filter.add(
+                articles::Column::Id.in_subquery(
+                    Query::select()
+                        .column(article_tags::Column::ArticleId)
+                        .from(article_tags::Entity)
+                        .and_where(article_tags::Column::TagId.eq(tag.id))
+                        .take(),
+                ),
+            );
+        }
+        if let Some(author) = author {
+            filter = filter.add(articles::Column::AuthorId.eq(author.id));
+        }
+        if let Some(fan) = fan {
+            filter = filter.add(
+                articles::Column::Id.in_subquery(
+                    Query::select()
+                        .column(favorites::Column::ArticleId)
+                        .from(favorites::Entity)
+                        .and_where(favorites::Column::UserId.eq(fan.id))
+                        .take(),
+                ),
+            );
+        }
+        let counted = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from(articles::Entity)
+            .cond_where(filter.clone())
+            .take();
+        let total: i64 = match self.db.query_one(&counted).await? {
+            Some(row) => row.try_get_by_index(0)?,
+            None => 0,
+        };
+        Ok(Source::articles(filter, u64::try_from(total).unwrap_or(0)))
     }
 
     async fn tag_named(&self, name: &str) -> Result<Option<tags::Model>> {

@@ -9,6 +9,7 @@ use super::{Article, ArticleFilter, ArticlePage, ArticleRow, Page};
 use crate::cache::tracking;
 use crate::db::entities::{article_tags, articles, follows, tags};
 use crate::domain::cache_keys::{self as keys, Kind};
+use crate::domain::values::Slug;
 use crate::domain::{Domain, sorted_unique};
 use crate::error::{Error, Result};
 
@@ -161,13 +162,9 @@ impl Domain {
         Ok(by_article)
     }
 
-    pub(super) async fn article_by_slug(&self, slug: &str) -> Result<articles::Model> {
-        // No slug holds a NUL (and PostgreSQL refuses one in a text parameter).
-        if slug.contains('\0') {
-            return Err(Error::NotFound("article"));
-        }
+    pub(super) async fn article_by_slug(&self, slug: &Slug) -> Result<articles::Model> {
         articles::Entity::find()
-            .filter(articles::Column::Slug.eq(slug))
+            .filter(articles::Column::Slug.eq(slug.as_str()))
             .one(&self.db)
             .await?
             .ok_or(Error::NotFound("article"))
@@ -180,11 +177,13 @@ impl Domain {
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("assembled article missing")))
     }
 
-    pub async fn article(&self, viewer: Option<i64>, slug: &str) -> Result<Article> {
+    pub async fn article(&self, viewer: Option<i64>, slug: &Slug) -> Result<Article> {
         let mut article = self
-            .cached(Kind::Article, keys::article_by_slug(slug), || async {
-                self.full_article(self.article_by_slug(slug).await?).await
-            })
+            .cached(
+                Kind::Article,
+                keys::article_by_slug(slug.as_str()),
+                || async { self.full_article(self.article_by_slug(slug).await?).await },
+            )
             .await?;
         self.overlay_articles(viewer, std::slice::from_mut(&mut article))
             .await?;
@@ -193,7 +192,7 @@ impl Domain {
 
     /// The article as [`Self::article`] shows it, counted as a view (written in the background,
     /// see `views`). An anonymous answer that is kept records a view each time it is served.
-    pub async fn read_article(&self, viewer: Option<i64>, slug: &str) -> Result<Article> {
+    pub async fn read_article(&self, viewer: Option<i64>, slug: &Slug) -> Result<Article> {
         let article = self.article(viewer, slug).await?;
         self.views.record(article.id, viewer);
         if viewer.is_none() {

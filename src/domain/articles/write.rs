@@ -13,6 +13,7 @@ use crate::db::counts;
 use crate::db::entities::{article_tags, articles, favorites, tags, users};
 use crate::domain::cache_keys::Write;
 use crate::domain::touched::{lock_article, tag_names, tags_of};
+use crate::domain::values::{Slug, TagName, tag_strings};
 use crate::domain::webhooks::{self, Event};
 use crate::domain::{Domain, TxnWork, input, is_unique_violation, now_ms};
 use crate::error::{Error, Result, Violations};
@@ -26,15 +27,15 @@ impl Domain {
         let title = violations.check("title", input::title(input.title));
         let description = violations.check("description", input::description(input.description));
         let body = violations.check("body", input::article_body(input.body));
-        let tags = violations.check("tagList", input::tag_list(input.tags));
+        let tags = violations.check("tagList", TagName::parse_list(input.tags));
         let (title, description, body, tags) =
             violations.finish_with(|| Some((title?, description?, body?, tags?)))?;
-        let base = input::slugify(&title);
+        let base = Slug::of_title(&title);
         let now = now_ms();
         let model = self
             .write_with_free_slug(Some(&base), |slug, txn| {
                 let model = articles::ActiveModel {
-                    slug: Set(slug.unwrap_or_default()),
+                    slug: Set(slug.map(Slug::into_string).unwrap_or_default()),
                     title: Set(title.clone()),
                     description: Set(description.clone()),
                     body: Set(body.clone()),
@@ -50,13 +51,14 @@ impl Domain {
                     // Users' rows before tags' rows in every write: no lock cycle between them.
                     counts::move_author(txn, author, 1).await?;
                     set_tags(txn, model.id, model.created_at, &tags).await?;
-                    let data = || webhooks::article_data(&model, &tags);
+                    let data = || webhooks::article_data(&model, &tag_strings(&tags));
                     webhooks::emit(txn, (author, author), Event::ArticlePublished, data).await?;
                     counts::move_all_articles(txn, 1).await?;
                     Ok(model)
                 })
             })
             .await?;
+        let tags = tag_strings(&tags);
         let known = Write::Known {
             article: Some((Some(model.id), model.slug.clone())),
             tags: tags.clone(),
@@ -77,10 +79,10 @@ impl Domain {
     pub async fn update_article(
         &self,
         user: i64,
-        slug: &str,
+        slug: &Slug,
         changes: ArticleChanges,
     ) -> Result<Article> {
-        let ArticleChanges {
+        let ParsedChanges {
             title,
             description,
             body,
@@ -93,15 +95,16 @@ impl Domain {
         // A new title gives a new slug; a title that slugifies the same keeps the old one.
         let new_base = title
             .as_deref()
-            .map(input::slugify)
-            .filter(|base| *base != input::slugify(&current.title));
+            .map(Slug::of_title)
+            .filter(|base| *base != Slug::of_title(&current.title));
+        let new_tags = tags.as_deref().map(tag_strings);
         let updated_at = std::cmp::max(now_ms(), current.updated_at);
         let id = current.id;
         let (updated, old_slug, old_tags) = self
-            .write_with_free_slug(new_base.as_deref(), |slug, txn| {
+            .write_with_free_slug(new_base.as_ref(), |slug, txn| {
                 let mut model: articles::ActiveModel = current.clone().into();
                 if let Some(slug) = slug {
-                    model.slug = Set(slug);
+                    model.slug = Set(slug.into_string());
                 }
                 if let Some(title) = &title {
                     model.title = Set(title.clone());
@@ -113,7 +116,7 @@ impl Domain {
                     model.body = Set(body.clone());
                 }
                 model.updated_at = Set(updated_at);
-                let tags = tags.clone();
+                let (tags, new_tags) = (tags.clone(), new_tags.clone());
                 Box::pin(async move {
                     // Locked, so that the slug and tags it had are the ones this write replaces.
                     let before = lock_article(txn, id)
@@ -129,7 +132,7 @@ impl Domain {
                             .await?;
                         set_tags(txn, updated.id, updated.created_at, tags).await?;
                     }
-                    let shown = tags.as_ref().unwrap_or(&old_tags);
+                    let shown = new_tags.as_ref().unwrap_or(&old_tags);
                     let data = || webhooks::article_data(&updated, shown);
                     webhooks::emit(txn, (user, user), Event::ArticleUpdated, data).await?;
                     Ok((updated, before.slug, old_tags))
@@ -137,7 +140,7 @@ impl Domain {
             })
             .await?;
         let mut all_tags = old_tags;
-        all_tags.extend(tags.unwrap_or_default());
+        all_tags.extend(new_tags.unwrap_or_default());
         self.invalidate_article_change(id, vec![old_slug, updated.slug.clone()], all_tags, user)
             .await;
         let mut article = self.full_article(updated).await?;
@@ -147,7 +150,7 @@ impl Domain {
     }
 
     /// Comments, favorites and tag links go with the article (foreign keys cascade).
-    pub async fn delete_article(&self, user: i64, slug: &str) -> Result<()> {
+    pub async fn delete_article(&self, user: i64, slug: &Slug) -> Result<()> {
         let article = self.article_by_slug(slug).await?;
         if article.author_id != user {
             return Err(Error::Forbidden("only the author can delete this article"));
@@ -213,12 +216,10 @@ impl Domain {
     /// Runs `write` in a transaction with a slug for `base` (or `None` when the slug stays as
     /// it is): the bare base when it is free and not a route's name, otherwise the base with a
     /// random suffix. A write that loses the slug to a concurrent one runs again with another.
-    async fn write_with_free_slug<T, F>(&self, base: Option<&str>, write: F) -> Result<T>
+    async fn write_with_free_slug<T, F>(&self, base: Option<&Slug>, write: F) -> Result<T>
     where
         T: Send,
-        F: for<'c> Fn(Option<String>, &'c DatabaseTransaction) -> TxnWork<'c, T, Error>
-            + Send
-            + Sync,
+        F: for<'c> Fn(Option<Slug>, &'c DatabaseTransaction) -> TxnWork<'c, T, Error> + Send + Sync,
     {
         for attempt in 0..SLUG_ATTEMPTS {
             let slug = match base {
@@ -237,23 +238,23 @@ impl Domain {
         }
         Err(Error::Internal(anyhow::anyhow!(
             "no free slug for '{}'",
-            base.unwrap_or_default()
+            base.map(Slug::as_str).unwrap_or_default()
         )))
     }
 
     /// The bare slug when it is free (first attempt), otherwise the slug with a random suffix.
-    async fn candidate_slug(&self, base: &str, attempt: usize) -> Result<String> {
-        if attempt == 0 && !input::RESERVED_SLUGS.contains(&base) {
+    async fn candidate_slug(&self, base: &Slug, attempt: usize) -> Result<Slug> {
+        if attempt == 0 && !base.is_reserved() {
             let taken = articles::Entity::find()
-                .filter(articles::Column::Slug.eq(base))
+                .filter(articles::Column::Slug.eq(base.as_str()))
                 .count(&self.db)
                 .await?
                 > 0;
             if !taken {
-                return Ok(base.to_owned());
+                return Ok(base.clone());
             }
         }
-        Ok(format!("{base}-{}", random_suffix()))
+        Ok(base.with_suffix(&random_suffix()))
     }
 }
 
@@ -282,13 +283,13 @@ async fn set_tags(
     txn: &DatabaseTransaction,
     article_id: i64,
     created_at: i64,
-    names: &[String],
+    names: &[TagName],
 ) -> Result<(), DbErr> {
     if names.is_empty() {
         return Ok(());
     }
     tags::Entity::insert_many(names.iter().map(|name| tags::ActiveModel {
-        name: Set(name.clone()),
+        name: Set(name.as_str().to_owned()),
         ..Default::default()
     }))
     .on_conflict(
@@ -301,7 +302,7 @@ async fn set_tags(
     let mut tag_ids: Vec<i64> = tags::Entity::find()
         .select_only()
         .column(tags::Column::Id)
-        .filter(tags::Column::Name.is_in(names.iter().cloned()))
+        .filter(tags::Column::Name.is_in(names.iter().map(TagName::as_str)))
         .into_tuple()
         .all(txn)
         .await?;
@@ -316,9 +317,17 @@ async fn set_tags(
     counts::move_tags(txn, tags::Column::Id.is_in(tag_ids), 1).await
 }
 
+/// [`ArticleChanges`] parsed: each field that is to change, as its domain value.
+struct ParsedChanges {
+    title: Option<String>,
+    description: Option<String>,
+    body: Option<String>,
+    tags: Option<Vec<TagName>>,
+}
+
 impl ArticleChanges {
     /// The changes with every present field parsed (a change with none is refused).
-    fn parsed(self) -> Result<ArticleChanges> {
+    fn parsed(self) -> Result<ParsedChanges> {
         if self.title.is_none()
             && self.description.is_none()
             && self.body.is_none()
@@ -338,9 +347,9 @@ impl ArticleChanges {
             .and_then(|v| violations.check("body", input::article_body(Some(v))));
         let tags = self
             .tags
-            .and_then(|v| violations.check("tagList", input::tag_list(Some(v))));
+            .and_then(|v| violations.check("tagList", TagName::parse_list(Some(v))));
         violations.finish()?;
-        Ok(ArticleChanges {
+        Ok(ParsedChanges {
             title,
             description,
             body,

@@ -137,8 +137,19 @@ impl Author {
 }
 
 impl Write {
+    /// The topics this write bumps: sorted, each once, or only the epoch when too many.
     pub fn topics(&self) -> Vec<String> {
-        let mut topics = match self {
+        let mut topics = self.changed();
+        topics.sort_unstable();
+        topics.dedup();
+        if topics.len() > MOST_TOPICS {
+            return vec![EPOCH.to_owned()];
+        }
+        topics
+    }
+
+    fn changed(&self) -> Vec<String> {
+        match self {
             Write::ArticleCreated { slug, tags, author } => {
                 let mut topics = vec![article(slug), thread(slug), LIST_ALL.into(), TAGS.into()];
                 topics.extend(author.topics());
@@ -176,23 +187,10 @@ impl Write {
             Write::Account { user_id } => vec![account(*user_id)],
             Write::Comment { article_id, slug } => vec![thread(slug), comments_of(*article_id)],
             Write::Known {
-                article: changed,
+                article,
                 tags,
                 user,
-            } => {
-                let mut topics = vec![LIST_ALL.to_owned(), LIST_FAVORITED.to_owned(), TAGS.into()];
-                if let Some((id, slug)) = changed {
-                    topics.extend([article(slug), thread(slug)]);
-                    if let Some(id) = id {
-                        topics.extend([card(*id), body(*id), comments_of(*id)]);
-                    }
-                }
-                if let Some(user) = user {
-                    topics.extend([account(*user), author_feed(*user), favorites(*user)]);
-                }
-                topics.extend(tags.iter().map(|t| list_tag(t)));
-                with_members(topics)
-            }
+            } => known_topics(article.as_ref(), tags, *user),
             Write::Registered { username } => {
                 with_members(vec![profile(username), list_author(username)])
             }
@@ -202,34 +200,55 @@ impl Write {
                 articles,
                 tags,
                 commented,
-            } => {
-                let mut topics = vec![LIST_ALL.to_owned(), LIST_FAVORITED.to_owned()];
-                topics.extend([account(*user_id), author_feed(*user_id)]);
-                topics.extend(usernames.iter().flat_map(|u| [profile(u), list_author(u)]));
-                // A rename changes which articles the lists by either name hold.
-                let names: BTreeSet<String> = usernames.iter().map(|u| username_key(u)).collect();
-                if names.len() > 1 {
-                    topics.extend(names.iter().map(|u| members(&list_author(u))));
-                    // Favorited-by lists name their fan.
-                    topics.push(members(LIST_FAVORITED));
-                }
-                topics.extend(articles.iter().flat_map(|(id, s)| [article(s), card(*id)]));
-                topics.extend(tags.iter().map(|t| list_tag(t)));
-                topics.extend(
-                    commented
-                        .iter()
-                        .flat_map(|(id, s)| [comments_of(*id), thread(s)]),
-                );
-                topics
-            }
-        };
-        topics.sort_unstable();
-        topics.dedup();
-        if topics.len() > MOST_TOPICS {
-            return vec![EPOCH.to_owned()];
+            } => profile_topics(*user_id, usernames, articles, tags, commented),
         }
-        topics
     }
+}
+
+fn known_topics(
+    changed: Option<&(Option<i64>, String)>,
+    tags: &[String],
+    user: Option<i64>,
+) -> Vec<String> {
+    let mut topics = vec![LIST_ALL.to_owned(), LIST_FAVORITED.to_owned(), TAGS.into()];
+    if let Some((id, slug)) = changed {
+        topics.extend([article(slug), thread(slug)]);
+        if let Some(id) = id {
+            topics.extend([card(*id), body(*id), comments_of(*id)]);
+        }
+    }
+    if let Some(user) = user {
+        topics.extend([account(user), author_feed(user), favorites(user)]);
+    }
+    topics.extend(tags.iter().map(|t| list_tag(t)));
+    with_members(topics)
+}
+
+fn profile_topics(
+    user_id: i64,
+    usernames: &[String],
+    articles: &[(i64, String)],
+    tags: &[String],
+    commented: &[(i64, String)],
+) -> Vec<String> {
+    let mut topics = vec![LIST_ALL.to_owned(), LIST_FAVORITED.to_owned()];
+    topics.extend([account(user_id), author_feed(user_id)]);
+    topics.extend(usernames.iter().flat_map(|u| [profile(u), list_author(u)]));
+    // A rename changes which articles the lists by either name hold.
+    let names: BTreeSet<String> = usernames.iter().map(|u| username_key(u)).collect();
+    if names.len() > 1 {
+        topics.extend(names.iter().map(|u| members(&list_author(u))));
+        // Favorited-by lists name their fan.
+        topics.push(members(LIST_FAVORITED));
+    }
+    topics.extend(articles.iter().flat_map(|(id, s)| [article(s), card(*id)]));
+    topics.extend(tags.iter().map(|t| list_tag(t)));
+    topics.extend(
+        commented
+            .iter()
+            .flat_map(|(id, s)| [comments_of(*id), thread(s)]),
+    );
+    topics
 }
 
 /// `topics` and, for each list among them, the topic of which articles it holds: for writes

@@ -2,7 +2,7 @@
 
 mod changes;
 
-use self::changes::ParsedChanges;
+use self::changes::ChangedRow;
 pub use self::changes::UserChanges;
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -193,58 +193,33 @@ impl Domain {
     }
 
     pub async fn update_user(&self, user_id: i64, changes: UserChanges) -> Result<SignedIn> {
-        let ParsedChanges {
-            username,
-            email,
-            password,
-            bio,
-            image,
-        } = changes.parse()?;
+        let changes = changes.parse()?;
+        let now = now_ms();
         let current = self.user_by_id(user_id).await?;
         let old_username = current.username.clone();
-        let current_email = current.email.clone();
-        self.ensure_available(Some(user_id), username.as_ref(), email.as_ref())
-            .await?;
-        let mut model: users::ActiveModel = current.into();
-        if let Some(username) = username {
-            model.username_key = Set(username.key());
-            model.username = Set(username.into_string());
-        }
-        let new_email = email
-            .map(Email::into_string)
-            .filter(|email| *email != current_email);
-        if let Some(email) = &new_email {
-            // A new address is only claimed until its owner proves it.
-            model.email = Set(email.clone());
-            model.email_verified_at = Set(None);
-        }
-        let now = now_ms();
-        let password_changed = password.is_some();
-        if let Some(password) = password {
-            model.password_hash = Set(password::hash(password.into_secret()).await?);
-            // Every token issued before the change is refused from now on.
-            model.tokens_valid_after = Set(now);
-        }
-        if let Some(bio) = bio {
-            model.bio = Set(bio);
-        }
-        if let Some(image) = image {
-            model.image = Set(image);
-        }
-        model.updated_at = Set(now);
+        self.ensure_available(
+            Some(user_id),
+            changes.username.as_ref(),
+            changes.email.as_ref(),
+        )
+        .await?;
+        let ChangedRow {
+            row,
+            old_email,
+            password_changed,
+        } = changes.applied_to(current, now).await?;
         let user = self
             .in_transaction(|txn| {
-                let (model, domain) = (model.clone(), self.clone());
-                let (old_email, email_changed) = (current_email.clone(), new_email.is_some());
+                let (row, domain, old_email) = (row.clone(), self.clone(), old_email.clone());
                 Box::pin(async move {
-                    let user = model.update(txn).await?;
+                    let user = row.update(txn).await?;
                     let site = &domain.mail.site_name;
                     if password_changed {
                         refresh::revoke_all(txn, user.id, now).await?;
                         let notice = messages::password_changed(site, &user.email, &user.username);
                         domain.send_mail(txn, notice).await?;
                     }
-                    if email_changed {
+                    if let Some(old_email) = old_email {
                         let notice =
                             messages::email_changed(site, &old_email, &user.username, &user.email);
                         domain.send_mail(txn, notice).await?;
