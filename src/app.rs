@@ -95,8 +95,8 @@ fn routes(state: &AppState) -> Router<AppState> {
         .route("/health/ready", get(pages::ready));
     if metrics_settings.enabled && metrics_settings.listen.is_none() {
         let endpoint = MetricsEndpoint::new(
-            state.domain.db.clone(),
-            Some(state.domain.cache.clone()),
+            state.domain.core.db.clone(),
+            Some(state.domain.core.cache.clone()),
             metrics_settings.token.as_deref(),
         );
         routes = routes.route_service("/metrics", get(metrics).with_state(endpoint));

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::FromRef;
+use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::TokenIssuer;
 use crate::auth::oidc::OidcProviders;
@@ -13,10 +14,14 @@ use crate::auth::session::SessionStore;
 use crate::cache::Cache;
 use crate::config::{MailTransport, Settings};
 use crate::db;
-use crate::domain::email::MailPolicy;
+use crate::domain::accounts::Accounts;
+use crate::domain::accounts::MailPolicy;
+use crate::domain::articles::Articles;
+use crate::domain::oauth::OAuth;
+use crate::domain::profiles::Profiles;
 use crate::domain::reports::Reports;
 use crate::domain::webhooks::Webhooks;
-use crate::domain::{Domain, Services, cache_keys};
+use crate::domain::{Core, Domain, Parts, cache_keys};
 use crate::limits::RateLimiter;
 use crate::mail::Mailer;
 use crate::outbound::Outbound;
@@ -50,6 +55,11 @@ impl AppState {
     /// (`QUIRE_MIGRATE_ON_START`).
     pub async fn init(settings: Settings) -> anyhow::Result<Self> {
         let db = db::open_for_service(&settings).await?;
+        Self::on_database(db, settings).await
+    }
+
+    /// The state over a database already open (and migrated).
+    pub async fn on_database(db: DatabaseConnection, settings: Settings) -> anyhow::Result<Self> {
         let tokens = TokenIssuer::new(
             &settings.jwt_secret,
             settings.jwt_ttl,
@@ -73,9 +83,11 @@ impl AppState {
         let limiter = RateLimiter::new(&settings.rate_limits, cache.clone());
         let outbound = Outbound::new(settings.worker.webhook_allow_hosts.clone())?;
         Ok(AppState {
-            domain: Domain::new(Services {
-                db: db.clone(),
-                cache,
+            domain: Domain::new(Parts {
+                core: Core {
+                    db: db.clone(),
+                    cache,
+                },
                 tokens,
                 sessions,
                 limiter,
@@ -84,9 +96,8 @@ impl AppState {
                 } else {
                     ViewRecorder::off()
                 },
-                outbound: outbound.clone(),
                 oidc: OidcProviders::new(&settings.oidc_providers, &settings.jwt_secret)?,
-                webhooks: Webhooks::new(db.clone(), outbound.clone()),
+                webhooks: Webhooks::new(db.clone(), outbound),
                 reports: Reports::new(db.clone(), settings.worker.reports_kept),
                 mailer: Mailer::new(&settings)?,
                 mail: MailPolicy {
@@ -102,6 +113,30 @@ impl AppState {
             settings: Arc::new(settings),
             lifecycle: Lifecycle::default(),
         })
+    }
+}
+
+impl FromRef<AppState> for Articles {
+    fn from_ref(state: &AppState) -> Self {
+        state.domain.articles.clone()
+    }
+}
+
+impl FromRef<AppState> for Profiles {
+    fn from_ref(state: &AppState) -> Self {
+        state.domain.profiles.clone()
+    }
+}
+
+impl FromRef<AppState> for Accounts {
+    fn from_ref(state: &AppState) -> Self {
+        state.domain.accounts.clone()
+    }
+}
+
+impl FromRef<AppState> for OAuth {
+    fn from_ref(state: &AppState) -> Self {
+        state.domain.oauth.clone()
     }
 }
 
@@ -131,6 +166,6 @@ impl FromRef<AppState> for Arc<Settings> {
 
 impl FromRef<AppState> for Cache {
     fn from_ref(state: &AppState) -> Self {
-        state.domain.cache.clone()
+        state.domain.core.cache.clone()
     }
 }

@@ -30,12 +30,16 @@ pub async fn serve(state: AppState, run_worker: bool) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     let backend = format!("{:?}", settings.backend).to_lowercase();
     tracing::info!(%local, backend, "quire is serving");
-    let metrics_at = serve_metrics_apart(&settings, &state.domain.db, Some(&state.domain.cache))
-        .await?
-        .map_or_else(
-            || format!("http://{local}/metrics"),
-            |at| format!("http://{at}/metrics"),
-        );
+    let metrics_at = serve_metrics_apart(
+        &settings,
+        &state.domain.core.db,
+        Some(&state.domain.core.cache),
+    )
+    .await?
+    .map_or_else(
+        || format!("http://{local}/metrics"),
+        |at| format!("http://{at}/metrics"),
+    );
     print_banner(&settings, local, &metrics_at, run_worker);
     if settings.env == Environment::Production && settings.operations.metrics.open_to_anyone() {
         tracing::warn!(
@@ -43,16 +47,16 @@ pub async fn serve(state: AppState, run_worker: bool) -> anyhow::Result<()> {
              port of its own) or QUIRE_METRICS_TOKEN"
         );
     }
-    report_cache_counters(state.domain.cache.clone());
+    report_cache_counters(state.domain.core.cache.clone());
     let (stop, stopped) = watch::channel(false);
     let domain = state.domain.clone();
     let worker = run_worker.then(|| {
         let context = jobs::Context {
-            db: domain.db.clone(),
-            outbound: domain.outbound.clone(),
+            db: domain.core.db.clone(),
+            outbound: domain.webhooks.outbound().clone(),
             views_retention_months: settings.worker.views_retention_months,
             reports_kept: settings.worker.reports_kept,
-            mailer: domain.mailer.clone(),
+            mailer: domain.accounts.mailer.clone(),
         };
         tokio::spawn(jobs::Worker::new(context, worker_options(&settings)).run(stopped))
     });

@@ -31,8 +31,8 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         )
             .into_response();
     }
-    let database = tokio::time::timeout(READY_TIMEOUT, db::ping(&state.domain.db));
-    let redis = tokio::time::timeout(READY_TIMEOUT, state.domain.cache.redis_answers());
+    let database = tokio::time::timeout(READY_TIMEOUT, db::ping(&state.domain.core.db));
+    let redis = tokio::time::timeout(READY_TIMEOUT, state.domain.core.cache.redis_answers());
     let (database, redis) = tokio::join!(database, redis);
     let database_up = database.unwrap_or(false);
     let redis = redis.unwrap_or(Some(false));

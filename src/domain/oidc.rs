@@ -5,15 +5,16 @@
 //! capture a verified identity: the identity gets an account of its own and the claim is
 //! released. An address the provider did not verify is never used. And the one-time code that hands such a sign-in to a single-page app.
 
+use crate::domain::accounts::Accounts;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::cache_keys::Write;
 use super::email::{placeholder, release_claim};
+use super::now_ms;
 use super::users::SignedIn;
 use super::users::new_account;
 use super::values::{USERNAME_MAX, Username};
-use super::{Domain, now_ms};
 use crate::auth::oidc::Identity;
 use crate::auth::password;
 use crate::auth::refresh::{digest, random_text};
@@ -25,7 +26,7 @@ use crate::error::{Error, Result};
 const HANDOFF_LIFETIME_MS: i64 = 60_000;
 const MAX_SUBJECT_BYTES: usize = 255;
 
-impl Domain {
+impl Accounts {
     /// The user `identity` signs in as (linking or creating as the rules above say);
     /// `signed_in` is the user of the browser's session, if any.
     pub async fn sign_in_with(&self, identity: &Identity, signed_in: Option<i64>) -> Result<i64> {
@@ -50,7 +51,7 @@ impl Domain {
             .ok_or_else(|| Error::field("email", "the provider did not share an e-mail address"))?;
         let holder = users::Entity::find()
             .filter(users::Column::Email.eq(email.as_str()))
-            .one(&self.db)
+            .one(&self.core.db)
             .await?;
         match holder {
             Some(user) if identity.email_verified && user.email_verified_at.is_some() => {
@@ -71,7 +72,7 @@ impl Domain {
         Ok(user_identities::Entity::find()
             .filter(user_identities::Column::Provider.eq(identity.provider.as_str()))
             .filter(user_identities::Column::Subject.eq(identity.subject.as_str()))
-            .one(&self.db)
+            .one(&self.core.db)
             .await?
             .map(|row| row.user_id))
     }
@@ -79,7 +80,7 @@ impl Domain {
     /// Links `identity` to `user_id`; a concurrent link of the same identity to the same user
     /// is no error, to another user a conflict.
     async fn link(&self, identity: &Identity, user_id: i64) -> Result<()> {
-        match insert_identity(&self.db, identity, user_id).await {
+        match insert_identity(&self.core.db, identity, user_id).await {
             Ok(()) => Ok(()),
             Err(err) if is_unique_violation(&err) => match self.linked_user(identity).await? {
                 Some(linked) if linked == user_id => Ok(()),
@@ -112,6 +113,7 @@ impl Domain {
                 }
             };
             let created = self
+                .core
                 .in_transaction(|txn| {
                     let (username, email, hash) = (username.clone(), stored.clone(), hash.clone());
                     let identity = identity.clone();
@@ -130,12 +132,13 @@ impl Domain {
                 .await;
             match created {
                 Ok((user_id, released)) => {
-                    self.invalidate(Write::Registered {
-                        username: username.into_string(),
-                    })
-                    .await;
+                    self.core
+                        .invalidate(Write::Registered {
+                            username: username.into_string(),
+                        })
+                        .await;
                     if let Some(user_id) = released {
-                        self.invalidate(Write::Account { user_id }).await;
+                        self.core.invalidate(Write::Account { user_id }).await;
                     }
                     return Ok(user_id);
                 }
@@ -162,7 +165,7 @@ impl Domain {
             attempt_id: Set(digest(state)),
             expires_at: Set(expires_at_ms),
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&self.core.db)
         .await;
         match inserted {
             Ok(_) => Ok(()),
@@ -182,7 +185,7 @@ impl Domain {
             expires_at: Set(now_ms() + HANDOFF_LIFETIME_MS),
             ..Default::default()
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&self.core.db)
         .await?;
         Ok(code)
     }
@@ -196,12 +199,12 @@ impl Domain {
             .filter(login_handoffs::Column::CodeDigest.eq(hash.as_str()))
             .filter(login_handoffs::Column::UsedAt.is_null())
             .filter(login_handoffs::Column::ExpiresAt.gt(now))
-            .exec(&self.db)
+            .exec(&self.core.db)
             .await?
             .rows_affected;
         let handoff = login_handoffs::Entity::find()
             .filter(login_handoffs::Column::CodeDigest.eq(hash))
-            .one(&self.db)
+            .one(&self.core.db)
             .await?;
         match handoff {
             Some(handoff) if spent == 1 => self.current_user(handoff.user_id).await,

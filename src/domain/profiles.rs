@@ -1,5 +1,6 @@
 //! Profiles and follows.
 
+use super::core::Core;
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query, UnionType};
@@ -12,16 +13,28 @@ use serde_json::json;
 
 use super::cache_keys::{self as keys, Kind, Write};
 use super::webhooks::{self, Event};
-use super::{Domain, Profile, is_unique_violation, now_ms, sorted_unique};
+use super::{Profile, is_unique_violation, now_ms, sorted_unique};
 use crate::db::entities::{favorites, follows, users};
 use crate::error::{Error, Result};
 
-impl Domain {
+/// Profiles: how users are shown to others, and follows.
+#[derive(Clone)]
+pub struct Profiles {
+    pub(crate) core: Core,
+}
+
+impl Profiles {
+    pub fn new(core: Core) -> Self {
+        Profiles { core }
+    }
+
     /// The shared profile comes from the cache; the viewer's `following` flag is overlaid.
     pub async fn profile(&self, viewer: Option<i64>, username: &str) -> Result<Profile> {
         let mut profile = self
+            .core
             .cached(Kind::Profile, keys::user_profile(username), || async {
                 let user = self
+                    .core
                     .user_by_username(username)
                     .await?
                     .ok_or(Error::NotFound("profile"))?;
@@ -40,6 +53,7 @@ impl Domain {
 
     pub async fn follow(&self, viewer: i64, username: &str) -> Result<Profile> {
         let user = self
+            .core
             .user_by_username(username)
             .await?
             .ok_or(Error::NotFound("profile"))?;
@@ -48,6 +62,7 @@ impl Domain {
         }
         let followee = user.id;
         let inserted = self
+            .core
             .in_transaction(|txn| {
                 let username = user.username.clone();
                 Box::pin(async move {
@@ -64,7 +79,11 @@ impl Domain {
             })
             .await;
         match inserted {
-            Ok(_) => self.invalidate(Write::Follow { follower: viewer }).await,
+            Ok(_) => {
+                self.core
+                    .invalidate(Write::Follow { follower: viewer })
+                    .await
+            }
             // Already following (perhaps from a concurrent request): nothing to change.
             Err(err) if is_unique_violation(&err) => {}
             Err(err) => return Err(err.into()),
@@ -74,15 +93,18 @@ impl Domain {
 
     pub async fn unfollow(&self, viewer: i64, username: &str) -> Result<Profile> {
         let user = self
+            .core
             .user_by_username(username)
             .await?
             .ok_or(Error::NotFound("profile"))?;
         follows::Entity::delete_many()
             .filter(follows::Column::FollowerId.eq(viewer))
             .filter(follows::Column::FolloweeId.eq(user.id))
-            .exec(&self.db)
+            .exec(&self.core.db)
             .await?;
-        self.invalidate(Write::Follow { follower: viewer }).await;
+        self.core
+            .invalidate(Write::Follow { follower: viewer })
+            .await;
         Ok(profile_of(user, false))
     }
 
@@ -94,7 +116,7 @@ impl Domain {
         }
         let authors = users::Entity::find()
             .filter(users::Column::Id.is_in(unique.iter().copied()))
-            .all(&self.db)
+            .all(&self.core.db)
             .await?;
         Ok(authors
             .into_iter()
@@ -114,12 +136,13 @@ impl Domain {
         if article_ids.is_empty() && author_ids.is_empty() {
             return Ok(ViewerFlags::default());
         }
-        self.cached(
-            Kind::Viewer,
-            keys::viewer_flags(viewer, &article_ids, &author_ids),
-            || self.query_viewer_flags(viewer, &article_ids, &author_ids),
-        )
-        .await
+        self.core
+            .cached(
+                Kind::Viewer,
+                keys::viewer_flags(viewer, &article_ids, &author_ids),
+                || self.query_viewer_flags(viewer, &article_ids, &author_ids),
+            )
+            .await
     }
 
     async fn query_viewer_flags(
@@ -149,7 +172,7 @@ impl Domain {
             (true, false) => follows_query,
             (false, false) => favorites_query.union(UnionType::All, follows_query).take(),
         };
-        for row in self.db.query_all(&query).await? {
+        for row in self.core.db.query_all(&query).await? {
             let flag: String = row.try_get("", "flag")?;
             let id: i64 = row.try_get("", "id")?;
             if flag == "f" {

@@ -1,10 +1,10 @@
 //! Browser sessions: sign in with a cookie, who the cookie belongs to, sign out.
 
-use super::Domain;
 use super::users::{Credentials, SignedIn};
+use crate::domain::accounts::Accounts;
 use crate::error::Result;
 
-impl Domain {
+impl Accounts {
     /// Checks the credentials and starts a session; returns the user and the session id.
     pub async fn start_session(&self, credentials: Credentials) -> Result<(SignedIn, String)> {
         let user = self.check_credentials(credentials).await?;

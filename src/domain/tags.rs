@@ -1,17 +1,18 @@
 //! The tag cloud.
 
+use crate::domain::articles::Articles;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::Domain;
 use super::cache_keys::{self as keys, Kind};
 use crate::db::entities::tags;
 use crate::error::Result;
 
-impl Domain {
+impl Articles {
     /// Every tag at least one article uses, alphabetically: the `tags` table alone, by its
     /// maintained counts.
     pub async fn tags(&self) -> Result<Vec<String>> {
-        self.cached(Kind::Tags, keys::tags(), || self.query_tags())
+        self.core
+            .cached(Kind::Tags, keys::tags(), || self.query_tags())
             .await
     }
 
@@ -22,7 +23,7 @@ impl Domain {
             .filter(tags::Column::ArticlesCount.gt(0))
             .order_by_asc(tags::Column::Name)
             .into_tuple()
-            .all(&self.db)
+            .all(&self.core.db)
             .await?)
     }
 }

@@ -2,12 +2,13 @@
 //! use; presenting a spent one again within the reuse window gets the same successor, later it
 //! revokes its whole family), log out, and log out everywhere. The RealWorld `user.token` is untouched by all of this.
 
+use crate::domain::accounts::Accounts;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 
 use super::cache_keys::Write;
+use super::now_ms;
 use super::users::Credentials;
-use super::{Domain, now_ms};
 use crate::auth::jwt::TokenIssuer;
 use crate::auth::refresh::{
     digest, find, insert, insert_token, random_text, revoke_all, revoke_family,
@@ -35,12 +36,13 @@ enum Refreshed {
     Refused,
 }
 
-impl Domain {
+impl Accounts {
     /// Signs in with e-mail and password and starts a new token family.
     pub async fn issue_tokens(&self, credentials: Credentials) -> Result<TokenPair> {
         let user = self.check_credentials(credentials).await?;
         let family = random_text(16);
         let refresh_token = self
+            .core
             .in_transaction(|txn| {
                 let family = family.clone();
                 let ttl = self.tokens.refresh_ttl;
@@ -55,6 +57,7 @@ impl Domain {
     pub async fn refresh(&self, refresh_token: Option<String>) -> Result<TokenPair> {
         let presented = required(refresh_token)?;
         let outcome = self
+            .core
             .in_transaction(|txn| {
                 let (presented, tokens) = (presented.clone(), self.tokens.clone());
                 Box::pin(async move { spend(txn, &tokens, &presented).await })
@@ -75,34 +78,36 @@ impl Domain {
     pub async fn logout(&self, refresh_token: Option<String>) -> Result<()> {
         let hash = digest(&required(refresh_token)?);
         let now = now_ms();
-        self.in_transaction::<_, DbErr, _>(|txn| {
-            let hash = hash.clone();
-            Box::pin(async move {
-                if let Some(token) = find(txn, &hash).await? {
-                    revoke_family(txn, &token.family, now).await?;
-                }
-                Ok(())
+        self.core
+            .in_transaction::<_, DbErr, _>(|txn| {
+                let hash = hash.clone();
+                Box::pin(async move {
+                    if let Some(token) = find(txn, &hash).await? {
+                        revoke_family(txn, &token.family, now).await?;
+                    }
+                    Ok(())
+                })
             })
-        })
-        .await?;
+            .await?;
         Ok(())
     }
 
     /// Revokes every refresh token of `user_id` and every access token issued so far.
     pub async fn logout_everywhere(&self, user_id: i64) -> Result<()> {
         let now = now_ms();
-        self.in_transaction(|txn| {
-            Box::pin(async move {
-                users::Entity::update_many()
-                    .col_expr(users::Column::TokensValidAfter, Expr::value(now))
-                    .filter(users::Column::Id.eq(user_id))
-                    .exec(txn)
-                    .await?;
-                revoke_all(txn, user_id, now).await
+        self.core
+            .in_transaction(|txn| {
+                Box::pin(async move {
+                    users::Entity::update_many()
+                        .col_expr(users::Column::TokensValidAfter, Expr::value(now))
+                        .filter(users::Column::Id.eq(user_id))
+                        .exec(txn)
+                        .await?;
+                    revoke_all(txn, user_id, now).await
+                })
             })
-        })
-        .await?;
-        self.invalidate(Write::Account { user_id }).await;
+            .await?;
+        self.core.invalidate(Write::Account { user_id }).await;
         Ok(())
     }
 

@@ -10,9 +10,10 @@ use sea_orm::{
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use super::Domain;
+use super::Core;
 use super::cache_keys::{Author, Write};
 use crate::db::entities::{article_tags, articles, comments, tags, users};
+use crate::domain::values::username_key;
 use crate::error::{Error, Result};
 
 /// The pauses before each quick attempt at reading what a write touched (milliseconds).
@@ -20,7 +21,7 @@ const QUICK_ATTEMPTS: [u64; 3] = [0, 20, 100];
 /// How long a background task keeps trying after that.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-impl Domain {
+impl Core {
     /// Invalidates what the committed write touched, as `read` finds it (`None`: the article
     /// is gone meanwhile, and its delete invalidated what it showed). When it cannot be read
     /// (the database busy or unreachable right after the commit) what is `known` is
@@ -30,7 +31,7 @@ impl Domain {
     /// struggling.
     pub(crate) async fn invalidate_touched<F, Fut>(&self, read: F, known: Write)
     where
-        F: Fn(Domain) -> Fut + Send + Sync + 'static,
+        F: Fn(Core) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Option<Write>>> + Send,
     {
         for pause in QUICK_ATTEMPTS {
@@ -47,14 +48,14 @@ impl Domain {
             "could not read what a write changed; invalidating what is known and retrying in the background"
         );
         self.invalidate(known).await;
-        let domain = self.clone();
+        let core = self.clone();
         tokio::spawn(async move {
             let deadline = Instant::now() + PATIENCE;
             let mut pause = Duration::from_millis(250);
             loop {
                 tokio::time::sleep(pause).await;
-                match read(domain.clone()).await {
-                    Ok(Some(write)) => return domain.invalidate(write).await,
+                match read(core.clone()).await {
+                    Ok(Some(write)) => return core.invalidate(write).await,
                     Ok(None) => return,
                     Err(err) if Instant::now() >= deadline => {
                         tracing::error!(error = %err, "gave up reading what a write changed; the entries it changed expire with their time to live");
@@ -100,6 +101,18 @@ impl Domain {
     }
 
     /// The author `user_id` as the cache names them.
+    /// The user with this name (the one lookup by name every area uses).
+    pub(crate) async fn user_by_username(&self, username: &str) -> Result<Option<users::Model>> {
+        // No username holds a NUL (and PostgreSQL refuses one in a text parameter).
+        if username.contains('\0') {
+            return Ok(None);
+        }
+        Ok(users::Entity::find()
+            .filter(users::Column::UsernameKey.eq(username_key(username)))
+            .one(&self.db)
+            .await?)
+    }
+
     pub(crate) async fn author(&self, user_id: i64) -> Result<Author> {
         let username = users::Entity::find_by_id(user_id)
             .select_only()

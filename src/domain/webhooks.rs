@@ -104,6 +104,11 @@ impl Webhooks {
         Webhooks { db, outbound }
     }
 
+    /// The guard on requests to users' URLs (the worker delivers through it).
+    pub fn outbound(&self) -> &Outbound {
+        &self.outbound
+    }
+
     pub async fn create(
         &self,
         user: i64,

@@ -115,14 +115,14 @@ impl Viewer {
     ) -> Result<Viewer, Error> {
         match bearer_token(headers) {
             Ok(Some(token)) if token.starts_with(ACCESS_PREFIX) => {
-                return match domain.app_grant(token).await {
+                return match domain.oauth.app_grant(token).await {
                     Ok(grant) => Ok(Viewer::App(grant)),
                     Err(Error::InvalidAccessToken) => Ok(Viewer::Rejected(Refusal::AccessToken)),
                     Err(err) => Err(err),
                 };
             }
             Ok(Some(token)) => {
-                return match domain.authenticate(token).await {
+                return match domain.accounts.authenticate(token).await {
                     Ok(id) => Ok(Viewer::User(id)),
                     Err(Error::Unauthorized(reason)) => {
                         Ok(Viewer::Rejected(Refusal::Credential(reason)))
@@ -138,7 +138,7 @@ impl Viewer {
         else {
             return Ok(Viewer::Anonymous);
         };
-        match domain.session_user(&session).await? {
+        match domain.accounts.session_user(&session).await? {
             Some(id) => {
                 if csrf::is_unsafe(method) {
                     csrf::check(headers, settings)?;

@@ -128,7 +128,7 @@ where
     let slot = shared.then(|| {
         let uri = request.uri();
         let what = uri.path_and_query().map(|p| p.as_str()).unwrap_or_default();
-        AnswerSlot::find(&domain.cache, what)
+        AnswerSlot::find(&domain.core.cache, what)
     });
     if let Some(slot) = &slot
         && let Some(answer) = slot.get().await

@@ -91,7 +91,7 @@ pub async fn limit_requests(
     };
     let key = match class {
         Class::Auth => address_key(client),
-        _ => requester_key(&state.domain.tokens, request.headers(), client),
+        _ => requester_key(&state.domain.accounts.tokens, request.headers(), client),
     };
     match state.domain.limiter.check(class, key).await {
         None => next.run(request).await,

@@ -579,3 +579,36 @@ async fn concurrent_writers_sharing_new_tags_and_titles_all_succeed() {
         .await;
     assert_eq!(tagged.body["articlesCount"], 6);
 }
+
+#[tokio::test]
+async fn a_path_that_can_be_no_slug_names_no_article() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.user().await;
+    let slug = app.article(&token, "Case Matters", &[]).await;
+    assert!(slug.starts_with("case-matters"), "{slug}");
+    let upper = slug.to_uppercase();
+    let dotted = slug.replace('-', ".");
+    let spaced = slug.replace('-', "%20");
+    let long = "a".repeat(300);
+    for name in [&upper, &dotted, &spaced, &long] {
+        let path = format!("/api/articles/{name}");
+        app.get(&path, None)
+            .await
+            .assert_error(StatusCode::NOT_FOUND);
+        let change = json!({"article": {"body": "changed"}});
+        app.put(&path, Some(&token), change)
+            .await
+            .assert_error(StatusCode::NOT_FOUND);
+        app.post(&format!("{path}/favorite"), Some(&token), json!({}))
+            .await
+            .assert_error(StatusCode::NOT_FOUND);
+        app.get(&format!("{path}/comments"), None)
+            .await
+            .assert_error(StatusCode::NOT_FOUND);
+        app.delete(&path, Some(&token))
+            .await
+            .assert_error(StatusCode::NOT_FOUND);
+    }
+    let found = app.get(&format!("/api/articles/{slug}"), None).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+}

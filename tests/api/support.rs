@@ -259,18 +259,21 @@ impl TestApp {
         statements: Option<Arc<Mutex<Vec<Statement>>>>,
     ) -> TestApp {
         capture_server_logs();
-        let mut state = AppState::init(settings_for(&url, Some(extra)))
+        let settings = settings_for(&url, Some(extra));
+        let mut db = quire::db::open_for_service(&settings)
             .await
-            .expect("app starts");
+            .expect("database opens");
         if let Some(statements) = statements {
-            let services = state.domain.services_mut().expect("not shared yet");
-            services.db.set_metric_callback(move |info| {
+            db.set_metric_callback(move |info| {
                 statements.lock().unwrap().push(info.statement.clone());
             });
         }
+        let state = AppState::on_database(db, settings)
+            .await
+            .expect("app starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let cache = state.domain.cache.clone();
+        let cache = state.domain.core.cache.clone();
         let limits = quire::http::server::Limits {
             header_timeout: state.settings.header_timeout,
             grace: state.settings.worker.grace,

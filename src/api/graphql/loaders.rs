@@ -44,9 +44,19 @@ impl Loader<i64> for ArticleBodies {
             .filter(|id| !loaded.contains_key(id))
             .collect();
         if !missing.is_empty() {
-            let sizes = self.domain.article_body_sizes(&missing).await.extend()?;
+            let sizes = self
+                .domain
+                .articles
+                .article_body_sizes(&missing)
+                .await
+                .extend()?;
             self.budget.load(sizes.values().sum::<u64>() as usize)?;
-            let bodies = self.domain.article_bodies(&missing).await.extend()?;
+            let bodies = self
+                .domain
+                .articles
+                .article_bodies(&missing)
+                .await
+                .extend()?;
             loaded.extend(bodies.into_iter().map(|(id, body)| (id, Arc::from(body))));
         }
         Ok(ids
@@ -96,6 +106,7 @@ impl Loader<LatestCommentsKey> for LatestComments {
         for (first, article_ids) in by_first {
             let mut threads = self
                 .domain
+                .articles
                 .latest_comments(self.viewer, &article_ids, first)
                 .await
                 .extend()?;

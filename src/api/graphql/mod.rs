@@ -342,7 +342,10 @@ fn anonymous_answer_slot(
         operation_name.as_bytes(),
         &variables,
     ]);
-    Some(AnswerSlot::find(&domain.cache, &format!("graphql:{what}")))
+    Some(AnswerSlot::find(
+        &domain.core.cache,
+        &format!("graphql:{what}"),
+    ))
 }
 
 /// What an application's token needs for an operation, as on REST: `read` for a query,

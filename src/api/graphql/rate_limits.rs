@@ -51,7 +51,7 @@ pub(super) async fn spend(
     for class in classes {
         let key = match class {
             Class::Auth => address_key(client),
-            _ => requester_key(&domain.tokens, headers, client),
+            _ => requester_key(&domain.accounts.tokens, headers, client),
         };
         match domain.limiter.check(class, key).await {
             Some(decision) if !decision.allowed => return Err(Error::RateLimited(decision)),

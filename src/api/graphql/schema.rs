@@ -27,7 +27,7 @@ impl QueryRoot {
     #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn me(&self, ctx: &Context<'_>) -> Result<UserNode> {
         let user = viewer(ctx).required().extend()?;
-        let account = domain(ctx).current_user(user).await.extend()?;
+        let account = domain(ctx).accounts.current_user(user).await.extend()?;
         Ok(account_node(ctx, account))
     }
 
@@ -35,7 +35,11 @@ impl QueryRoot {
     #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn profile(&self, ctx: &Context<'_>, username: String) -> Result<Option<ProfileNode>> {
         let viewer = viewer(ctx).optional().extend()?;
-        let profile = domain(ctx).profile(viewer, &username).await.extend()?;
+        let profile = domain(ctx)
+            .profiles
+            .profile(viewer, &username)
+            .await
+            .extend()?;
         Ok(Some(ProfileNode(profile)))
     }
 
@@ -44,6 +48,7 @@ impl QueryRoot {
     async fn article(&self, ctx: &Context<'_>, slug: String) -> Result<Option<ArticleNode>> {
         let viewer = viewer(ctx).optional().extend()?;
         let article = domain(ctx)
+            .articles
             .read_article(viewer, &named(&slug).extend()?)
             .await
             .extend()?;
@@ -81,7 +86,7 @@ impl QueryRoot {
     ) -> Result<ArticleConnection> {
         let user = viewer(ctx).required().extend()?;
         let page = page(first, after.as_deref()).extend()?;
-        let result = domain(ctx).feed(user, page).await.extend()?;
+        let result = domain(ctx).articles.feed(user, page).await.extend()?;
         Ok(article_connection(result, page))
     }
 
@@ -89,7 +94,7 @@ impl QueryRoot {
     #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         viewer(ctx).optional().extend()?;
-        domain(ctx).tags().await.extend()
+        domain(ctx).articles.tags().await.extend()
     }
 
     /// An article's comments, newest first (at most the 1,000 newest).
@@ -98,6 +103,7 @@ impl QueryRoot {
         let viewer = viewer(ctx).optional().extend()?;
         let whole = (input::COMMENTS_MAX, 0);
         let thread = domain(ctx)
+            .articles
             .comments(viewer, &named(&slug).extend()?, whole)
             .await
             .extend()?;
@@ -117,7 +123,12 @@ impl MutationRoot {
             email: Some(input.email),
             password: Some(input.password),
         };
-        Ok(domain(ctx).register(registration).await.extend()?.into())
+        Ok(domain(ctx)
+            .accounts
+            .register(registration)
+            .await
+            .extend()?
+            .into())
     }
 
     #[graphql(complexity = "PASSWORD_COST + child_complexity")]
@@ -126,7 +137,12 @@ impl MutationRoot {
             email: Some(input.email),
             password: Some(input.password),
         };
-        Ok(domain(ctx).login(credentials).await.extend()?.into())
+        Ok(domain(ctx)
+            .accounts
+            .login(credentials)
+            .await
+            .extend()?
+            .into())
     }
 
     #[graphql(complexity = "PASSWORD_COST + child_complexity")]
@@ -139,14 +155,22 @@ impl MutationRoot {
             bio: input.bio,
             image: input.image,
         };
-        let account = domain(ctx).update_user(user, changes).await.extend()?;
+        let account = domain(ctx)
+            .accounts
+            .update_user(user, changes)
+            .await
+            .extend()?;
         Ok(account_node(ctx, account))
     }
 
     /// Proves an e-mail address with the token of the link mailed to it.
     #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<bool> {
-        domain(ctx).verify_email(Some(token)).await.extend()?;
+        domain(ctx)
+            .accounts
+            .verify_email(Some(token))
+            .await
+            .extend()?;
         Ok(true)
     }
 
@@ -154,7 +178,11 @@ impl MutationRoot {
     #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn resend_verification(&self, ctx: &Context<'_>) -> Result<bool> {
         let user = viewer(ctx).required().extend()?;
-        domain(ctx).resend_verification(user).await.extend()?;
+        domain(ctx)
+            .accounts
+            .resend_verification(user)
+            .await
+            .extend()?;
         Ok(true)
     }
 
@@ -163,6 +191,7 @@ impl MutationRoot {
     #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
         domain(ctx)
+            .accounts
             .request_password_reset(Some(email))
             .await
             .extend()?;
@@ -178,6 +207,7 @@ impl MutationRoot {
         password: String,
     ) -> Result<bool> {
         domain(ctx)
+            .accounts
             .reset_password(Some(token), Some(password))
             .await
             .extend()?;
@@ -187,14 +217,22 @@ impl MutationRoot {
     #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn follow(&self, ctx: &Context<'_>, username: String) -> Result<ProfileNode> {
         let user = viewer(ctx).required().extend()?;
-        let profile = domain(ctx).follow(user, &username).await.extend()?;
+        let profile = domain(ctx)
+            .profiles
+            .follow(user, &username)
+            .await
+            .extend()?;
         Ok(ProfileNode(profile))
     }
 
     #[graphql(complexity = "WRITE_COST + child_complexity")]
     async fn unfollow(&self, ctx: &Context<'_>, username: String) -> Result<ProfileNode> {
         let user = viewer(ctx).required().extend()?;
-        let profile = domain(ctx).unfollow(user, &username).await.extend()?;
+        let profile = domain(ctx)
+            .profiles
+            .unfollow(user, &username)
+            .await
+            .extend()?;
         Ok(ProfileNode(profile))
     }
 
@@ -212,6 +250,7 @@ impl MutationRoot {
             tags: input.tag_list,
         };
         let article = domain(ctx)
+            .articles
             .create_article(user, new_article)
             .await
             .extend()?;
@@ -234,6 +273,7 @@ impl MutationRoot {
             tags: input.tag_list,
         };
         let article = domain(ctx)
+            .articles
             .update_article(user, &named(&slug).extend()?, changes)
             .await
             .extend()?;
@@ -245,6 +285,7 @@ impl MutationRoot {
     async fn delete_article(&self, ctx: &Context<'_>, slug: String) -> Result<bool> {
         let user = viewer(ctx).required().extend()?;
         domain(ctx)
+            .articles
             .delete_article(user, &named(&slug).extend()?)
             .await
             .extend()?;
@@ -255,6 +296,7 @@ impl MutationRoot {
     async fn favorite(&self, ctx: &Context<'_>, slug: String) -> Result<ArticleNode> {
         let user = viewer(ctx).required().extend()?;
         let article = domain(ctx)
+            .articles
             .favorite(user, &named(&slug).extend()?)
             .await
             .extend()?;
@@ -265,6 +307,7 @@ impl MutationRoot {
     async fn unfavorite(&self, ctx: &Context<'_>, slug: String) -> Result<ArticleNode> {
         let user = viewer(ctx).required().extend()?;
         let article = domain(ctx)
+            .articles
             .unfavorite(user, &named(&slug).extend()?)
             .await
             .extend()?;
@@ -280,6 +323,7 @@ impl MutationRoot {
     ) -> Result<CommentNode> {
         let user = viewer(ctx).required().extend()?;
         let comment = domain(ctx)
+            .articles
             .add_comment(user, &named(&slug).extend()?, Some(body))
             .await
             .extend()?;
@@ -301,6 +345,7 @@ impl MutationRoot {
             .map_err(|_| Error::NotFound("comment"))
             .extend()?;
         domain(ctx)
+            .articles
             .delete_comment(user, &named(&slug).extend()?, id)
             .await
             .extend()?;

@@ -139,6 +139,7 @@ pub(crate) async fn articles(
     let page = page(first, after.as_deref()).extend()?;
     let viewer = viewer(ctx).optional().extend()?;
     let result = domain(ctx)
+        .articles
         .list_articles(viewer, filter, page)
         .await
         .extend()?;

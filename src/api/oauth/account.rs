@@ -16,7 +16,7 @@ use super::Params;
 use super::answers::{failure, html_page, problem};
 use super::html::{hidden, page};
 use crate::config::Settings;
-use crate::domain::Domain;
+use crate::domain::accounts::Accounts;
 use crate::error::Error;
 use crate::http::body::read_form;
 use crate::http::extract::QueryParams;
@@ -24,7 +24,7 @@ use crate::http::extract::QueryParams;
 /// `GET /verify-email?token=...`: names the account and the address, with a button that
 /// confirms it (so that nobody confirms their address for someone else's account unawares).
 pub async fn verify_form(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     State(settings): State<Arc<Settings>>,
     params: QueryParams,
 ) -> Response {
@@ -34,7 +34,7 @@ pub async fn verify_form(
             "this link has no token: open the link from the mail whole",
         );
     };
-    let target = match domain.verification_target(token).await {
+    let target = match accounts.verification_target(token).await {
         Ok(Some(target)) => target,
         Ok(None) => {
             return problem(
@@ -61,7 +61,7 @@ pub async fn verify_form(
 
 /// `POST /verify-email`.
 pub async fn verify(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     State(settings): State<Arc<Settings>>,
     request: Request,
 ) -> Response {
@@ -70,7 +70,7 @@ pub async fn verify(
         Err(refused) => return refused,
     };
     let site = &settings.mail.site_name;
-    match domain
+    match accounts
         .verify_email(form.owned("token").ok().flatten())
         .await
     {
@@ -115,7 +115,7 @@ pub async fn release_form(State(settings): State<Arc<Settings>>, params: QueryPa
 
 /// `POST /release-email`.
 pub async fn release(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     State(settings): State<Arc<Settings>>,
     request: Request,
 ) -> Response {
@@ -123,7 +123,7 @@ pub async fn release(
         Ok(form) => form,
         Err(refused) => return refused,
     };
-    match domain
+    match accounts
         .release_email(form.owned("token").ok().flatten())
         .await
     {
@@ -145,14 +145,14 @@ pub async fn release(
 /// `GET /reset-password[?token=...]`: the new-password form for a live token; without one (or
 /// for a dead one) the form that asks for a link.
 pub async fn reset_form(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     State(settings): State<Arc<Settings>>,
     params: QueryParams,
 ) -> Response {
     let Some(token) = params.get("token").filter(|t| !t.is_empty()) else {
         return request_form(&settings, None, StatusCode::OK);
     };
-    match domain.reset_token_is_live(token).await {
+    match accounts.reset_token_is_live(token).await {
         Ok(true) => password_form(&settings, token, None, StatusCode::OK),
         Ok(false) => request_form(
             &settings,
@@ -165,7 +165,7 @@ pub async fn reset_form(
 
 /// `POST /reset-password`: sets the password.
 pub async fn reset(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     State(settings): State<Arc<Settings>>,
     request: Request,
 ) -> Response {
@@ -175,7 +175,7 @@ pub async fn reset(
     };
     let token = form.owned("token").ok().flatten().unwrap_or_default();
     let password = form.owned("password").ok().flatten();
-    match domain.reset_password(Some(token.clone()), password).await {
+    match accounts.reset_password(Some(token.clone()), password).await {
         Ok(()) => {
             let body = r#"<h1>Password reset</h1>
 <p role="status">Your new password is set, and every device that was signed in is signed out. Sign in again with the new password.</p>"#;
@@ -195,7 +195,7 @@ pub async fn reset(
 /// `POST /reset-password/request`: mails a link, answering alike whether or not the address
 /// has an account.
 pub async fn request_link(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     State(settings): State<Arc<Settings>>,
     request: Request,
 ) -> Response {
@@ -203,7 +203,7 @@ pub async fn request_link(
         Ok(form) => form,
         Err(refused) => return refused,
     };
-    match domain
+    match accounts
         .request_password_reset(form.owned("email").ok().flatten())
         .await
     {

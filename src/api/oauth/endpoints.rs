@@ -13,8 +13,8 @@ use base64::engine::general_purpose::STANDARD;
 use super::wire::{IntrospectionResponse, OAuthErrorBody, ServerMetadata, TokenResponse};
 use super::{Params, issuer};
 use crate::config::Settings;
-use crate::domain::Domain;
 use crate::domain::oauth::ClientCredentials;
+use crate::domain::oauth::OAuth;
 use crate::domain::oauth::grants::CodeExchange;
 use crate::domain::oauth_clients::{Client, Scope};
 use crate::error::{Error, INVALID_ACCESS_TOKEN, OAuthCode, Result};
@@ -31,21 +31,21 @@ pub struct ClientCall {
 
 impl<S> FromRequest<S> for ClientCall
 where
-    Domain: FromRef<S>,
+    OAuth: FromRef<S>,
     Arc<Settings>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
-        let (domain, settings) = (Domain::from_ref(state), Arc::<Settings>::from_ref(state));
+        let (oauth, settings) = (OAuth::from_ref(state), Arc::<Settings>::from_ref(state));
         let call = async {
             let headers = request.headers().clone();
             let body = read_form(request, settings.body_timeout)
                 .await
                 .map_err(|err| Error::oauth(OAuthCode::InvalidRequest, err.message()))?;
             let params = Params::parse(&body);
-            let client = authenticate(&domain, &headers, &params).await?;
+            let client = authenticate(&oauth, &headers, &params).await?;
             Ok(ClientCall {
                 headers,
                 params,
@@ -71,11 +71,11 @@ where
         (status = "default", description = "Any other refusal (413, 429, 503), in the same shape", body = OAuthErrorBody),
     ),
 )]
-pub async fn token(State(domain): State<Domain>, call: ClientCall) -> Response {
-    finish(grant(&domain, &call).await)
+pub async fn token(State(oauth): State<OAuth>, call: ClientCall) -> Response {
+    finish(grant(&oauth, &call).await)
 }
 
-async fn grant(domain: &Domain, call: &ClientCall) -> Result<Response> {
+async fn grant(oauth: &OAuth, call: &ClientCall) -> Result<Response> {
     let (params, client) = (&call.params, &call.client);
     let issued = match params.required("grant_type")? {
         "authorization_code" => {
@@ -84,16 +84,16 @@ async fn grant(domain: &Domain, call: &ClientCall) -> Result<Response> {
                 redirect_uri: params.owned("redirect_uri")?,
                 code_verifier: params.owned("code_verifier")?,
             };
-            domain.exchange_code(client, exchange).await?
+            oauth.exchange_code(client, exchange).await?
         }
         "refresh_token" => {
             let refresh_token = params.required("refresh_token")?;
-            domain
+            oauth
                 .refresh_grant(client, refresh_token, params.one("scope")?)
                 .await?
         }
         "client_credentials" => {
-            domain
+            oauth
                 .client_credentials_grant(client, params.one("scope")?)
                 .await?
         }
@@ -130,10 +130,10 @@ async fn grant(domain: &Domain, call: &ClientCall) -> Result<Response> {
         (status = "default", description = "Any other refusal (413, 429, 503), in the same shape", body = OAuthErrorBody),
     ),
 )]
-pub async fn revoke(State(domain): State<Domain>, call: ClientCall) -> Response {
+pub async fn revoke(State(oauth): State<OAuth>, call: ClientCall) -> Response {
     let revoked = async {
         let token = call.params.required("token")?;
-        domain.revoke_token(&call.client, token).await
+        oauth.revoke_token(&call.client, token).await
     };
     finish(revoked.await.map(|()| StatusCode::OK.into_response()))
 }
@@ -154,21 +154,21 @@ pub async fn revoke(State(domain): State<Domain>, call: ClientCall) -> Response 
     ),
 )]
 pub async fn introspect(
-    State(domain): State<Domain>,
+    State(oauth): State<OAuth>,
     State(settings): State<Arc<Settings>>,
     call: ClientCall,
 ) -> Response {
-    finish(describe(&domain, &settings, &call).await)
+    finish(describe(&oauth, &settings, &call).await)
 }
 
-async fn describe(domain: &Domain, settings: &Settings, call: &ClientCall) -> Result<Response> {
+async fn describe(oauth: &OAuth, settings: &Settings, call: &ClientCall) -> Result<Response> {
     if !call.client.confidential {
         return Err(Error::oauth(
             OAuthCode::InvalidClient,
             "introspection is for confidential clients",
         ));
     }
-    let Some(info) = domain.introspect(call.params.required("token")?).await? else {
+    let Some(info) = oauth.introspect(call.params.required("token")?).await? else {
         return Ok(Json(IntrospectionResponse::default()).into_response());
     };
     Ok(Json(IntrospectionResponse {
@@ -226,7 +226,7 @@ pub async fn metadata(State(settings): State<Arc<Settings>>, headers: HeaderMap)
 
 /// The calling client: by HTTP Basic (`client_id:client_secret`, each form-encoded, RFC 6749
 /// §2.3.1) or by `client_id` (and `client_secret`) in the body; never both ways at once.
-async fn authenticate(domain: &Domain, headers: &HeaderMap, params: &Params) -> Result<Client> {
+async fn authenticate(oauth: &OAuth, headers: &HeaderMap, params: &Params) -> Result<Client> {
     let body_id = params.owned("client_id")?;
     let body_secret = params.owned("client_secret")?;
     let credentials = match basic_credentials(headers)? {
@@ -246,7 +246,7 @@ async fn authenticate(domain: &Domain, headers: &HeaderMap, params: &Params) -> 
             secret: body_secret,
         },
     };
-    domain.authenticate_client(credentials).await
+    oauth.authenticate_client(credentials).await
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientCredentials>> {

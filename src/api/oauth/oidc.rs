@@ -90,14 +90,16 @@ pub async fn callback(
     };
     let callback = callback_uri(&settings, &headers, &provider);
     let signed_in = match csrf::cookie(&headers, SESSION_COOKIE) {
-        Some(session) if settings.sessions_enabled => match domain.session_user(&session).await {
-            Ok(user) => user,
-            Err(err) => return failure(err),
-        },
+        Some(session) if settings.sessions_enabled => {
+            match domain.accounts.session_user(&session).await {
+                Ok(user) => user,
+                Err(err) => return failure(err),
+            }
+        }
         _ => None,
     };
     let user_id = match domain.oidc.finish(&attempt, &callback, code).await {
-        Ok(identity) => domain.sign_in_with(&identity, signed_in).await,
+        Ok(identity) => domain.accounts.sign_in_with(&identity, signed_in).await,
         Err(err) => Err(err),
     };
     let user_id = match user_id {
@@ -155,6 +157,7 @@ async fn spend_attempt(
     // Each attempt is usable once, on every instance: a replayed callback stops here, whatever
     // the provider would make of its code.
     if let Err(err) = domain
+        .accounts
         .spend_oidc_attempt(&attempt.state, attempt.expires_at_ms())
         .await
     {
@@ -176,15 +179,15 @@ async fn signed_in_answer(
     secure: bool,
 ) -> Result<Response, Error> {
     if attempt.spa {
-        let code = domain.hand_off(user_id).await?;
+        let code = domain.accounts.hand_off(user_id).await?;
         return Ok(redirect(
             StatusCode::SEE_OTHER,
             &with_code(&attempt.return_to, &code),
         ));
     }
-    let session = domain.start_session_for(user_id).await?;
+    let session = domain.accounts.start_session_for(user_id).await?;
     if let Some(previous) = csrf::cookie(headers, SESSION_COOKIE) {
-        domain.end_session(&previous).await?;
+        domain.accounts.end_session(&previous).await?;
     }
     let mut response = redirect(StatusCode::SEE_OTHER, &attempt.return_to);
     csrf::set_signed_in(response.headers_mut(), &session, secure);

@@ -107,7 +107,7 @@ pub async fn decide(
         Err(err) => return failure(err),
     };
     match form.one("decision").ok().flatten() {
-        Some("allow") => match domain.approve(user_id, &request).await {
+        Some("allow") => match domain.oauth.approve(user_id, &request).await {
             Ok(location) => redirect(StatusCode::SEE_OTHER, &location),
             Err(err) => failure(err),
         },
@@ -158,7 +158,7 @@ pub async fn login(
         problem: Some(problem),
         ..Login::new(&request, &query)
     };
-    let session = match domain.start_session(credentials).await {
+    let session = match domain.accounts.start_session(credentials).await {
         Ok((_, session)) => session,
         Err(Error::Unauthorized(_) | Error::Validation(_)) => {
             let page = again("Wrong e-mail or password.");
@@ -173,7 +173,7 @@ pub async fn login(
         Err(err) => return failure(err),
     };
     if let Some(previous) = csrf::cookie(&headers, SESSION_COOKIE)
-        && let Err(err) = domain.end_session(&previous).await
+        && let Err(err) = domain.accounts.end_session(&previous).await
     {
         return failure(err);
     }
@@ -198,6 +198,7 @@ async fn check(
     let params = parameters(&Params::parse(query.as_bytes()))
         .map_err(|err| problem(StatusCode::BAD_REQUEST, &err.to_string()))?;
     domain
+        .oauth
         .check_authorization(&params)
         .await
         .map_err(|refusal| match refusal {
@@ -235,17 +236,17 @@ async fn ask_or_approve(
     request: &ValidRequest,
     query: &str,
 ) -> Response {
-    let remembered = match domain.consent_remembered(user_id, request).await {
+    let remembered = match domain.oauth.consent_remembered(user_id, request).await {
         Ok(remembered) => remembered,
         Err(err) => return failure(err),
     };
     if remembered {
-        return match domain.approve(user_id, request).await {
+        return match domain.oauth.approve(user_id, request).await {
             Ok(location) => redirect(StatusCode::FOUND, &location),
             Err(err) => failure(err),
         };
     }
-    let username = match domain.current_user(user_id).await {
+    let username = match domain.accounts.current_user(user_id).await {
         Ok(user) => user.username,
         Err(err) => return failure(err),
     };
@@ -268,7 +269,7 @@ async fn ask_or_approve(
 /// The user of the request's session cookie, if any.
 async fn signed_in(domain: &Domain, headers: &HeaderMap) -> Result<Option<i64>> {
     match csrf::cookie(headers, SESSION_COOKIE) {
-        Some(session) => domain.session_user(&session).await,
+        Some(session) => domain.accounts.session_user(&session).await,
         None => Ok(None),
     }
 }

@@ -3,7 +3,7 @@ use super::unwrap_envelope;
 use super::wire::{
     ArticleBody, ArticleEnvelope, ArticleJson, ArticlesJson, SingleArticleResponse, TagsResponse,
 };
-use crate::domain::Domain;
+use crate::domain::articles::Articles;
 use crate::domain::articles::{Article, ArticleChanges, ArticleFilter, NewArticle, Page};
 use crate::domain::input;
 use crate::domain::values::Slug;
@@ -53,7 +53,7 @@ pub(super) fn page(query: &QueryParams) -> Result<Page> {
     security((), ("Token" = [])),
 )]
 pub async fn list(
-    State(domain): State<Domain>,
+    State(articles): State<Articles>,
     MaybeUser(viewer): MaybeUser,
     query: QueryParams,
 ) -> Result<Json<ArticlesJson>> {
@@ -64,7 +64,7 @@ pub async fn list(
     };
     let page = page(&query)?;
     Ok(Json(
-        domain.list_articles(viewer, filter, page).await?.into(),
+        articles.list_articles(viewer, filter, page).await?.into(),
     ))
 }
 
@@ -87,12 +87,12 @@ pub async fn list(
     security(("Token" = [])),
 )]
 pub async fn feed(
-    State(domain): State<Domain>,
+    State(articles): State<Articles>,
     AuthUser(viewer): AuthUser,
     query: QueryParams,
 ) -> Result<Json<ArticlesJson>> {
     let page = page(&query)?;
-    Ok(Json(domain.feed(viewer, page).await?.into()))
+    Ok(Json(articles.feed(viewer, page).await?.into()))
 }
 
 #[utoipa::path(
@@ -110,11 +110,11 @@ pub async fn feed(
     security((), ("Token" = [])),
 )]
 pub async fn get(
-    State(domain): State<Domain>,
+    State(articles): State<Articles>,
     MaybeUser(viewer): MaybeUser,
     PathParams(slug): PathParams<Slug>,
 ) -> Result<Json<SingleArticleResponse>> {
-    Ok(article_json(domain.read_article(viewer, &slug).await?))
+    Ok(article_json(articles.read_article(viewer, &slug).await?))
 }
 
 #[utoipa::path(
@@ -133,12 +133,12 @@ pub async fn get(
     security(("Token" = [])),
 )]
 pub async fn create(
-    State(domain): State<Domain>,
+    State(articles): State<Articles>,
     AuthUser(author): AuthUser,
     JsonBody(body): JsonBody<ArticleEnvelope<ArticleBody>>,
 ) -> Result<(StatusCode, Json<SingleArticleResponse>)> {
     let body = unwrap_envelope("article", body.article)?;
-    let article = domain
+    let article = articles
         .create_article(
             author,
             NewArticle {
@@ -171,7 +171,7 @@ pub async fn create(
     security(("Token" = [])),
 )]
 pub async fn update(
-    State(domain): State<Domain>,
+    State(articles): State<Articles>,
     AuthUser(user): AuthUser,
     PathParams(slug): PathParams<Slug>,
     JsonBody(body): JsonBody<ArticleEnvelope<ArticleBody>>,
@@ -184,7 +184,7 @@ pub async fn update(
         tags: body.tag_list,
     };
     Ok(article_json(
-        domain.update_article(user, &slug, changes).await?,
+        articles.update_article(user, &slug, changes).await?,
     ))
 }
 
@@ -208,12 +208,12 @@ pub async fn update(
     security(("Token" = [])),
 )]
 pub async fn patch(
-    domain: State<Domain>,
+    articles: State<Articles>,
     user: AuthUser,
     slug: PathParams<Slug>,
     body: JsonBody<ArticleEnvelope<ArticleBody>>,
 ) -> Result<Json<SingleArticleResponse>> {
-    update(domain, user, slug, body).await
+    update(articles, user, slug, body).await
 }
 
 #[utoipa::path(
@@ -233,11 +233,11 @@ pub async fn patch(
     security(("Token" = [])),
 )]
 pub async fn remove(
-    State(domain): State<Domain>,
+    State(articles): State<Articles>,
     AuthUser(user): AuthUser,
     PathParams(slug): PathParams<Slug>,
 ) -> Result<StatusCode> {
-    domain.delete_article(user, &slug).await?;
+    articles.delete_article(user, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -257,11 +257,11 @@ pub async fn remove(
     security(("Token" = [])),
 )]
 pub async fn favorite(
-    State(domain): State<Domain>,
+    State(articles): State<Articles>,
     AuthUser(user): AuthUser,
     PathParams(slug): PathParams<Slug>,
 ) -> Result<Json<SingleArticleResponse>> {
-    Ok(article_json(domain.favorite(user, &slug).await?))
+    Ok(article_json(articles.favorite(user, &slug).await?))
 }
 
 #[utoipa::path(
@@ -280,11 +280,11 @@ pub async fn favorite(
     security(("Token" = [])),
 )]
 pub async fn unfavorite(
-    State(domain): State<Domain>,
+    State(articles): State<Articles>,
     AuthUser(user): AuthUser,
     PathParams(slug): PathParams<Slug>,
 ) -> Result<Json<SingleArticleResponse>> {
-    Ok(article_json(domain.unfavorite(user, &slug).await?))
+    Ok(article_json(articles.unfavorite(user, &slug).await?))
 }
 
 #[utoipa::path(
@@ -298,8 +298,8 @@ pub async fn unfavorite(
         OtherRefusals,
     ),
 )]
-pub async fn tags(State(domain): State<Domain>) -> Result<Json<TagsResponse>> {
+pub async fn tags(State(articles): State<Articles>) -> Result<Json<TagsResponse>> {
     Ok(Json(TagsResponse {
-        tags: domain.tags().await?,
+        tags: articles.tags().await?,
     }))
 }

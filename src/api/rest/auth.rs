@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::wire::{UserJson, UserResponse};
-use crate::domain::Domain;
+use crate::domain::accounts::Accounts;
 use crate::domain::tokens::TokenPair;
 use crate::domain::users::Credentials;
 use crate::error::{Error, Result};
@@ -62,14 +62,14 @@ impl From<TokenPair> for TokenJson {
     ),
 )]
 pub async fn token(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     JsonBody(body): JsonBody<TokenRequest>,
 ) -> Result<Json<TokenJson>> {
     let credentials = Credentials {
         email: body.email,
         password: body.password,
     };
-    Ok(Json(domain.issue_tokens(credentials).await?.into()))
+    Ok(Json(accounts.issue_tokens(credentials).await?.into()))
 }
 
 #[utoipa::path(
@@ -87,10 +87,10 @@ pub async fn token(
     ),
 )]
 pub async fn refresh(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<Json<TokenJson>> {
-    Ok(Json(domain.refresh(body.refresh_token).await?.into()))
+    Ok(Json(accounts.refresh(body.refresh_token).await?.into()))
 }
 
 #[utoipa::path(
@@ -107,10 +107,10 @@ pub async fn refresh(
     ),
 )]
 pub async fn logout(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<StatusCode> {
-    domain.logout(body.refresh_token).await?;
+    accounts.logout(body.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -128,10 +128,10 @@ pub async fn logout(
     security(("Token" = [])),
 )]
 pub async fn logout_all(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     AuthUser(user): AuthUser,
 ) -> Result<StatusCode> {
-    domain.logout_everywhere(user).await?;
+    accounts.logout_everywhere(user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -155,14 +155,14 @@ pub struct HandoffRequest {
     ),
 )]
 pub async fn oidc_handoff(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     JsonBody(body): JsonBody<HandoffRequest>,
 ) -> Result<Json<UserResponse>> {
     let code = body
         .code
         .filter(|code| !code.trim().is_empty())
         .ok_or_else(|| Error::field("code", "can't be blank"))?;
-    let user = domain.take_handoff(code.trim()).await?;
+    let user = accounts.take_handoff(code.trim()).await?;
     Ok(Json(UserResponse {
         user: UserJson::from(user),
     }))

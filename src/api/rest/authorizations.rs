@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use crate::api::timestamp;
-use crate::domain::Domain;
+use crate::domain::oauth::OAuth;
 use crate::error::Result;
 use crate::http::auth::AuthUser;
 use crate::http::extract::PathParams;
@@ -43,10 +43,10 @@ pub struct AuthorizationJson {
     security(("Token" = [])),
 )]
 pub async fn list(
-    State(domain): State<Domain>,
+    State(oauth): State<OAuth>,
     AuthUser(user): AuthUser,
 ) -> Result<Json<AuthorizationsResponse>> {
-    let authorizations = domain
+    let authorizations = oauth
         .authorizations(user)
         .await?
         .into_iter()
@@ -76,10 +76,10 @@ pub async fn list(
     security(("Token" = [])),
 )]
 pub async fn remove(
-    State(domain): State<Domain>,
+    State(oauth): State<OAuth>,
     AuthUser(user): AuthUser,
     PathParams(client_id): PathParams<String>,
 ) -> Result<StatusCode> {
-    domain.revoke_authorization(user, &client_id).await?;
+    oauth.revoke_authorization(user, &client_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,7 @@ use super::unwrap_envelope;
 use super::wire::{
     CommentBody, CommentEnvelope, CommentJson, MultipleCommentsResponse, SingleCommentResponse,
 };
-use crate::domain::Domain;
+use crate::domain::articles::Articles;
 use crate::domain::input;
 use crate::domain::values::Slug;
 use crate::error::{Error, Result, Violations};
@@ -36,7 +36,7 @@ use axum::http::StatusCode;
     security((), ("Token" = [])),
 )]
 pub async fn comments(
-    State(domain): State<Domain>,
+    State(articles): State<Articles>,
     MaybeUser(viewer): MaybeUser,
     PathParams(slug): PathParams<Slug>,
     query: QueryParams,
@@ -46,7 +46,7 @@ pub async fn comments(
     let offset = violations.check("offset", input::page_offset(query.get("offset")));
     violations.finish()?;
     let page = (limit.unwrap_or_default(), offset.unwrap_or_default());
-    let comments = domain.comments(viewer, &slug, page).await?;
+    let comments = articles.comments(viewer, &slug, page).await?;
     let comments: Vec<CommentJson> = comments.into_iter().map(Into::into).collect();
     Ok(Json(MultipleCommentsResponse { comments }))
 }
@@ -69,13 +69,13 @@ pub async fn comments(
     security(("Token" = [])),
 )]
 pub async fn add_comment(
-    State(domain): State<Domain>,
+    State(articles): State<Articles>,
     AuthUser(user): AuthUser,
     PathParams(slug): PathParams<Slug>,
     JsonBody(body): JsonBody<CommentEnvelope<CommentBody>>,
 ) -> Result<Json<SingleCommentResponse>> {
     let body = unwrap_envelope("comment", body.comment)?;
-    let comment = domain.add_comment(user, &slug, body.body).await?;
+    let comment = articles.add_comment(user, &slug, body.body).await?;
     Ok(Json(SingleCommentResponse {
         comment: CommentJson::from(comment),
     }))
@@ -102,13 +102,13 @@ pub async fn add_comment(
     security(("Token" = [])),
 )]
 pub async fn delete_comment(
-    State(domain): State<Domain>,
+    State(articles): State<Articles>,
     AuthUser(user): AuthUser,
     PathParams((slug, id)): PathParams<(Slug, String)>,
 ) -> Result<StatusCode> {
     let id: i64 = id
         .parse()
         .map_err(|_| Error::field("id", "must be an integer"))?;
-    domain.delete_comment(user, &slug, id).await?;
+    articles.delete_comment(user, &slug, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

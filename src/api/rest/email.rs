@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::unwrap_envelope;
 use super::wire::{LoginBody, ResetEnvelope, UserEnvelope};
-use crate::domain::Domain;
+use crate::domain::accounts::Accounts;
 use crate::error::Result;
 use crate::http::auth::AuthUser;
 use crate::http::error::ErrorBody;
@@ -58,10 +58,10 @@ pub struct ResetBody {
     ),
 )]
 pub async fn verify(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     JsonBody(body): JsonBody<TokenBody>,
 ) -> Result<Json<VerifiedResponse>> {
-    let verified = domain.verify_email(body.token).await?;
+    let verified = accounts.verify_email(body.token).await?;
     Ok(Json(VerifiedResponse {
         email: verified.email,
         email_verified: true,
@@ -85,10 +85,10 @@ pub async fn verify(
     security(("Token" = [])),
 )]
 pub async fn resend(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     AuthUser(id): AuthUser,
 ) -> Result<(StatusCode, Json<MessageResponse>)> {
-    domain.resend_verification(id).await?;
+    accounts.resend_verification(id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(MessageResponse {
@@ -114,11 +114,11 @@ pub async fn resend(
     ),
 )]
 pub async fn request_reset(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     JsonBody(body): JsonBody<UserEnvelope<LoginBody>>,
 ) -> Result<(StatusCode, Json<MessageResponse>)> {
     let body = unwrap_envelope("user", body.user)?;
-    domain.request_password_reset(body.email).await?;
+    accounts.request_password_reset(body.email).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(MessageResponse {
@@ -141,11 +141,11 @@ pub async fn request_reset(
     ),
 )]
 pub async fn confirm_reset(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     JsonBody(body): JsonBody<ResetEnvelope<ResetBody>>,
 ) -> Result<Json<MessageResponse>> {
     let body = unwrap_envelope("reset", body.reset)?;
-    domain.reset_password(body.token, body.password).await?;
+    accounts.reset_password(body.token, body.password).await?;
     Ok(Json(MessageResponse {
         message: "the password is reset: sign in with it",
     }))

@@ -1,7 +1,7 @@
 use super::refusals::{Invalid, Missing, OtherRefusals, Unauthenticated};
 use super::wire::{ProfileJson, ProfileResponse};
-use crate::domain::Domain;
 use crate::domain::Profile;
+use crate::domain::profiles::Profiles;
 use crate::error::Result;
 use crate::http::auth::{AuthUser, MaybeUser};
 use crate::http::extract::PathParams;
@@ -29,11 +29,11 @@ fn profile_json(profile: Profile) -> Json<ProfileResponse> {
     security((), ("Token" = [])),
 )]
 pub async fn get(
-    State(domain): State<Domain>,
+    State(profiles): State<Profiles>,
     MaybeUser(viewer): MaybeUser,
     PathParams(username): PathParams<String>,
 ) -> Result<Json<ProfileResponse>> {
-    Ok(profile_json(domain.profile(viewer, &username).await?))
+    Ok(profile_json(profiles.profile(viewer, &username).await?))
 }
 
 #[utoipa::path(
@@ -53,11 +53,11 @@ pub async fn get(
     security(("Token" = [])),
 )]
 pub async fn follow(
-    State(domain): State<Domain>,
+    State(profiles): State<Profiles>,
     AuthUser(viewer): AuthUser,
     PathParams(username): PathParams<String>,
 ) -> Result<Json<ProfileResponse>> {
-    Ok(profile_json(domain.follow(viewer, &username).await?))
+    Ok(profile_json(profiles.follow(viewer, &username).await?))
 }
 
 #[utoipa::path(
@@ -76,9 +76,9 @@ pub async fn follow(
     security(("Token" = [])),
 )]
 pub async fn unfollow(
-    State(domain): State<Domain>,
+    State(profiles): State<Profiles>,
     AuthUser(viewer): AuthUser,
     PathParams(username): PathParams<String>,
 ) -> Result<Json<ProfileResponse>> {
-    Ok(profile_json(domain.unfollow(viewer, &username).await?))
+    Ok(profile_json(profiles.unfollow(viewer, &username).await?))
 }

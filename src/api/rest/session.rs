@@ -15,7 +15,7 @@ use super::unwrap_envelope;
 use super::wire::{LoginBody, UserEnvelope};
 use crate::auth::refresh::random_text;
 use crate::config::Settings;
-use crate::domain::Domain;
+use crate::domain::accounts::Accounts;
 use crate::domain::users::{Credentials, SignedIn};
 use crate::error::{Error, Result};
 use crate::http::csrf::{self, SESSION_COOKIE};
@@ -117,7 +117,7 @@ fn sessions_on(settings: &Settings) -> Result<()> {
     ),
 )]
 pub async fn sign_in(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     State(settings): State<Arc<Settings>>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<UserEnvelope<LoginBody>>,
@@ -129,9 +129,9 @@ pub async fn sign_in(
         email: body.email,
         password: body.password,
     };
-    let (user, session) = domain.start_session(credentials).await?;
+    let (user, session) = accounts.start_session(credentials).await?;
     if let Some(previous) = csrf::cookie(&headers, SESSION_COOKIE) {
-        domain.end_session(&previous).await?;
+        accounts.end_session(&previous).await?;
     }
     let secure = csrf::secure_cookies(&settings);
     let mut response = user_json(user).into_response();
@@ -153,18 +153,18 @@ pub async fn sign_in(
     ),
 )]
 pub async fn current(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     State(settings): State<Arc<Settings>>,
     headers: HeaderMap,
 ) -> Result<Json<SessionUserResponse>> {
     sessions_on(&settings)?;
     let session = csrf::cookie(&headers, SESSION_COOKIE)
         .ok_or(Error::Unauthorized("no session: sign in first"))?;
-    let user = domain
+    let user = accounts
         .session_user(&session)
         .await?
         .ok_or(Error::Unauthorized("the session ended: sign in again"))?;
-    Ok(user_json(domain.current_user(user).await?))
+    Ok(user_json(accounts.current_user(user).await?))
 }
 
 /// `DELETE /api/session`: ends the session on every instance and removes the cookie.
@@ -181,16 +181,16 @@ pub async fn current(
     ),
 )]
 pub async fn sign_out(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     State(settings): State<Arc<Settings>>,
     headers: HeaderMap,
 ) -> Result<Response> {
     sessions_on(&settings)?;
     if let Some(session) = csrf::cookie(&headers, SESSION_COOKIE) {
-        if domain.session_user(&session).await?.is_some() {
+        if accounts.session_user(&session).await?.is_some() {
             csrf::check(&headers, &settings)?;
         }
-        domain.end_session(&session).await?;
+        accounts.end_session(&session).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().append(

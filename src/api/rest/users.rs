@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 
 use super::unwrap_envelope;
 use super::wire::{LoginBody, RegisterBody, UpdateUserBody, UserEnvelope, UserJson, UserResponse};
-use crate::domain::Domain;
+use crate::domain::accounts::Accounts;
 use crate::domain::users::{Credentials, Registration, SignedIn, UserChanges};
 use crate::error::Result;
 use crate::http::auth::{AuthUser, app_token};
@@ -40,11 +40,11 @@ fn user_json(user: SignedIn) -> Json<UserResponse> {
     ),
 )]
 pub async fn register(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     JsonBody(body): JsonBody<UserEnvelope<RegisterBody>>,
 ) -> Result<(StatusCode, Json<UserResponse>)> {
     let body = unwrap_envelope("user", body.user)?;
-    let user = domain
+    let user = accounts
         .register(Registration {
             username: body.username,
             email: body.email,
@@ -69,11 +69,11 @@ pub async fn register(
     ),
 )]
 pub async fn login(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     JsonBody(body): JsonBody<UserEnvelope<LoginBody>>,
 ) -> Result<Json<UserResponse>> {
     let body = unwrap_envelope("user", body.user)?;
-    let user = domain
+    let user = accounts
         .login(Credentials {
             email: body.email,
             password: body.password,
@@ -96,11 +96,11 @@ pub async fn login(
     security(("Token" = [])),
 )]
 pub async fn current(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     AuthUser(id): AuthUser,
     headers: HeaderMap,
 ) -> Result<Json<UserResponse>> {
-    let user = domain.current_user(id).await?;
+    let user = accounts.current_user(id).await?;
     Ok(user_json(with_credential(user, &headers)))
 }
 
@@ -120,7 +120,7 @@ pub async fn current(
     security(("Token" = [])),
 )]
 pub async fn update(
-    State(domain): State<Domain>,
+    State(accounts): State<Accounts>,
     AuthUser(id): AuthUser,
     headers: HeaderMap,
     JsonBody(body): JsonBody<UserEnvelope<UpdateUserBody>>,
@@ -133,7 +133,7 @@ pub async fn update(
         bio: body.bio,
         image: body.image,
     };
-    let user = domain.update_user(id, changes).await?;
+    let user = accounts.update_user(id, changes).await?;
     Ok(user_json(with_credential(user, &headers)))
 }
 
@@ -154,10 +154,10 @@ pub async fn update(
     security(("Token" = [])),
 )]
 pub async fn patch(
-    domain: State<Domain>,
+    accounts: State<Accounts>,
     user: AuthUser,
     headers: HeaderMap,
     body: JsonBody<UserEnvelope<UpdateUserBody>>,
 ) -> Result<Json<UserResponse>> {
-    update(domain, user, headers, body).await
+    update(accounts, user, headers, body).await
 }

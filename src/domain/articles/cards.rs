@@ -4,6 +4,7 @@
 //! per article), but rebuilding those pages then reads the one changed card from the database,
 //! once per instance, and everything else from the cache with one multi-get.
 
+use crate::domain::articles::Articles;
 use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -11,11 +12,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use super::{Article, ArticlePage, IdPage, SummaryRow};
 use crate::cache::{Lookup, Ticket};
 use crate::db::entities::articles;
-use crate::domain::Domain;
 use crate::domain::cache_keys::{self as keys, Kind};
 use crate::error::Result;
 
-impl Domain {
+impl Articles {
     /// The shared view of the page `page` names.
     pub(super) async fn page_of_cards(&self, page: IdPage) -> Result<ArticlePage> {
         let articles = self.cards(&page.ids).await?;
@@ -37,7 +37,7 @@ impl Domain {
             // Turns are taken in id order, the same in every task, so none waits in a cycle.
             let mut turns = vec![];
             for (_, ticket) in missing.iter().filter_map(|(id, t)| Some((id, t.as_ref()?))) {
-                turns.push(self.cache.turn_to_build(ticket).await);
+                turns.push(self.core.cache.turn_to_build(ticket).await);
             }
             if turns.iter().any(|turn| turn.waited) {
                 let again: Vec<i64> = missing.keys().copied().collect();
@@ -57,7 +57,7 @@ impl Domain {
         found: &mut HashMap<i64, Article>,
     ) -> BTreeMap<i64, Option<Ticket>> {
         let wanted: Vec<_> = ids.iter().map(|id| keys::article_card(*id)).collect();
-        let lookups = self.cache.lookup_many(Kind::Article, &wanted).await;
+        let lookups = self.core.cache.lookup_many(Kind::Article, &wanted).await;
         let mut missing = BTreeMap::new();
         for (id, lookup) in ids.iter().zip(lookups) {
             let ticket = match lookup {
@@ -89,7 +89,7 @@ impl Domain {
             .columns(SummaryRow::COLUMNS)
             .filter(articles::Column::Id.is_in(missing.keys().copied()))
             .into_model()
-            .all(&self.db)
+            .all(&self.core.db)
             .await?;
         let built = self
             .assemble(rows.into_iter().map(Into::into).collect())
@@ -97,7 +97,7 @@ impl Domain {
         let stores = built.iter().filter_map(|card| {
             let ticket = missing.remove(&card.id).flatten()?;
             let bytes = serde_json::to_vec(card).ok()?;
-            Some(self.cache.store(ticket, bytes.into()))
+            Some(self.core.cache.store(ticket, bytes.into()))
         });
         futures::future::join_all(stores).await;
         found.extend(built.into_iter().map(|card| (card.id, card)));

@@ -1,5 +1,7 @@
 //! Comment threads: whole threads (REST), the newest few per article (GraphQL), add, delete.
 
+use crate::domain::Core;
+use crate::domain::articles::Articles;
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, WindowStatement};
@@ -15,7 +17,7 @@ use crate::db::entities::comments;
 use crate::domain::cache_keys::{self as keys, Kind, Write};
 use crate::domain::values::Slug;
 use crate::domain::webhooks::{self, Event};
-use crate::domain::{Domain, input, is_foreign_key_violation, now_ms, sorted_unique};
+use crate::domain::{input, is_foreign_key_violation, now_ms, sorted_unique};
 use crate::error::{Error, Result, Violations};
 
 /// Every column of `comments`, for queries built by hand.
@@ -28,7 +30,7 @@ const COMMENT_COLUMNS: [comments::Column; 6] = [
     comments::Column::UpdatedAt,
 ];
 
-impl Domain {
+impl Articles {
     /// Newest first, `limit` from `offset` (a thread is never loaded whole past
     /// `input::COMMENTS_MAX`); the shared page comes from the cache, the viewer's flags are
     /// overlaid.
@@ -39,6 +41,7 @@ impl Domain {
         (limit, offset): (u64, u64),
     ) -> Result<Vec<Comment>> {
         let mut thread = self
+            .core
             .cached(
                 Kind::Comments,
                 keys::comments(slug.as_str(), limit, offset),
@@ -58,7 +61,7 @@ impl Domain {
     ) -> Result<()> {
         let Some(viewer) = viewer else { return Ok(()) };
         let authors: Vec<i64> = comments.iter().map(|c| c.author.id).collect();
-        let flags = self.viewer_flags(viewer, &[], &authors).await?;
+        let flags = self.profiles.viewer_flags(viewer, &[], &authors).await?;
         for comment in comments {
             comment.author.following = flags.following.contains(&comment.author.id);
         }
@@ -73,7 +76,7 @@ impl Domain {
             .order_by_desc(comments::Column::Id)
             .limit(limit)
             .offset(offset)
-            .all(&self.db)
+            .all(&self.core.db)
             .await?;
         self.with_authors(rows).await
     }
@@ -81,7 +84,7 @@ impl Domain {
     /// Comments with their authors' shared profiles, in the order given (one query).
     async fn with_authors(&self, rows: Vec<comments::Model>) -> Result<Vec<Comment>> {
         let author_ids: Vec<i64> = rows.iter().map(|c| c.author_id).collect();
-        let authors = self.profiles_of(&author_ids).await?;
+        let authors = self.profiles.profiles_of(&author_ids).await?;
         rows.into_iter()
             .map(|c| {
                 let author = authors.get(&c.author_id).cloned().ok_or_else(|| {
@@ -105,6 +108,7 @@ impl Domain {
             return Ok(HashMap::new());
         }
         let mut threads = self
+            .core
             .cached(Kind::Comments, keys::latest_comments(&ids, first), || {
                 self.query_latest_comments(&ids, first)
             })
@@ -135,9 +139,10 @@ impl Domain {
             .and_where(Expr::col("position").lte(first))
             .order_by("position", Order::Asc)
             .take();
-        let rows = comments::Model::find_by_statement(self.db.get_database_backend().build(&stmt))
-            .all(&self.db)
-            .await?;
+        let rows =
+            comments::Model::find_by_statement(self.core.db.get_database_backend().build(&stmt))
+                .all(&self.core.db)
+                .await?;
         let article_ids: Vec<i64> = rows.iter().map(|c| c.article_id).collect();
         let mut threads: HashMap<i64, Vec<Comment>> = HashMap::new();
         for (article_id, comment) in article_ids.into_iter().zip(self.with_authors(rows).await?) {
@@ -165,7 +170,7 @@ impl Domain {
             created_at: now,
             updated_at: now,
         };
-        let inserted = self
+        let inserted = self.core
             .in_transaction(|txn| {
                 let (comment, article) = (comment.clone(), article.clone());
                 Box::pin(async move {
@@ -204,6 +209,7 @@ impl Domain {
         self.invalidate_comment(comment.article_id, slug.as_str())
             .await;
         let author = self
+            .profiles
             .profiles_of(&[user])
             .await?
             .remove(&user)
@@ -215,14 +221,14 @@ impl Domain {
         let article = self.article_by_slug(slug).await?;
         let comment = comments::Entity::find_by_id(id)
             .filter(comments::Column::ArticleId.eq(article.id))
-            .one(&self.db)
+            .one(&self.core.db)
             .await?
             .ok_or(Error::NotFound("comment"))?;
         if comment.author_id != user {
             return Err(Error::Forbidden("only the author can delete this comment"));
         }
         comments::Entity::delete_by_id(comment.id)
-            .exec(&self.db)
+            .exec(&self.core.db)
             .await?;
         self.invalidate_comment(article.id, slug.as_str()).await;
         Ok(())
@@ -234,7 +240,7 @@ impl Domain {
             article_id,
             slug: slug.to_owned(),
         };
-        let read = move |domain: Domain| async move { domain.comment_touched(article_id).await };
-        self.invalidate_touched(read, known).await;
+        let read = move |core: Core| async move { core.comment_touched(article_id).await };
+        self.core.invalidate_touched(read, known).await;
     }
 }

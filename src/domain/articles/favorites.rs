@@ -1,5 +1,7 @@
 //! Favorites and the maintained `favorites_count`.
 
+use crate::domain::Core;
+use crate::domain::articles::Articles;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
@@ -13,10 +15,10 @@ use crate::db::entities::{articles, favorites, users};
 use crate::domain::cache_keys::Write;
 use crate::domain::values::Slug;
 use crate::domain::webhooks::{self, Event};
-use crate::domain::{Domain, is_foreign_key_violation, is_unique_violation, now_ms};
+use crate::domain::{is_foreign_key_violation, is_unique_violation, now_ms};
 use crate::error::{Error, Result};
 
-impl Domain {
+impl Articles {
     pub async fn favorite(&self, user: i64, slug: &Slug) -> Result<Article> {
         let article = self.article_by_slug(slug).await?;
         let (article_id, author, created_at) = (article.id, article.author_id, article.created_at);
@@ -25,6 +27,7 @@ impl Domain {
         // a favorite and an unfavorite of it queue instead of deadlocking: PostgreSQL would
         // notice only after a second, with every other writer of the article queued behind.
         let inserted = self
+            .core
             .in_transaction(|txn| {
                 let shown = shown.clone();
                 Box::pin(async move {
@@ -64,6 +67,7 @@ impl Domain {
     pub async fn unfavorite(&self, user: i64, slug: &Slug) -> Result<Article> {
         let article_id = self.article_by_slug(slug).await?.id;
         let removed = self
+            .core
             .in_transaction::<_, DbErr, _>(|txn| {
                 Box::pin(async move {
                     // The count moves first, as in `favorite`, and back when there was none.
@@ -98,9 +102,8 @@ impl Domain {
             tags: Vec::new(),
             user: Some(fan),
         };
-        let read =
-            move |domain: Domain| async move { domain.favorite_touched(article_id, fan).await };
-        self.invalidate_touched(read, known).await;
+        let read = move |core: Core| async move { core.favorite_touched(article_id, fan).await };
+        self.core.invalidate_touched(read, known).await;
     }
 }
 

@@ -3,13 +3,13 @@
 //! the article's creation time, so one index serves the filter and the order; its size is a
 //! maintained count (`db::counts`), never a count of the list.
 
+use crate::domain::articles::Articles;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::{ArticleFilter, IdPage, Page};
 use crate::db::counts;
 use crate::db::entities::{article_tags, articles, favorites, tags, users};
-use crate::domain::Domain;
 use crate::error::Result;
 
 /// A list as rows of one table: `filter` picks them, `(created, id)` orders them newest first
@@ -45,7 +45,7 @@ impl Source {
     }
 }
 
-impl Domain {
+impl Articles {
     /// The ids of a page of the articles `filter` selects, newest first; `None` when a name
     /// in it matches nothing.
     pub(super) async fn list_page(&self, filter: ArticleFilter, page: Page) -> Result<IdPage> {
@@ -62,7 +62,7 @@ impl Domain {
             .column(users::Column::ArticlesCount)
             .filter(users::Column::Id.is_in(followees.iter().copied()))
             .into_tuple()
-            .all(&self.db)
+            .all(&self.core.db)
             .await?;
         let total = total.iter().map(|n| u64::try_from(*n).unwrap_or(0)).sum();
         let filter = Condition::all().add(articles::Column::AuthorId.is_in(followees));
@@ -75,7 +75,7 @@ impl Domain {
         };
         Ok(Some(match (tag, author, fan) {
             (None, None, None) => {
-                Source::articles(Condition::all(), counts::all_articles(&self.db).await?)
+                Source::articles(Condition::all(), counts::all_articles(&self.core.db).await?)
             }
             (Some(tag), None, None) => Source {
                 table: "article_tags",
@@ -125,7 +125,7 @@ impl Domain {
         let mut people = [None, None];
         for (row, name) in people.iter_mut().zip([author, favorited_by]) {
             if let Some(name) = name {
-                match self.user_by_username(&name).await? {
+                match self.core.user_by_username(&name).await? {
                     Some(user) => *row = Some(user),
                     None => return Ok(None),
                 }
@@ -174,7 +174,7 @@ impl Domain {
             .from(articles::Entity)
             .cond_where(filter.clone())
             .take();
-        let total: i64 = match self.db.query_one(&counted).await? {
+        let total: i64 = match self.core.db.query_one(&counted).await? {
             Some(row) => row.try_get_by_index(0)?,
             None => 0,
         };
@@ -184,7 +184,7 @@ impl Domain {
     async fn tag_named(&self, name: &str) -> Result<Option<tags::Model>> {
         Ok(tags::Entity::find()
             .filter(tags::Column::Name.eq(name))
-            .one(&self.db)
+            .one(&self.core.db)
             .await?)
     }
 
@@ -227,7 +227,7 @@ impl Domain {
             );
         }
         let mut ids = Vec::new();
-        for row in self.db.query_all(&select).await? {
+        for row in self.core.db.query_all(&select).await? {
             ids.push(row.try_get_by_index::<i64>(0)?);
         }
         if from_end {

@@ -12,7 +12,28 @@ use sea_orm::FromQueryResult;
 use serde::{Deserialize, Serialize};
 
 use super::Profile;
+use super::core::Core;
+use super::profiles::Profiles;
 use crate::db::entities::{articles, comments as comment_rows};
+use crate::views::ViewRecorder;
+
+/// Articles: reading (one, lists, feeds, cached cards), writing, favorites, comments, tags.
+#[derive(Clone)]
+pub struct Articles {
+    pub(crate) core: Core,
+    profiles: Profiles,
+    views: ViewRecorder,
+}
+
+impl Articles {
+    pub fn new(core: Core, profiles: Profiles, views: ViewRecorder) -> Self {
+        Articles {
+            core,
+            profiles,
+            views,
+        }
+    }
+}
 
 /// An article as a viewer sees it. `body` is `None` in lists (the spec omits it there).
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
 //! Reading articles: lists, the feed, one article, and bodies for pages that left them out.
 
+use crate::domain::articles::Articles;
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -9,11 +10,11 @@ use super::{Article, ArticleFilter, ArticlePage, ArticleRow, Page};
 use crate::cache::tracking;
 use crate::db::entities::{article_tags, articles, follows, tags};
 use crate::domain::cache_keys::{self as keys, Kind};
+use crate::domain::sorted_unique;
 use crate::domain::values::Slug;
-use crate::domain::{Domain, sorted_unique};
 use crate::error::{Error, Result};
 
-impl Domain {
+impl Articles {
     /// The shared (anonymous) page comes from the cache; the viewer's flags are overlaid. A
     /// page that changed is rebuilt from its ids and its articles' cards, themselves cached.
     pub async fn list_articles(
@@ -23,11 +24,13 @@ impl Domain {
         page: Page,
     ) -> Result<ArticlePage> {
         let mut result = self
+            .core
             .cached(Kind::ArticleList, keys::article_list(&filter, page), || {
                 // The page's topics cover everything its parts show, so their own topics
                 // need not be tracked for an answer that holds the page.
                 tracking::isolate(async {
                     let ids = self
+                        .core
                         .cached(Kind::ArticleList, keys::article_ids(&filter, page), || {
                             self.list_page(filter.clone(), page)
                         })
@@ -44,7 +47,7 @@ impl Domain {
     /// versions of the viewer's follows and of each followed author's articles.
     pub async fn feed(&self, viewer: i64, page: Page) -> Result<ArticlePage> {
         let key = keys::feed(viewer, page);
-        let kept = self.cache.recall(Kind::ArticleList, &key).await;
+        let kept = self.core.cache.recall(Kind::ArticleList, &key).await;
         let mut result = match kept.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
             Some(result) => result,
             None => {
@@ -53,7 +56,7 @@ impl Domain {
                 if let Some(reads) = tracked.reads
                     && let Ok(bytes) = serde_json::to_vec(&result)
                 {
-                    self.cache.keep(&key, reads, bytes.into()).await;
+                    self.core.cache.keep(&key, reads, bytes.into()).await;
                 }
                 result
             }
@@ -65,13 +68,14 @@ impl Domain {
 
     async fn build_feed(&self, viewer: i64, page: Page) -> Result<ArticlePage> {
         let followees: Vec<i64> = self
+            .core
             .cached(Kind::Viewer, keys::followees(viewer), || async {
                 Ok(follows::Entity::find()
                     .select_only()
                     .column(follows::Column::FolloweeId)
                     .filter(follows::Column::FollowerId.eq(viewer))
                     .into_tuple()
-                    .all(&self.db)
+                    .all(&self.core.db)
                     .await?)
             })
             .await?;
@@ -79,19 +83,22 @@ impl Domain {
             return Ok(ArticlePage::default());
         }
         // Read before the articles, so that a later write by any of them is seen.
-        self.cache.observe(&keys::authors_feed(&followees)).await;
+        self.core
+            .cache
+            .observe(&keys::authors_feed(&followees))
+            .await;
         let ids = self.authors_page(followees, page).await?;
         // The authors' topics cover the cards.
         tracking::isolate(self.page_of_cards(ids)).await
     }
 
     /// Adds tags and authors to rows with a fixed number of queries. The result is the shared
-    /// view: no viewer's flags (see [`Domain::overlay_articles`]).
+    /// view: no viewer's flags (see [`Articles::overlay_articles`]).
     pub(super) async fn assemble(&self, rows: Vec<ArticleRow>) -> Result<Vec<Article>> {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let author_ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
         let mut tags_by_article = self.tags_of(&ids).await?;
-        let authors = self.profiles_of(&author_ids).await?;
+        let authors = self.profiles.profiles_of(&author_ids).await?;
         rows.into_iter()
             .map(|r| {
                 let author = authors.get(&r.author_id).cloned().ok_or_else(|| {
@@ -123,7 +130,7 @@ impl Domain {
         let Some(viewer) = viewer else { return Ok(()) };
         let ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
         let authors: Vec<i64> = articles.iter().map(|a| a.author.id).collect();
-        let flags = self.viewer_flags(viewer, &ids, &authors).await?;
+        let flags = self.profiles.viewer_flags(viewer, &ids, &authors).await?;
         for article in articles {
             article.favorited = flags.favorited.contains(&article.id);
             article.author.following = flags.following.contains(&article.author.id);
@@ -151,7 +158,7 @@ impl Domain {
                     .is_in(article_ids.iter().copied()),
             )
             .take();
-        for row in self.db.query_all(&stmt).await? {
+        for row in self.core.db.query_all(&stmt).await? {
             let article_id: i64 = row.try_get("", "article_id")?;
             let name: String = row.try_get("", "name")?;
             by_article.entry(article_id).or_default().push(name);
@@ -165,7 +172,7 @@ impl Domain {
     pub(super) async fn article_by_slug(&self, slug: &Slug) -> Result<articles::Model> {
         articles::Entity::find()
             .filter(articles::Column::Slug.eq(slug.as_str()))
-            .one(&self.db)
+            .one(&self.core.db)
             .await?
             .ok_or(Error::NotFound("article"))
     }
@@ -179,6 +186,7 @@ impl Domain {
 
     pub async fn article(&self, viewer: Option<i64>, slug: &Slug) -> Result<Article> {
         let mut article = self
+            .core
             .cached(
                 Kind::Article,
                 keys::article_by_slug(slug.as_str()),
@@ -207,17 +215,18 @@ impl Domain {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        self.cached(Kind::Article, keys::article_bodies(&ids), || async {
-            let rows: Vec<(i64, String)> = articles::Entity::find()
-                .select_only()
-                .columns([articles::Column::Id, articles::Column::Body])
-                .filter(articles::Column::Id.is_in(ids.iter().copied()))
-                .into_tuple()
-                .all(&self.db)
-                .await?;
-            Ok(rows.into_iter().collect())
-        })
-        .await
+        self.core
+            .cached(Kind::Article, keys::article_bodies(&ids), || async {
+                let rows: Vec<(i64, String)> = articles::Entity::find()
+                    .select_only()
+                    .columns([articles::Column::Id, articles::Column::Body])
+                    .filter(articles::Column::Id.is_in(ids.iter().copied()))
+                    .into_tuple()
+                    .all(&self.core.db)
+                    .await?;
+                Ok(rows.into_iter().collect())
+            })
+            .await
     }
 
     /// The size in bytes of the bodies of the articles `ids`, through the cache: a caller can
@@ -227,25 +236,26 @@ impl Domain {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        self.cached(Kind::Article, keys::article_body_sizes(&ids), || async {
-            let bytes = match self.db.get_database_backend() {
-                DbBackend::Postgres => "CAST(octet_length(body) AS BIGINT)",
-                DbBackend::MySql => "CAST(LENGTH(body) AS SIGNED)",
-                _ => "length(CAST(body AS BLOB))",
-            };
-            let rows: Vec<(i64, i64)> = articles::Entity::find()
-                .select_only()
-                .column(articles::Column::Id)
-                .column_as(Expr::cust(bytes), "bytes")
-                .filter(articles::Column::Id.is_in(ids.iter().copied()))
-                .into_tuple()
-                .all(&self.db)
-                .await?;
-            Ok(rows
-                .into_iter()
-                .map(|(id, bytes)| (id, u64::try_from(bytes).unwrap_or_default()))
-                .collect())
-        })
-        .await
+        self.core
+            .cached(Kind::Article, keys::article_body_sizes(&ids), || async {
+                let bytes = match self.core.db.get_database_backend() {
+                    DbBackend::Postgres => "CAST(octet_length(body) AS BIGINT)",
+                    DbBackend::MySql => "CAST(LENGTH(body) AS SIGNED)",
+                    _ => "length(CAST(body AS BLOB))",
+                };
+                let rows: Vec<(i64, i64)> = articles::Entity::find()
+                    .select_only()
+                    .column(articles::Column::Id)
+                    .column_as(Expr::cust(bytes), "bytes")
+                    .filter(articles::Column::Id.is_in(ids.iter().copied()))
+                    .into_tuple()
+                    .all(&self.core.db)
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, bytes)| (id, u64::try_from(bytes).unwrap_or_default()))
+                    .collect())
+            })
+            .await
     }
 }

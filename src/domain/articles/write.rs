@@ -1,5 +1,7 @@
 //! Writing articles: create, update (a new title gives a new slug), delete.
 
+use crate::domain::Core;
+use crate::domain::articles::Articles;
 use rand::Rng;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
 use sea_orm::{
@@ -15,13 +17,13 @@ use crate::domain::cache_keys::Write;
 use crate::domain::touched::{lock_article, tag_names, tags_of};
 use crate::domain::values::{Slug, TagName, tag_strings};
 use crate::domain::webhooks::{self, Event};
-use crate::domain::{Domain, TxnWork, input, is_unique_violation, now_ms};
+use crate::domain::{TxnWork, input, is_unique_violation, now_ms};
 use crate::error::{Error, Result, Violations};
 
 /// Attempts at a fresh random slug suffix before giving up (collisions are astronomically rare).
 const SLUG_ATTEMPTS: usize = 5;
 
-impl Domain {
+impl Articles {
     pub async fn create_article(&self, author: i64, input: NewArticle) -> Result<Article> {
         let mut violations = Violations::default();
         let title = violations.check("title", input::title(input.title));
@@ -65,14 +67,14 @@ impl Domain {
             user: Some(author),
         };
         let slug = model.slug.clone();
-        let read = move |domain: Domain| {
+        let read = move |core: Core| {
             let (slug, tags) = (slug.clone(), tags.clone());
             async move {
-                let author = domain.author(author).await?;
+                let author = core.author(author).await?;
                 Ok(Some(Write::ArticleCreated { slug, tags, author }))
             }
         };
-        self.invalidate_touched(read, known).await;
+        self.core.invalidate_touched(read, known).await;
         self.full_article(model).await
     }
 
@@ -157,6 +159,7 @@ impl Domain {
         }
         let id = article.id;
         let deleted = self
+            .core
             .in_transaction::<_, DbErr, _>(|txn| {
                 Box::pin(async move {
                     // Locked, so that the slug and tags read are the ones it is deleted with.
@@ -198,10 +201,10 @@ impl Domain {
             tags: tags.clone(),
             user: Some(author),
         };
-        let read = move |domain: Domain| {
+        let read = move |core: Core| {
             let (slugs, tags) = (slugs.clone(), tags.clone());
             async move {
-                let author = domain.author(author).await?;
+                let author = core.author(author).await?;
                 Ok(Some(Write::ArticleChanged {
                     id,
                     slugs,
@@ -210,7 +213,7 @@ impl Domain {
                 }))
             }
         };
-        self.invalidate_touched(read, known).await;
+        self.core.invalidate_touched(read, known).await;
     }
 
     /// Runs `write` in a transaction with a slug for `base` (or `None` when the slug stays as
@@ -226,7 +229,11 @@ impl Domain {
                 Some(base) => Some(self.candidate_slug(base, attempt).await?),
                 None => None,
             };
-            match self.in_transaction(|txn| write(slug.clone(), txn)).await {
+            match self
+                .core
+                .in_transaction(|txn| write(slug.clone(), txn))
+                .await
+            {
                 Ok(value) => return Ok(value),
                 Err(err)
                     if slug.is_some() && err.database_error().is_some_and(is_unique_violation) =>
@@ -247,7 +254,7 @@ impl Domain {
         if attempt == 0 && !base.is_reserved() {
             let taken = articles::Entity::find()
                 .filter(articles::Column::Slug.eq(base.as_str()))
-                .count(&self.db)
+                .count(&self.core.db)
                 .await?
                 > 0;
             if !taken {

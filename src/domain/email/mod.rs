@@ -19,7 +19,8 @@ use std::time::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
-use super::{Domain, now_ms};
+use super::accounts::Accounts;
+use super::now_ms;
 use crate::auth::refresh::{digest, random_text};
 use crate::db::entities::{email_tokens, users};
 use crate::error::{Error, Result};
@@ -38,16 +39,6 @@ pub const RESET_LIFETIME: Duration = Duration::from_secs(3600);
 pub const NO_ADDRESS_DOMAIN: &str = "no-address.invalid";
 
 const MAIL_OFF: &str = "mail is not configured on this server: set QUIRE_SMTP_URL";
-
-/// What mail may be sent and what its links point to.
-#[derive(Debug, Clone)]
-pub struct MailPolicy {
-    /// False in production without `QUIRE_SMTP_URL`: what needs mail is refused.
-    pub enabled: bool,
-    /// The base of links in mail (`QUIRE_PUBLIC_URL`, else this server's address).
-    pub base_url: String,
-    pub site_name: String,
-}
 
 /// What a mailed token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +65,7 @@ struct Spent {
     email: String,
 }
 
-impl Domain {
+impl Accounts {
     /// The link `path` of this site with `token` as its `token` query parameter.
     fn mail_link(&self, path: &str, token: &str) -> String {
         let token: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();

@@ -3,6 +3,7 @@
 //! the address instead), the same answer whether or not the address has an account, and a
 //! reset that signs the account out everywhere.
 
+use crate::domain::accounts::Accounts;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
@@ -12,13 +13,13 @@ use super::{
 use crate::auth::{password, refresh};
 use crate::db::entities::users;
 use crate::domain::cache_keys::Write;
+use crate::domain::now_ms;
 use crate::domain::values::{Email, Password};
-use crate::domain::{Domain, now_ms};
 use crate::error::{Error, Result, Violations};
 
 const LINK_INVALID: &str = "is invalid, expired or already used";
 
-impl Domain {
+impl Accounts {
     /// Asks for a reset link to `email`. Answers alike whether or not an account has the
     /// address (and in the same time: the lookup and the mail happen after the answer).
     pub async fn request_password_reset(&self, email: Option<String>) -> Result<()> {
@@ -27,9 +28,9 @@ impl Domain {
             .into_string();
         self.require_mail()?;
         self.spend_mail_budget(&email).await?;
-        let domain = self.clone();
+        let accounts = self.clone();
         tokio::spawn(async move {
-            if let Err(err) = domain.mail_reset_link(&email).await {
+            if let Err(err) = accounts.mail_reset_link(&email).await {
                 tracing::error!(error = %format!("{err:#}"), "a password-reset mail could not be queued");
             }
         });
@@ -42,31 +43,33 @@ impl Domain {
     async fn mail_reset_link(&self, email: &str) -> Result<()> {
         let holder = users::Entity::find()
             .filter(users::Column::Email.eq(email))
-            .one(&self.db)
+            .one(&self.core.db)
             .await?;
         let Some(user) = holder else {
             return Ok(());
         };
-        self.in_transaction(|txn| {
-            let (user, domain) = (user.clone(), self.clone());
-            Box::pin(async move {
-                let site = &domain.mail.site_name;
-                let (purpose, path) = match user.email_verified_at {
-                    Some(_) => (Purpose::Reset, "/reset-password"),
-                    None => (Purpose::Release, "/release-email"),
-                };
-                let token = issue_token(txn, purpose, user.id, &user.email, RESET_LIFETIME).await?;
-                let link = domain.mail_link(path, &token);
-                let mail = match purpose {
-                    Purpose::Reset => {
-                        messages::password_reset(site, &user.email, &user.username, &link)
-                    }
-                    _ => messages::claimed_address(site, &user.email, &user.username, &link),
-                };
-                domain.send_mail(txn, mail).await
+        self.core
+            .in_transaction(|txn| {
+                let (user, accounts) = (user.clone(), self.clone());
+                Box::pin(async move {
+                    let site = &accounts.mail.site_name;
+                    let (purpose, path) = match user.email_verified_at {
+                        Some(_) => (Purpose::Reset, "/reset-password"),
+                        None => (Purpose::Release, "/release-email"),
+                    };
+                    let token =
+                        issue_token(txn, purpose, user.id, &user.email, RESET_LIFETIME).await?;
+                    let link = accounts.mail_link(path, &token);
+                    let mail = match purpose {
+                        Purpose::Reset => {
+                            messages::password_reset(site, &user.email, &user.username, &link)
+                        }
+                        _ => messages::claimed_address(site, &user.email, &user.username, &link),
+                    };
+                    accounts.send_mail(txn, mail).await
+                })
             })
-        })
-        .await?;
+            .await?;
         Ok(())
     }
 
@@ -78,6 +81,7 @@ impl Domain {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::field("token", "can't be blank"))?;
         let released = self
+            .core
             .in_transaction(|txn| {
                 let token = token.clone();
                 Box::pin(async move {
@@ -94,14 +98,16 @@ impl Domain {
             })
             .await?;
         let (user_id, email) = released;
-        self.invalidate(Write::Account { user_id }).await;
+        self.core.invalidate(Write::Account { user_id }).await;
         Ok(email)
     }
 
     /// Whether `token` would reset a password now (the link's page asks before its form; a
     /// link scanner's GET spends nothing).
     pub async fn reset_token_is_live(&self, token: &str) -> Result<bool> {
-        Ok(live_token(&self.db, Purpose::Reset, token).await?.is_some())
+        Ok(live_token(&self.core.db, Purpose::Reset, token)
+            .await?
+            .is_some())
     }
 
     /// Spends a reset token and sets the account's password; every session, token and app
@@ -127,8 +133,9 @@ impl Domain {
         }
         let hash = password::hash(new_password.into_secret()).await?;
         let user_id = self
+            .core
             .in_transaction(|txn| {
-                let (token, hash, domain) = (token.clone(), hash.clone(), self.clone());
+                let (token, hash, accounts) = (token.clone(), hash.clone(), self.clone());
                 Box::pin(async move {
                     let invalid = || Error::field("token", LINK_INVALID);
                     let Some(spent) = spend_token(txn, Purpose::Reset, &token).await? else {
@@ -152,14 +159,14 @@ impl Domain {
                         .one(txn)
                         .await?
                         .ok_or_else(|| DbErr::RecordNotFound("user".into()))?;
-                    let site = &domain.mail.site_name;
+                    let site = &accounts.mail.site_name;
                     let notice = messages::password_changed(site, &user.email, &user.username);
-                    domain.send_mail(txn, notice).await?;
+                    accounts.send_mail(txn, notice).await?;
                     Ok(spent.user_id)
                 })
             })
             .await?;
-        self.invalidate(Write::Account { user_id }).await;
+        self.core.invalidate(Write::Account { user_id }).await;
         Ok(())
     }
 }

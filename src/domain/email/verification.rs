@@ -1,6 +1,7 @@
 //! Proving an address: the link mailed at sign-up and at every change of address, sent again
 //! on request, and spent to mark the address verified.
 
+use crate::domain::accounts::Accounts;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
@@ -9,7 +10,7 @@ use super::{
 };
 use crate::db::entities::users;
 use crate::domain::cache_keys::Write;
-use crate::domain::{Domain, now_ms};
+use crate::domain::now_ms;
 use crate::error::{Error, Result};
 
 /// The address an account proved.
@@ -27,7 +28,7 @@ pub struct VerificationTarget {
 
 const LINK_INVALID: &str = "is invalid, expired or already used";
 
-impl Domain {
+impl Accounts {
     /// Mails `email` a link that proves it for account `user_id` (in `db`, the transaction that
     /// gave the account this address).
     pub(crate) async fn mail_verification(
@@ -57,24 +58,27 @@ impl Domain {
         }
         self.require_mail()?;
         self.spend_mail_budget(&user.email).await?;
-        self.in_transaction(|txn| {
-            let (user, domain) = (user.clone(), self.clone());
-            Box::pin(async move {
-                domain
-                    .mail_verification(txn, user.id, &user.username, &user.email)
-                    .await
+        self.core
+            .in_transaction(|txn| {
+                let (user, accounts) = (user.clone(), self.clone());
+                Box::pin(async move {
+                    accounts
+                        .mail_verification(txn, user.id, &user.username, &user.email)
+                        .await
+                })
             })
-        })
-        .await?;
+            .await?;
         Ok(())
     }
 
     /// What the live verification token `token` would prove, without spending it.
     pub async fn verification_target(&self, token: &str) -> Result<Option<VerificationTarget>> {
-        let Some(row) = live_token(&self.db, Purpose::Verify, token).await? else {
+        let Some(row) = live_token(&self.core.db, Purpose::Verify, token).await? else {
             return Ok(None);
         };
-        let user = users::Entity::find_by_id(row.user_id).one(&self.db).await?;
+        let user = users::Entity::find_by_id(row.user_id)
+            .one(&self.core.db)
+            .await?;
         Ok(user.map(|user| VerificationTarget {
             email: row.email,
             username: user.username,
@@ -89,6 +93,7 @@ impl Domain {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::field("token", "can't be blank"))?;
         let spent = self
+            .core
             .in_transaction(|txn| {
                 let token = token.clone();
                 Box::pin(async move {
@@ -112,10 +117,11 @@ impl Domain {
                 })
             })
             .await?;
-        self.invalidate(Write::Account {
-            user_id: spent.user_id,
-        })
-        .await;
+        self.core
+            .invalidate(Write::Account {
+                user_id: spent.user_id,
+            })
+            .await;
         Ok(VerifiedEmail { email: spent.email })
     }
 }

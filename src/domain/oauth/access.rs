@@ -1,13 +1,14 @@
 //! What an OAuth2 token lets its bearer do, and the client's own views of a token: revoking
 //! it (RFC 7009) and introspecting it (RFC 7662).
 
+use crate::domain::oauth::OAuth;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::store::{find, is_live, revoke_family};
 use crate::db::entities::{oauth_clients, oauth_tokens, users};
+use crate::domain::now_ms;
 use crate::domain::oauth_clients::{Client, Scopes};
-use crate::domain::{Domain, now_ms};
 use crate::error::{Error, OAuthCode, Result};
 
 /// Who an access token acts for (no user: a client's token for itself) and what it may do.
@@ -28,10 +29,10 @@ pub struct TokenInfo {
     pub expires_at_ms: i64,
 }
 
-impl Domain {
+impl OAuth {
     /// The grant of a live access token; 401 otherwise.
     pub async fn app_grant(&self, token: &str) -> Result<AppGrant> {
-        let token = find(&self.db, token)
+        let token = find(&self.core.db, token)
             .await?
             .filter(|t| !t.refresh && is_live(t, now_ms()))
             .ok_or(Error::InvalidAccessToken)?;
@@ -59,7 +60,7 @@ impl Domain {
     /// token alone. Another client's token is refused, and the client told (RFC 7009 §2.1);
     /// an unknown token changes nothing and says nothing (§2.2).
     pub async fn revoke_token(&self, client: &Client, token: &str) -> Result<()> {
-        let Some(token) = find(&self.db, token).await? else {
+        let Some(token) = find(&self.core.db, token).await? else {
             return Ok(());
         };
         if token.client_id != client.id {
@@ -70,13 +71,13 @@ impl Domain {
         }
         let now = now_ms();
         if token.refresh {
-            revoke_family(&self.db, &token.family, now).await?;
+            revoke_family(&self.core.db, &token.family, now).await?;
         } else {
             oauth_tokens::Entity::update_many()
                 .col_expr(oauth_tokens::Column::RevokedAt, Expr::value(now))
                 .filter(oauth_tokens::Column::Id.eq(token.id))
                 .filter(oauth_tokens::Column::RevokedAt.is_null())
-                .exec(&self.db)
+                .exec(&self.core.db)
                 .await?;
         }
         Ok(())
@@ -84,21 +85,21 @@ impl Domain {
 
     /// What an active token is; `None` for anything else (RFC 7662 §2.2: inactive).
     pub async fn introspect(&self, token: &str) -> Result<Option<TokenInfo>> {
-        let Some(token) = find(&self.db, token).await? else {
+        let Some(token) = find(&self.core.db, token).await? else {
             return Ok(None);
         };
         if self.active(&token).await?.is_none() {
             return Ok(None);
         }
         let Some(client) = oauth_clients::Entity::find_by_id(token.client_id)
-            .one(&self.db)
+            .one(&self.core.db)
             .await?
         else {
             return Ok(None);
         };
         let username = match token.user_id {
             Some(id) => users::Entity::find_by_id(id)
-                .one(&self.db)
+                .one(&self.core.db)
                 .await?
                 .map(|user| user.username),
             None => None,

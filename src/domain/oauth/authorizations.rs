@@ -1,5 +1,6 @@
 //! The applications a user has authorized: listed, and revoked with every token they hold.
 
+use crate::domain::oauth::OAuth;
 use std::collections::HashMap;
 
 use sea_orm::sea_query::Expr;
@@ -7,8 +8,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::access::revoke_user_tokens;
 use crate::db::entities::{oauth_clients, oauth_codes, oauth_consents};
+use crate::domain::now_ms;
 use crate::domain::oauth_clients::{Scopes, find};
-use crate::domain::{Domain, now_ms};
 use crate::error::{Error, Result};
 
 /// An application the user allowed, and what it may do.
@@ -19,16 +20,16 @@ pub struct AuthorizedApp {
     pub authorized_at_ms: i64,
 }
 
-impl Domain {
+impl OAuth {
     pub async fn authorizations(&self, user_id: i64) -> Result<Vec<AuthorizedApp>> {
         let consents = oauth_consents::Entity::find()
             .filter(oauth_consents::Column::UserId.eq(user_id))
             .order_by_asc(oauth_consents::Column::CreatedAt)
-            .all(&self.db)
+            .all(&self.core.db)
             .await?;
         let clients: HashMap<i64, oauth_clients::Model> = oauth_clients::Entity::find()
             .filter(oauth_clients::Column::Id.is_in(consents.iter().map(|c| c.client_id)))
-            .all(&self.db)
+            .all(&self.core.db)
             .await?
             .into_iter()
             .map(|client| (client.id, client))
@@ -50,11 +51,12 @@ impl Domain {
     /// Forgets the user's consent to `client_id` and revokes every token and code it holds
     /// for them: the app must ask again.
     pub async fn revoke_authorization(&self, user_id: i64, client_id: &str) -> Result<()> {
-        let client = find(&self.db, client_id)
+        let client = find(&self.core.db, client_id)
             .await?
             .ok_or(Error::NotFound("authorization"))?;
         let now = now_ms();
         let forgotten = self
+            .core
             .in_transaction::<_, sea_orm::DbErr, _>(|txn| {
                 let client = client.id;
                 Box::pin(async move {

@@ -1,6 +1,7 @@
 //! Authorization requests (RFC 6749 §4.1 with PKCE, RFC 7636): checking one, remembering a
 //! user's consent, issuing the code, and the redirect back to the client.
 
+use crate::domain::oauth::OAuth;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::OnConflict;
@@ -13,8 +14,8 @@ use super::store::{CODE_PREFIX, credential};
 use crate::auth::refresh::{digest, random_text};
 use crate::db::entities::{oauth_codes, oauth_consents, users};
 use crate::domain::email::messages;
+use crate::domain::now_ms;
 use crate::domain::oauth_clients::{Client, Scopes, find, parse_scopes};
-use crate::domain::{Domain, now_ms};
 use crate::error::{Error, OAuthCode};
 
 /// How long a code can be exchanged.
@@ -112,7 +113,7 @@ pub(super) fn verifier_matches(verifier: &str, challenge: &str) -> bool {
         )
 }
 
-impl Domain {
+impl OAuth {
     /// Checks an authorization request. The client and redirect URI first: until both are
     /// known good, nothing is sent anywhere.
     pub async fn check_authorization(
@@ -123,7 +124,7 @@ impl Domain {
             .client_id
             .as_deref()
             .ok_or_else(|| Refusal::Shown("the request names no client (client_id)".into()))?;
-        let client = find(&self.db, client_id).await?.ok_or_else(|| {
+        let client = find(&self.core.db, client_id).await?.ok_or_else(|| {
             Refusal::Shown("no application is registered as this client_id".into())
         })?;
         let redirect_uri = match (&params.redirect_uri, client.redirect_uris.as_slice()) {
@@ -182,7 +183,7 @@ impl Domain {
             request.scopes = asked;
         }
         // OAuth 2.1: every client; confidential ones may be let off by the setting.
-        let required = !request.client.confidential || self.oauth_require_pkce;
+        let required = !request.client.confidential || self.require_pkce;
         match pkce_challenge(params, required) {
             Ok(challenge) => request.code_challenge = challenge,
             Err(reason) => return Err(request.error(OAuthCode::InvalidRequest, reason)),
@@ -199,7 +200,7 @@ impl Domain {
         let consent = oauth_consents::Entity::find()
             .filter(oauth_consents::Column::UserId.eq(user_id))
             .filter(oauth_consents::Column::ClientId.eq(request.client.id))
-            .one(&self.db)
+            .one(&self.core.db)
             .await?;
         Ok(consent.is_some_and(|c| Scopes::stored(&c.scopes).covers(request.scopes)))
     }
@@ -225,56 +226,57 @@ impl Domain {
             ..Default::default()
         };
         let application = request.client.name.clone();
-        self.in_transaction::<_, sea_orm::DbErr, _>(|txn| {
-            let (code_row, domain, application) =
-                (code_row.clone(), self.clone(), application.clone());
-            Box::pin(async move {
-                let previous = oauth_consents::Entity::find()
-                    .filter(oauth_consents::Column::UserId.eq(user_id))
-                    .filter(oauth_consents::Column::ClientId.eq(client))
-                    .one(txn)
-                    .await?
-                    .map_or(Scopes::default(), |c| Scopes::stored(&c.scopes));
-                if !previous.covers(scopes)
-                    && let Some(user) = users::Entity::find_by_id(user_id).one(txn).await?
-                {
-                    let notice = messages::application_authorized(
-                        &domain.mail.site_name,
-                        &user.email,
-                        &user.username,
-                        &application,
-                        &scopes.names(),
-                    );
-                    domain.send_mail(txn, notice).await?;
-                }
-                oauth_consents::Entity::insert(oauth_consents::ActiveModel {
-                    user_id: Set(user_id),
-                    client_id: Set(client),
-                    scopes: Set(previous.union(scopes).names()),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    ..Default::default()
-                })
-                .on_conflict(
-                    OnConflict::columns([
-                        oauth_consents::Column::UserId,
-                        oauth_consents::Column::ClientId,
-                    ])
-                    .update_columns([
-                        oauth_consents::Column::Scopes,
-                        oauth_consents::Column::UpdatedAt,
-                    ])
-                    .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await?;
-                oauth_codes::Entity::insert(code_row)
+        self.core
+            .in_transaction::<_, sea_orm::DbErr, _>(|txn| {
+                let (code_row, accounts, application) =
+                    (code_row.clone(), self.accounts.clone(), application.clone());
+                Box::pin(async move {
+                    let previous = oauth_consents::Entity::find()
+                        .filter(oauth_consents::Column::UserId.eq(user_id))
+                        .filter(oauth_consents::Column::ClientId.eq(client))
+                        .one(txn)
+                        .await?
+                        .map_or(Scopes::default(), |c| Scopes::stored(&c.scopes));
+                    if !previous.covers(scopes)
+                        && let Some(user) = users::Entity::find_by_id(user_id).one(txn).await?
+                    {
+                        let notice = messages::application_authorized(
+                            &accounts.mail.site_name,
+                            &user.email,
+                            &user.username,
+                            &application,
+                            &scopes.names(),
+                        );
+                        accounts.send_mail(txn, notice).await?;
+                    }
+                    oauth_consents::Entity::insert(oauth_consents::ActiveModel {
+                        user_id: Set(user_id),
+                        client_id: Set(client),
+                        scopes: Set(previous.union(scopes).names()),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    })
+                    .on_conflict(
+                        OnConflict::columns([
+                            oauth_consents::Column::UserId,
+                            oauth_consents::Column::ClientId,
+                        ])
+                        .update_columns([
+                            oauth_consents::Column::Scopes,
+                            oauth_consents::Column::UpdatedAt,
+                        ])
+                        .to_owned(),
+                    )
                     .exec_without_returning(txn)
                     .await?;
-                Ok(())
+                    oauth_codes::Entity::insert(code_row)
+                        .exec_without_returning(txn)
+                        .await?;
+                    Ok(())
+                })
             })
-        })
-        .await?;
+            .await?;
         Ok(request.redirect_with(&[("code", &code)]))
     }
 }

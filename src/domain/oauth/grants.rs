@@ -2,6 +2,7 @@
 //! presented again revokes what it issued), rotating a refresh token (a spent one presented
 //! again revokes its family), and a client's token for itself.
 
+use crate::domain::oauth::OAuth;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 
@@ -10,8 +11,8 @@ use super::store::{self, Grant, Issued, Lifetimes, Minting, find, revoke_family}
 use crate::auth::jwt::TokenIssuer;
 use crate::auth::refresh::{digest, random_text};
 use crate::db::entities::{oauth_codes, oauth_tokens};
+use crate::domain::now_ms;
 use crate::domain::oauth_clients::{Client, Scope, Scopes, parse_scopes};
-use crate::domain::{Domain, now_ms};
 use crate::error::{Error, OAuthCode, Result};
 
 const CODE_REPLAYED: &str = "the code was already used: the tokens it issued are revoked";
@@ -62,11 +63,11 @@ pub struct CodeExchange {
     pub code_verifier: Option<String>,
 }
 
-impl Domain {
+impl OAuth {
     fn lifetimes(&self, refresh: bool) -> Lifetimes {
         Lifetimes {
-            access: self.tokens.access_ttl,
-            refresh: refresh.then_some(self.tokens.refresh_ttl),
+            access: self.accounts.tokens.access_ttl,
+            refresh: refresh.then_some(self.accounts.tokens.refresh_ttl),
         }
     }
 
@@ -74,17 +75,18 @@ impl Domain {
     pub async fn exchange_code(&self, client: &Client, exchange: CodeExchange) -> Result<Issued> {
         let code = oauth_codes::Entity::find()
             .filter(oauth_codes::Column::CodeDigest.eq(digest(&exchange.code)))
-            .one(&self.db)
+            .one(&self.core.db)
             .await?
             .filter(|code| code.client_id == client.id)
             .ok_or_else(|| invalid_grant("the code is invalid"))?;
         if code.used_at.is_some() {
             let (family, now) = (code.family.clone(), now_ms());
-            self.in_transaction(|txn| {
-                let family = family.clone();
-                Box::pin(async move { revoke_family(txn, &family, now).await })
-            })
-            .await?;
+            self.core
+                .in_transaction(|txn| {
+                    let family = family.clone();
+                    Box::pin(async move { revoke_family(txn, &family, now).await })
+                })
+                .await?;
             return Err(invalid_grant(CODE_REPLAYED));
         }
         let redirect_matches = match (&code.redirect_uri, &exchange.redirect_uri) {
@@ -118,6 +120,7 @@ impl Domain {
         }
         let lifetimes = || self.lifetimes(true);
         let outcome = self
+            .core
             .in_transaction(|txn| {
                 let code = code.clone();
                 let lifetimes = lifetimes();
@@ -135,7 +138,7 @@ impl Domain {
         refresh_token: &str,
         scope: Option<&str>,
     ) -> Result<Issued> {
-        let token = find(&self.db, refresh_token)
+        let token = find(&self.core.db, refresh_token)
             .await?
             .filter(|token| token.refresh && token.client_id == client.id)
             .ok_or_else(|| invalid_grant("the refresh token is invalid"))?;
@@ -147,8 +150,9 @@ impl Domain {
             return Err(invalid_grant("the refresh token was revoked"));
         }
         let outcome = self
+            .core
             .in_transaction(|txn| {
-                let (token, tokens) = (token.clone(), self.tokens.clone());
+                let (token, tokens) = (token.clone(), self.accounts.tokens.clone());
                 let lifetimes = self.lifetimes(true);
                 let presented = refresh_token.to_owned();
                 Box::pin(async move {
@@ -190,13 +194,21 @@ impl Domain {
             granted_at: now_ms(),
         };
         let lifetimes = self.lifetimes(false);
-        Ok(store::issue(&self.db, &grant, scopes, scopes, lifetimes, Minting::Random).await?)
+        Ok(store::issue(
+            &self.core.db,
+            &grant,
+            scopes,
+            scopes,
+            lifetimes,
+            Minting::Random,
+        )
+        .await?)
     }
 
     /// Whether a grant made at `granted_at` survives the user's last password change or
     /// "log out everywhere" (and the user still exists).
     pub(super) async fn grant_still_valid(&self, user_id: i64, granted_at: i64) -> Result<bool> {
-        match self.account(user_id).await {
+        match self.accounts.account(user_id).await {
             Ok(account) => Ok(granted_at >= account.tokens_valid_after),
             Err(Error::Unauthorized(_)) => Ok(false),
             Err(err) => Err(err),

@@ -10,9 +10,30 @@ pub mod authorize;
 pub mod grants;
 pub mod store;
 
-use super::Domain;
+use super::accounts::Accounts;
+use super::core::Core;
 use super::oauth_clients::{Client, find};
 use crate::error::{Error, OAuthCode, Result};
+
+/// The authorization server: clients, authorization requests and consent, grants, tokens.
+#[derive(Clone)]
+pub struct OAuth {
+    pub(crate) core: Core,
+    /// Whose accounts the grants are for (and the token issuer, the mail they send).
+    pub(crate) accounts: Accounts,
+    /// Every authorization request must carry a PKCE challenge (OAuth 2.1).
+    pub(crate) require_pkce: bool,
+}
+
+impl OAuth {
+    pub fn new(accounts: Accounts, require_pkce: bool) -> Self {
+        OAuth {
+            core: accounts.core.clone(),
+            accounts,
+            require_pkce,
+        }
+    }
+}
 
 /// How a client identified itself at the token, revocation or introspection endpoint.
 pub struct ClientCredentials {
@@ -20,12 +41,12 @@ pub struct ClientCredentials {
     pub secret: Option<String>,
 }
 
-impl Domain {
+impl OAuth {
     /// The client a request comes from: a confidential client by its secret, a public one by
     /// its id alone (it has no secret to send).
     pub async fn authenticate_client(&self, credentials: ClientCredentials) -> Result<Client> {
         let refused = || Error::oauth(OAuthCode::InvalidClient, "client authentication failed");
-        let client = find(&self.db, &credentials.client_id)
+        let client = find(&self.core.db, &credentials.client_id)
             .await?
             .ok_or_else(refused)?;
         let authenticated = match &credentials.secret {

@@ -7,10 +7,12 @@ pub use self::changes::UserChanges;
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
+use super::accounts::Accounts;
 use super::cache_keys::{self as keys, Kind, Write};
+use super::core::Core;
 use super::email::messages;
-use super::values::{Email, Password, Username, username_key};
-use super::{Domain, now_ms};
+use super::now_ms;
+use super::values::{Email, Password, Username};
 use crate::auth::{password, refresh};
 use crate::db::entities::users;
 use crate::db::unique_violation_column;
@@ -71,7 +73,7 @@ impl From<users::Model> for Account {
 
 const TAKEN: &str = "has already been taken";
 
-impl Domain {
+impl Accounts {
     fn signed_in(&self, user: impl Into<Account>) -> Result<SignedIn> {
         let user = user.into();
         Ok(SignedIn {
@@ -111,11 +113,12 @@ impl Domain {
         let row = new_account(&username, email.as_str(), hash, false);
         // The account and the mail that lets its owner prove the address, together.
         let user = self
+            .core
             .in_transaction(|txn| {
-                let (row, domain) = (row.clone(), self.clone());
+                let (row, accounts) = (row.clone(), self.clone());
                 Box::pin(async move {
                     let user = row.insert(txn).await?;
-                    domain
+                    accounts
                         .mail_verification(txn, user.id, &user.username, &user.email)
                         .await?;
                     Ok(user)
@@ -124,7 +127,7 @@ impl Domain {
             .await
             .map_err(uniqueness_error)?;
         let username = user.username.clone();
-        self.invalidate(Write::Registered { username }).await;
+        self.core.invalidate(Write::Registered { username }).await;
         self.signed_in(user)
     }
 
@@ -157,7 +160,7 @@ impl Domain {
         }
         let user = users::Entity::find()
             .filter(users::Column::Email.eq(email.as_str()))
-            .one(&self.db)
+            .one(&self.core.db)
             .await?;
         // Verified whether or not the account exists (against a dummy hash when it does not):
         // the same work and the same answer, so timing cannot tell which e-mails are registered.
@@ -179,12 +182,15 @@ impl Domain {
     /// revoked here.
     pub(crate) async fn account(&self, user_id: i64) -> Result<Account> {
         let read = || async {
-            let user = users::Entity::find_by_id(user_id).one(&self.db).await?;
+            let user = users::Entity::find_by_id(user_id)
+                .one(&self.core.db)
+                .await?;
             Ok(user.map(Account::from))
         };
-        let account: Option<Account> = match self.cache.has_redis() {
+        let account: Option<Account> = match self.core.cache.has_redis() {
             true => {
-                self.cached(Kind::Viewer, keys::user_account(user_id), read)
+                self.core
+                    .cached(Kind::Viewer, keys::user_account(user_id), read)
                     .await?
             }
             false => read().await?,
@@ -209,21 +215,22 @@ impl Domain {
             password_changed,
         } = changes.applied_to(current, now).await?;
         let user = self
+            .core
             .in_transaction(|txn| {
-                let (row, domain, old_email) = (row.clone(), self.clone(), old_email.clone());
+                let (row, accounts, old_email) = (row.clone(), self.clone(), old_email.clone());
                 Box::pin(async move {
                     let user = row.update(txn).await?;
-                    let site = &domain.mail.site_name;
+                    let site = &accounts.mail.site_name;
                     if password_changed {
                         refresh::revoke_all(txn, user.id, now).await?;
                         let notice = messages::password_changed(site, &user.email, &user.username);
-                        domain.send_mail(txn, notice).await?;
+                        accounts.send_mail(txn, notice).await?;
                     }
                     if let Some(old_email) = old_email {
                         let notice =
                             messages::email_changed(site, &old_email, &user.username, &user.email);
-                        domain.send_mail(txn, notice).await?;
-                        domain
+                        accounts.send_mail(txn, notice).await?;
+                        accounts
                             .mail_verification(txn, user.id, &user.username, &user.email)
                             .await?;
                     }
@@ -240,30 +247,19 @@ impl Domain {
             user: Some(user.id),
         };
         let user_id = user.id;
-        let read = move |domain: Domain| {
+        let read = move |core: Core| {
             let usernames = usernames.clone();
-            async move { domain.profile_touched(user_id, usernames).await }
+            async move { core.profile_touched(user_id, usernames).await }
         };
-        self.invalidate_touched(read, known).await;
+        self.core.invalidate_touched(read, known).await;
         self.signed_in(user)
     }
 
     pub(crate) async fn user_by_id(&self, user_id: i64) -> Result<users::Model> {
         users::Entity::find_by_id(user_id)
-            .one(&self.db)
+            .one(&self.core.db)
             .await?
             .ok_or(Error::Unauthorized("invalid or expired token"))
-    }
-
-    pub(crate) async fn user_by_username(&self, username: &str) -> Result<Option<users::Model>> {
-        // No username holds a NUL (and PostgreSQL refuses one in a text parameter).
-        if username.contains('\0') {
-            return Ok(None);
-        }
-        Ok(users::Entity::find()
-            .filter(users::Column::UsernameKey.eq(username_key(username)))
-            .one(&self.db)
-            .await?)
     }
 
     /// Reports every taken field at once; the unique indexes still decide races.
@@ -275,7 +271,7 @@ impl Domain {
     ) -> Result<()> {
         let mut violations = Violations::default();
         if let Some(username) = username
-            && let Some(holder) = self.user_by_username(username.as_str()).await?
+            && let Some(holder) = self.core.user_by_username(username.as_str()).await?
             && Some(holder.id) != except
         {
             violations.add("username", TAKEN);
@@ -283,7 +279,7 @@ impl Domain {
         if let Some(email) = email
             && let Some(holder) = users::Entity::find()
                 .filter(users::Column::Email.eq(email.as_str()))
-                .one(&self.db)
+                .one(&self.core.db)
                 .await?
             && Some(holder.id) != except
         {
