@@ -1,8 +1,9 @@
 //! Refresh tokens (opaque, stored hashed, in families) and a per-user time before which every
 //! access token is refused (set by a password change or "log out everywhere").
 
-use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
+
+use super::parts;
 
 #[derive(DeriveMigrationName)]
 pub(super) struct RefreshTokens;
@@ -10,7 +11,6 @@ pub(super) struct RefreshTokens;
 #[async_trait::async_trait]
 impl MigrationTrait for RefreshTokens {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let backend = manager.get_database_backend();
         if !manager.has_column("users", "tokens_valid_after").await? {
             manager
                 .alter_table(
@@ -26,17 +26,9 @@ impl MigrationTrait for RefreshTokens {
                 )
                 .await?;
         }
-        let mut table = Table::create();
+        let mut table = parts::table("refresh_tokens");
         table
-            .table("refresh_tokens")
-            .if_not_exists()
-            .col(
-                ColumnDef::new("id")
-                    .big_integer()
-                    .not_null()
-                    .auto_increment()
-                    .primary_key(),
-            )
+            .col(parts::id())
             .col(ColumnDef::new("family").string_len(64).not_null())
             .col(ColumnDef::new("user_id").big_integer().not_null())
             .col(
@@ -49,35 +41,16 @@ impl MigrationTrait for RefreshTokens {
             .col(ColumnDef::new("expires_at").big_integer().not_null())
             .col(ColumnDef::new("spent_at").big_integer().null())
             .col(ColumnDef::new("revoked_at").big_integer().null())
-            .foreign_key(
-                ForeignKey::create()
-                    .name("fk_refresh_tokens_user_id")
-                    .from("refresh_tokens", "user_id")
-                    .to("users", "id")
-                    .on_delete(ForeignKeyAction::Cascade),
-            );
-        if backend == DbBackend::MySql {
-            table
-                .engine("InnoDB")
-                .character_set("utf8mb4")
-                .collate("utf8mb4_bin");
-        }
-        manager.create_table(table.take()).await?;
-        for (name, column) in [
-            ("idx_refresh_tokens_family", "family"),
-            ("idx_refresh_tokens_user", "user_id"),
-        ] {
-            manager
-                .create_index(
-                    Index::create()
-                        .if_not_exists()
-                        .name(name)
-                        .table("refresh_tokens")
-                        .col(column)
-                        .take(),
-                )
-                .await?;
-        }
+            .foreign_key(&mut parts::cascade("refresh_tokens", "user_id", "users"));
+        parts::create_tables(manager, [table]).await?;
+        parts::create_indexes(
+            manager,
+            &[
+                ("idx_refresh_tokens_family", "refresh_tokens", &["family"]),
+                ("idx_refresh_tokens_user", "refresh_tokens", &["user_id"]),
+            ],
+        )
+        .await?;
         Ok(())
     }
 }

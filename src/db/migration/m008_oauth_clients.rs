@@ -1,7 +1,8 @@
 //! Third-party applications registered as OAuth2 clients (`quire oauth-client`).
 
-use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
+
+use super::parts;
 
 #[derive(DeriveMigrationName)]
 pub(super) struct OauthClients;
@@ -9,17 +10,9 @@ pub(super) struct OauthClients;
 #[async_trait::async_trait]
 impl MigrationTrait for OauthClients {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let mut clients = Table::create();
+        let mut clients = parts::table("oauth_clients");
         clients
-            .table("oauth_clients")
-            .if_not_exists()
-            .col(
-                ColumnDef::new("id")
-                    .big_integer()
-                    .not_null()
-                    .auto_increment()
-                    .primary_key(),
-            )
+            .col(parts::id())
             .col(
                 ColumnDef::new("client_id")
                     .string_len(64)
@@ -32,12 +25,6 @@ impl MigrationTrait for OauthClients {
             .col(ColumnDef::new("redirect_uris").text().not_null())
             .col(ColumnDef::new("scopes").string_len(64).not_null())
             .col(ColumnDef::new("created_at").big_integer().not_null());
-        if manager.get_database_backend() == DbBackend::MySql {
-            clients
-                .engine("InnoDB")
-                .character_set("utf8mb4")
-                .collate("utf8mb4_bin");
-        }
-        manager.create_table(clients.take()).await
+        parts::create_tables(manager, [clients]).await
     }
 }

@@ -1,38 +1,19 @@
 //! What users granted OAuth2 clients: remembered consents, authorization codes and the tokens
 //! issued from them (or to a client for itself). Deleting a client or a user deletes all of it.
 
-use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
+
+use super::parts;
 
 #[derive(DeriveMigrationName)]
 pub(super) struct OauthGrants;
 
-fn id() -> ColumnDef {
-    ColumnDef::new("id")
-        .big_integer()
-        .not_null()
-        .auto_increment()
-        .primary_key()
-        .take()
-}
-
-fn cascade(table: &str, column: &str, to: &str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_{column}"))
-        .from(table.to_owned(), column.to_owned())
-        .to(to.to_owned(), "id")
-        .on_delete(ForeignKeyAction::Cascade)
-        .take()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for OauthGrants {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let mut consents = Table::create();
+        let mut consents = parts::table("oauth_consents");
         consents
-            .table("oauth_consents")
-            .if_not_exists()
-            .col(id())
+            .col(parts::id())
             .col(ColumnDef::new("user_id").big_integer().not_null())
             .col(ColumnDef::new("client_id").big_integer().not_null())
             .col(ColumnDef::new("scopes").string_len(64).not_null())
@@ -45,14 +26,16 @@ impl MigrationTrait for OauthGrants {
                     .col("client_id")
                     .unique(),
             )
-            .foreign_key(&mut cascade("oauth_consents", "user_id", "users"))
-            .foreign_key(&mut cascade("oauth_consents", "client_id", "oauth_clients"));
+            .foreign_key(&mut parts::cascade("oauth_consents", "user_id", "users"))
+            .foreign_key(&mut parts::cascade(
+                "oauth_consents",
+                "client_id",
+                "oauth_clients",
+            ));
 
-        let mut codes = Table::create();
+        let mut codes = parts::table("oauth_codes");
         codes
-            .table("oauth_codes")
-            .if_not_exists()
-            .col(id())
+            .col(parts::id())
             .col(
                 ColumnDef::new("code_digest")
                     .string_len(64)
@@ -68,14 +51,16 @@ impl MigrationTrait for OauthGrants {
             .col(ColumnDef::new("created_at").big_integer().not_null())
             .col(ColumnDef::new("expires_at").big_integer().not_null())
             .col(ColumnDef::new("used_at").big_integer().null())
-            .foreign_key(&mut cascade("oauth_codes", "user_id", "users"))
-            .foreign_key(&mut cascade("oauth_codes", "client_id", "oauth_clients"));
+            .foreign_key(&mut parts::cascade("oauth_codes", "user_id", "users"))
+            .foreign_key(&mut parts::cascade(
+                "oauth_codes",
+                "client_id",
+                "oauth_clients",
+            ));
 
-        let mut tokens = Table::create();
+        let mut tokens = parts::table("oauth_tokens");
         tokens
-            .table("oauth_tokens")
-            .if_not_exists()
-            .col(id())
+            .col(parts::id())
             .col(
                 ColumnDef::new("token_digest")
                     .string_len(64)
@@ -92,34 +77,23 @@ impl MigrationTrait for OauthGrants {
             .col(ColumnDef::new("expires_at").big_integer().not_null())
             .col(ColumnDef::new("spent_at").big_integer().null())
             .col(ColumnDef::new("revoked_at").big_integer().null())
-            .foreign_key(&mut cascade("oauth_tokens", "user_id", "users"))
-            .foreign_key(&mut cascade("oauth_tokens", "client_id", "oauth_clients"));
+            .foreign_key(&mut parts::cascade("oauth_tokens", "user_id", "users"))
+            .foreign_key(&mut parts::cascade(
+                "oauth_tokens",
+                "client_id",
+                "oauth_clients",
+            ));
 
-        for table in [&mut consents, &mut codes, &mut tokens] {
-            if manager.get_database_backend() == DbBackend::MySql {
-                table
-                    .engine("InnoDB")
-                    .character_set("utf8mb4")
-                    .collate("utf8mb4_bin");
-            }
-            manager.create_table(table.take()).await?;
-        }
-        for (name, table, column) in [
-            ("idx_oauth_codes_family", "oauth_codes", "family"),
-            ("idx_oauth_tokens_family", "oauth_tokens", "family"),
-            ("idx_oauth_tokens_user", "oauth_tokens", "user_id"),
-        ] {
-            manager
-                .create_index(
-                    Index::create()
-                        .if_not_exists()
-                        .name(name)
-                        .table(table)
-                        .col(column)
-                        .take(),
-                )
-                .await?;
-        }
+        parts::create_tables(manager, [consents, codes, tokens]).await?;
+        parts::create_indexes(
+            manager,
+            &[
+                ("idx_oauth_codes_family", "oauth_codes", &["family"]),
+                ("idx_oauth_tokens_family", "oauth_tokens", &["family"]),
+                ("idx_oauth_tokens_user", "oauth_tokens", &["user_id"]),
+            ],
+        )
+        .await?;
         Ok(())
     }
 }

@@ -13,6 +13,7 @@ mod m009_oauth_grants;
 mod m010_user_identities;
 mod m011_email_verification;
 mod m012_list_counts;
+mod parts;
 
 use sea_orm_migration::prelude::*;
 
